@@ -1,0 +1,77 @@
+//! The storage interface the server is written against.
+
+use std::time::SystemTime;
+
+use crate::{Page, Result, Subscription};
+
+/// A key-value store with store-wide revisions, compare-and-swap, expiry and
+/// an event feed.
+///
+/// Every successful write (`put`, `create`, `compare_and_swap`, `delete`,
+/// `delete_if`, and each deletion done by `sweep_expired`) gets a new revision
+/// from a store-wide counter that never goes backwards and is never reused,
+/// and publishes one [`Event`](crate::Event) to subscribers, in revision order.
+/// An item whose expiry time has passed is treated as absent by every
+/// operation, even before the sweep deletes it.
+///
+/// Used as `Arc<dyn Backend>`.
+#[async_trait::async_trait]
+pub trait Backend: Send + Sync {
+    /// Reads the live item stored under `key`.
+    async fn get(&self, key: &[u8]) -> Result<Option<crate::Item>>;
+
+    /// Creates or replaces the item under `key`; returns it with its new revision.
+    async fn put(
+        &self,
+        key: &[u8],
+        value: Vec<u8>,
+        expires: Option<SystemTime>,
+    ) -> Result<crate::Item>;
+
+    /// Creates the item under `key` if there is no live item there; otherwise
+    /// fails with [`Error::AlreadyExists`](crate::Error::AlreadyExists).
+    async fn create(
+        &self,
+        key: &[u8],
+        value: Vec<u8>,
+        expires: Option<SystemTime>,
+    ) -> Result<crate::Item>;
+
+    /// Replaces the item under `key` if its revision is `expected_revision`.
+    /// Fails with [`Error::NotFound`](crate::Error::NotFound) if there is no live
+    /// item and [`Error::RevisionMismatch`](crate::Error::RevisionMismatch) if
+    /// the revision differs.
+    async fn compare_and_swap(
+        &self,
+        key: &[u8],
+        expected_revision: u64,
+        value: Vec<u8>,
+        expires: Option<SystemTime>,
+    ) -> Result<crate::Item>;
+
+    /// Deletes the live item under `key` and returns the revision of the delete.
+    /// Fails with [`Error::NotFound`](crate::Error::NotFound) if there is none.
+    async fn delete(&self, key: &[u8]) -> Result<u64>;
+
+    /// Deletes the item under `key` if its revision is `expected_revision`;
+    /// fails like [`Backend::compare_and_swap`].
+    async fn delete_if(&self, key: &[u8], expected_revision: u64) -> Result<u64>;
+
+    /// Lists live items whose key starts with `prefix`, ordered by key,
+    /// starting after the key `start_after` (if given), at most `limit` of them
+    /// (0 = no limit). Pass the returned [`Page::next`] as `start_after` to get
+    /// the next page.
+    async fn range(&self, prefix: &[u8], start_after: Option<&[u8]>, limit: usize) -> Result<Page>;
+
+    /// Subscribes to the event feed: every write after this call, in revision
+    /// order (see [`Subscription`]).
+    fn subscribe(&self) -> Subscription;
+
+    /// The revision of the latest write (0 for an empty, never-written store).
+    fn current_revision(&self) -> u64;
+
+    /// Deletes every expired item, each with its own revision and
+    /// [`EventKind::Delete`](crate::EventKind::Delete) event, and returns how
+    /// many were deleted.
+    async fn sweep_expired(&self) -> Result<usize>;
+}

@@ -1,0 +1,86 @@
+//! The event feed: an ordered stream of every write, built on a tokio broadcast
+//! channel.
+
+use tokio::sync::broadcast::{self, error::RecvError};
+
+use crate::{Error, Event, Result};
+
+/// The default number of events buffered per subscriber before it lags.
+pub const DEFAULT_FEED_CAPACITY: usize = 4096;
+
+/// The publishing side of the event feed, owned by a backend.
+#[derive(Debug)]
+pub(crate) struct Feed {
+    tx: broadcast::Sender<Event>,
+}
+
+impl Feed {
+    /// A feed that buffers up to `capacity` events per subscriber (at least 1).
+    pub(crate) fn new(capacity: usize) -> Self {
+        let (tx, _) = broadcast::channel(capacity.max(1));
+        Feed { tx }
+    }
+
+    /// Publishes an event. Backends call this while holding their write lock,
+    /// after updating the revision that `current_revision` reports, so that
+    /// events go out in revision order.
+    pub(crate) fn publish(&self, event: Event) {
+        // An error only means that nobody is subscribed.
+        let _ = self.tx.send(event);
+    }
+
+    /// Subscribes. `current_revision` is called after subscribing; every event
+    /// with a greater revision is then guaranteed to be delivered, and events
+    /// at or below it are filtered out.
+    pub(crate) fn subscribe(&self, current_revision: impl FnOnce() -> u64) -> Subscription {
+        let rx = self.tx.subscribe();
+        Subscription {
+            rx: Some(rx),
+            after: current_revision(),
+        }
+    }
+}
+
+/// A subscription to a backend's event feed.
+///
+/// It delivers, in revision order and without gaps, the event of every write
+/// whose revision is greater than [`Subscription::start_revision`]. A
+/// subscriber that falls more than the feed's capacity behind gets one
+/// [`Error::FeedLagged`] and then the subscription ends: it never silently
+/// skips events.
+///
+/// The feed may deliver an event slightly before the write is durable on disk
+/// (events are published in order while the write is being synced).
+#[derive(Debug)]
+pub struct Subscription {
+    rx: Option<broadcast::Receiver<Event>>,
+    after: u64,
+}
+
+impl Subscription {
+    /// The store revision when the subscription started: every later write is
+    /// delivered, no earlier one is.
+    pub fn start_revision(&self) -> u64 {
+        self.after
+    }
+
+    /// Waits for the next event. Returns `None` once the feed is closed (the
+    /// backend was dropped, or the subscriber lagged and was already told).
+    pub async fn recv(&mut self) -> Option<Result<Event>> {
+        loop {
+            let rx = self.rx.as_mut()?;
+            match rx.recv().await {
+                Ok(event) if event.revision() <= self.after => continue,
+                Ok(event) => return Some(Ok(event)),
+                Err(RecvError::Lagged(missed)) => {
+                    self.rx = None;
+                    return Some(Err(Error::FeedLagged { missed }));
+                }
+                Err(RecvError::Closed) => {
+                    self.rx = None;
+                    return None;
+                }
+            }
+        }
+    }
+}

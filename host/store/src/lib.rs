@@ -1,0 +1,35 @@
+//! Storage for Portcullis: the [`Backend`] trait the server stores its
+//! resources through, and its implementations.
+//!
+//! A backend is a key-value store of opaque byte values (the server stores
+//! protobuf-encoded resources under keys like `/roles/NAME`) with a store-wide
+//! revision for every write, create-if-absent and compare-and-swap writes,
+//! per-item expiry, ordered prefix ranges with paging, and an ordered feed of
+//! every write for watchers and the audit log.
+//!
+//! [`RocksBackend`] is the embedded default: durable (a write that returned
+//! `Ok` survives a crash) with group commit. [`MemoryBackend`] has the same
+//! semantics without durability, for tests. [`spawn_sweeper`] runs the expiry
+//! sweep in the background.
+
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+mod backend;
+mod error;
+mod feed;
+mod item;
+mod memory;
+mod ops;
+mod rocks;
+mod sweeper;
+
+#[cfg(test)]
+mod conformance;
+
+pub use backend::Backend;
+pub use error::{BoxError, Error, Result};
+pub use feed::{Subscription, DEFAULT_FEED_CAPACITY};
+pub use item::{Event, EventKind, Item, Page};
+pub use memory::MemoryBackend;
+pub use rocks::RocksBackend;
+pub use sweeper::spawn_sweeper;

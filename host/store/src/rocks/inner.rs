@@ -1,0 +1,272 @@
+//! The blocking half of the RocksDB backend: everything here runs on tokio's
+//! blocking thread pool.
+
+use std::{
+    path::PathBuf,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Mutex, MutexGuard, PoisonError,
+    },
+    time::SystemTime,
+};
+
+use rocksdb::{ColumnFamily, Direction, IteratorMode, ReadOptions, WriteBatch, DB};
+
+use super::record::{
+    encode_revision, index_end, index_key, nanos_from_time, split_index_key, time_from_nanos,
+    Record,
+};
+use crate::{
+    feed::Feed,
+    ops::{prefix_end, range_start, Change, Condition, PageBuilder},
+    Error, Event, Item, Page, Result,
+};
+
+/// The column family of the revision counter.
+pub(super) const META_CF: &str = "meta";
+/// The column family of the expiry index.
+pub(super) const EXPIRY_CF: &str = "expiry";
+/// The key of the revision counter in [`META_CF`].
+pub(super) const REVISION_KEY: &[u8] = b"revision";
+
+/// How many expired items one sweep batch deletes while holding the write lock.
+const SWEEP_CHUNK: usize = 256;
+
+/// The shared state of a [`RocksBackend`](super::RocksBackend).
+pub(super) struct Inner {
+    pub(super) db: DB,
+    pub(super) path: PathBuf,
+    /// Serializes writers; holds the last allocated (and written) revision.
+    pub(super) writer: Mutex<u64>,
+    /// The last revision written to RocksDB, possibly not yet fsynced. Updated
+    /// before the write's event is published.
+    pub(super) written: AtomicU64,
+    /// Serializes WAL syncs; holds the revision the WAL is known to be synced
+    /// through.
+    pub(super) synced: Mutex<u64>,
+    /// How many WAL fsyncs were done (for tests and diagnostics).
+    pub(super) syncs: AtomicU64,
+    pub(super) feed: Feed,
+}
+
+fn now_nanos() -> i64 {
+    nanos_from_time(Some(SystemTime::now()))
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Guarded values are only updated after the operation succeeded, so they
+    // are consistent even if a holder panicked.
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Inner {
+    pub(super) fn cf(&self, name: &str) -> Result<&ColumnFamily> {
+        self.db
+            .cf_handle(name)
+            .ok_or_else(|| Error::Storage(format!("missing column family `{name}`").into()))
+    }
+
+    fn data(&self) -> Result<&ColumnFamily> {
+        self.cf(rocksdb::DEFAULT_COLUMN_FAMILY_NAME)
+    }
+
+    /// Reads and decodes the record under `key`, expired or not.
+    fn read_record(&self, key: &[u8]) -> Result<Option<Record>> {
+        match self.db.get_pinned_cf(self.data()?, key)? {
+            Some(bytes) => Record::decode(key, &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    pub(super) fn get(&self, key: Vec<u8>) -> Result<Option<Item>> {
+        let now = now_nanos();
+        Ok(self
+            .read_record(&key)?
+            .filter(|record| !record.is_expired(now))
+            .map(|record| record.into_item(key)))
+    }
+
+    pub(super) fn range(
+        &self,
+        prefix: &[u8],
+        start_after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Page> {
+        let (start, exclusive) = range_start(prefix, start_after);
+        let mut options = ReadOptions::default();
+        if let Some(end) = prefix_end(prefix) {
+            options.set_iterate_upper_bound(end);
+        }
+        let mode = IteratorMode::From(start, Direction::Forward);
+        let now = now_nanos();
+        let mut page = PageBuilder::new(limit);
+        for entry in self.db.iterator_cf_opt(self.data()?, options, mode) {
+            let (key, value) = entry?;
+            if !key.starts_with(prefix) {
+                break;
+            }
+            if exclusive && *key == *start {
+                continue;
+            }
+            let record = Record::decode(&key, &value)?;
+            if !record.is_expired(now) && !page.push(record.into_item(key.into_vec())) {
+                break;
+            }
+        }
+        Ok(page.finish())
+    }
+
+    /// Checks `condition`, allocates a revision and writes `change` with the new
+    /// revision counter in one batch, publishes the event, then waits until the
+    /// WAL is fsynced through the write.
+    pub(super) fn write(&self, key: Vec<u8>, condition: Condition, change: Change) -> Result<Item> {
+        let (data, expiry, meta) = (self.data()?, self.cf(EXPIRY_CF)?, self.cf(META_CF)?);
+        let mut last = lock(&self.writer);
+        let old = match self.read_record(&key) {
+            // An unconditional put may replace an undecodable record (its
+            // expiry-index entry, if any, is cleaned up by the sweep).
+            Err(error @ Error::Corrupt { .. }) if condition == Condition::Any => {
+                tracing::warn!(%error, "overwriting a corrupt record");
+                None
+            }
+            other => other?,
+        };
+        let now = now_nanos();
+        let live = old.as_ref().filter(|record| !record.is_expired(now));
+        condition.check(&key, live.map(|record| record.revision))?;
+
+        let revision = *last + 1;
+        let mut batch = WriteBatch::default();
+        if let Some(old) = old.as_ref().filter(|old| old.expires != 0) {
+            batch.delete_cf(expiry, index_key(old.expires, &key));
+        }
+        let event = match change {
+            Change::Put { value, expires } => {
+                let expires = nanos_from_time(expires);
+                batch.put_cf(data, &key, Record::encode(revision, expires, &value));
+                if expires != 0 {
+                    batch.put_cf(expiry, index_key(expires, &key), []);
+                }
+                Event::put(Item {
+                    key,
+                    value,
+                    revision,
+                    expires: time_from_nanos(expires),
+                })
+            }
+            Change::Delete => {
+                batch.delete_cf(data, &key);
+                Event::delete(key, revision)
+            }
+        };
+        batch.put_cf(meta, REVISION_KEY, encode_revision(revision));
+        // Not synced here: `sync_through` below fsyncs the WAL for a whole
+        // group of writers at once.
+        self.db.write(batch)?;
+        *last = revision;
+        self.written.store(revision, Ordering::SeqCst);
+        let item = event.item.clone();
+        self.feed.publish(event);
+        drop(last);
+
+        self.sync_through(revision)?;
+        Ok(item)
+    }
+
+    /// Group commit: returns once the WAL is fsynced through `revision`. One
+    /// fsync covers every write done before it started, so concurrent writers
+    /// waiting here share it.
+    pub(super) fn sync_through(&self, revision: u64) -> Result<()> {
+        let mut synced = lock(&self.synced);
+        if *synced >= revision {
+            return Ok(());
+        }
+        let written = self.written.load(Ordering::SeqCst);
+        self.db.flush_wal(true)?;
+        self.syncs.fetch_add(1, Ordering::Relaxed);
+        *synced = written;
+        Ok(())
+    }
+
+    /// Deletes every item whose expiry has passed, in chunks.
+    pub(super) fn sweep(&self) -> Result<usize> {
+        let now = now_nanos();
+        let mut deleted = 0;
+        let mut last_revision = None;
+        loop {
+            let entries = self.expired_entries(now)?;
+            let (count, revision) = self.delete_expired(&entries)?;
+            deleted += count;
+            last_revision = revision.or(last_revision);
+            if entries.len() < SWEEP_CHUNK {
+                break;
+            }
+        }
+        if let Some(revision) = last_revision {
+            self.sync_through(revision)?;
+        }
+        Ok(deleted)
+    }
+
+    /// Up to [`SWEEP_CHUNK`] expiry-index keys expiring at or before `now`.
+    fn expired_entries(&self, now: i64) -> Result<Vec<Box<[u8]>>> {
+        let mut options = ReadOptions::default();
+        options.set_iterate_upper_bound(index_end(now));
+        self.db
+            .iterator_cf_opt(self.cf(EXPIRY_CF)?, options, IteratorMode::Start)
+            .take(SWEEP_CHUNK)
+            .map(|entry| Ok(entry?.0))
+            .collect()
+    }
+
+    /// Deletes the items of these index entries (if they still expire then) in
+    /// one batch. Returns the count and the last revision used.
+    fn delete_expired(&self, entries: &[Box<[u8]>]) -> Result<(usize, Option<u64>)> {
+        let (data, expiry, meta) = (self.data()?, self.cf(EXPIRY_CF)?, self.cf(META_CF)?);
+        let mut last = lock(&self.writer);
+        let mut revision = *last;
+        let mut batch = WriteBatch::default();
+        let mut events = Vec::new();
+        for index in entries {
+            // Every visited entry is removed, so each chunk makes progress.
+            batch.delete_cf(expiry, index);
+            let still_expiring = match split_index_key(index) {
+                Ok((expires, key)) => match self.read_record(key) {
+                    Ok(record) => record
+                        .filter(|record| record.expires == expires)
+                        .map(|_| key),
+                    Err(error @ Error::Corrupt { .. }) => {
+                        tracing::warn!(%error, "expiry sweep skipped a corrupt record");
+                        None
+                    }
+                    Err(error) => return Err(error),
+                },
+                Err(error) => {
+                    tracing::warn!(%error, "expiry sweep dropped a corrupt index entry");
+                    None
+                }
+            };
+            if let Some(key) = still_expiring {
+                revision += 1;
+                batch.delete_cf(data, key);
+                events.push(Event::delete(key.to_vec(), revision));
+            }
+        }
+        if events.is_empty() {
+            // Only stale index entries, if any: clean them up without a revision.
+            if !entries.is_empty() {
+                self.db.write(batch)?;
+            }
+            return Ok((0, None));
+        }
+        batch.put_cf(meta, REVISION_KEY, encode_revision(revision));
+        self.db.write(batch)?;
+        *last = revision;
+        self.written.store(revision, Ordering::SeqCst);
+        let count = events.len();
+        for event in events {
+            self.feed.publish(event);
+        }
+        Ok((count, Some(revision)))
+    }
+}

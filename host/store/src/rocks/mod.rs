@@ -1,0 +1,179 @@
+//! The embedded RocksDB backend, the server's default store.
+//!
+//! Layout: user items live in the default column family under their own keys
+//! (any bytes), encoded as described in `record.rs`; the revision counter lives
+//! in the `meta` column family and the expiry index in the `expiry` column
+//! family, so `range` can never see either.
+//!
+//! Durability: a write that returned `Ok` is in the fsynced write-ahead log.
+//! Writers are serialized by a mutex that covers the condition check, the
+//! revision allocation, the write of the record and the new revision counter
+//! in one `WriteBatch` (unsynced), and the publication of the event. After
+//! releasing it, each writer waits for a WAL fsync that covers its revision;
+//! concurrent writers share fsyncs (group commit). Events may therefore be
+//! delivered to subscribers slightly before the write is durable.
+
+mod inner;
+mod record;
+#[cfg(test)]
+mod tests;
+
+use std::{
+    fmt,
+    path::Path,
+    sync::{atomic::AtomicU64, atomic::Ordering, Arc, Mutex},
+    time::SystemTime,
+};
+
+use rocksdb::{ColumnFamilyDescriptor, Options, DB};
+
+use self::inner::{Inner, EXPIRY_CF, META_CF, REVISION_KEY};
+use crate::{
+    feed::Feed,
+    ops::{Change, Condition},
+    Backend, Error, Item, Page, Result, Subscription, DEFAULT_FEED_CAPACITY,
+};
+
+/// A [`Backend`] storing items in an embedded RocksDB database.
+pub struct RocksBackend {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for RocksBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RocksBackend")
+            .field("path", &self.inner.path)
+            .field("revision", &self.current_revision())
+            .finish()
+    }
+}
+
+impl RocksBackend {
+    /// Opens (creating it and its parent directories if missing) the store in
+    /// the directory `path`, with the default feed capacity. This blocks; call
+    /// it at startup.
+    pub fn open(path: &Path) -> Result<Self> {
+        Self::open_with_feed_capacity(path, DEFAULT_FEED_CAPACITY)
+    }
+
+    /// Like [`RocksBackend::open`], with a feed that buffers `capacity` events
+    /// per subscriber before the subscriber lags.
+    pub fn open_with_feed_capacity(path: &Path, capacity: usize) -> Result<Self> {
+        let open_error = |source: Box<dyn std::error::Error + Send + Sync>| Error::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        std::fs::create_dir_all(path).map_err(|err| open_error(err.into()))?;
+        let mut options = Options::default();
+        options.create_if_missing(true);
+        options.create_missing_column_families(true);
+        let families = [rocksdb::DEFAULT_COLUMN_FAMILY_NAME, META_CF, EXPIRY_CF]
+            .map(|name| ColumnFamilyDescriptor::new(name, Options::default()));
+        let db = DB::open_cf_descriptors(&options, path, families)
+            .map_err(|err| open_error(err.into()))?;
+        let meta = db
+            .cf_handle(META_CF)
+            .ok_or_else(|| open_error(format!("missing column family `{META_CF}`").into()))?;
+        let revision = match db.get_cf(meta, REVISION_KEY)? {
+            Some(bytes) => record::decode_revision(REVISION_KEY, &bytes)?,
+            None => 0,
+        };
+        let inner = Inner {
+            db,
+            path: path.to_path_buf(),
+            writer: Mutex::new(revision),
+            written: AtomicU64::new(revision),
+            synced: Mutex::new(revision),
+            syncs: AtomicU64::new(0),
+            feed: Feed::new(capacity),
+        };
+        Ok(RocksBackend {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// The directory of the store.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs `op` on the blocking thread pool with the shared state.
+    async fn blocking<T, F>(&self, op: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Inner) -> Result<T> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || op(&inner)).await?
+    }
+
+    async fn write(&self, key: &[u8], condition: Condition, change: Change) -> Result<Item> {
+        let key = key.to_vec();
+        self.blocking(move |inner| inner.write(key, condition, change))
+            .await
+    }
+}
+
+#[async_trait::async_trait]
+impl Backend for RocksBackend {
+    async fn get(&self, key: &[u8]) -> Result<Option<Item>> {
+        let key = key.to_vec();
+        self.blocking(move |inner| inner.get(key)).await
+    }
+
+    async fn put(&self, key: &[u8], value: Vec<u8>, expires: Option<SystemTime>) -> Result<Item> {
+        self.write(key, Condition::Any, Change::Put { value, expires })
+            .await
+    }
+
+    async fn create(
+        &self,
+        key: &[u8],
+        value: Vec<u8>,
+        expires: Option<SystemTime>,
+    ) -> Result<Item> {
+        self.write(key, Condition::Absent, Change::Put { value, expires })
+            .await
+    }
+
+    async fn compare_and_swap(
+        &self,
+        key: &[u8],
+        expected_revision: u64,
+        value: Vec<u8>,
+        expires: Option<SystemTime>,
+    ) -> Result<Item> {
+        let condition = Condition::Revision(expected_revision);
+        self.write(key, condition, Change::Put { value, expires })
+            .await
+    }
+
+    async fn delete(&self, key: &[u8]) -> Result<u64> {
+        let item = self.write(key, Condition::Present, Change::Delete).await?;
+        Ok(item.revision)
+    }
+
+    async fn delete_if(&self, key: &[u8], expected_revision: u64) -> Result<u64> {
+        let condition = Condition::Revision(expected_revision);
+        Ok(self.write(key, condition, Change::Delete).await?.revision)
+    }
+
+    async fn range(&self, prefix: &[u8], start_after: Option<&[u8]>, limit: usize) -> Result<Page> {
+        let prefix = prefix.to_vec();
+        let start_after = start_after.map(<[u8]>::to_vec);
+        self.blocking(move |inner| inner.range(&prefix, start_after.as_deref(), limit))
+            .await
+    }
+
+    fn subscribe(&self) -> Subscription {
+        self.inner.feed.subscribe(|| self.current_revision())
+    }
+
+    fn current_revision(&self) -> u64 {
+        self.inner.written.load(Ordering::SeqCst)
+    }
+
+    async fn sweep_expired(&self) -> Result<usize> {
+        self.blocking(Inner::sweep).await
+    }
+}

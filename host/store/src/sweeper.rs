@@ -1,0 +1,28 @@
+//! A background task that periodically deletes expired items.
+
+use std::{sync::Arc, time::Duration};
+
+use tokio::task::JoinHandle;
+
+use crate::Backend;
+
+/// Spawns a task on the current tokio runtime that calls
+/// [`Backend::sweep_expired`] every `interval` (at least one millisecond).
+///
+/// Errors are logged and the task keeps going. The task runs until it is
+/// aborted through the returned handle (it keeps the backend alive meanwhile).
+pub fn spawn_sweeper(backend: Arc<dyn Backend>, interval: Duration) -> JoinHandle<()> {
+    let interval = interval.max(Duration::from_millis(1));
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            match backend.sweep_expired().await {
+                Ok(0) => {}
+                Ok(count) => tracing::debug!(count, "deleted expired items"),
+                Err(error) => tracing::warn!(%error, "expiry sweep failed"),
+            }
+        }
+    })
+}
