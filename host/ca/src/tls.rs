@@ -125,7 +125,9 @@ impl TlsAuthority {
         params.distinguished_name = dn;
         for name in dns_names {
             let name = name.as_str().try_into().map_err(|_| {
-                Error::Certificate(format!("`{name}` is not a valid DNS name for a certificate"))
+                Error::Certificate(format!(
+                    "`{name}` is not a valid DNS name for a certificate"
+                ))
             })?;
             params.subject_alt_names.push(SanType::DnsName(name));
         }
@@ -244,8 +246,8 @@ mod tests {
     #[test]
     fn client_cert_round_trips_identity() {
         let now = SystemTime::now();
-        let ca = TlsAuthority::generate("example", "user ca", now, Duration::from_secs(3600))
-            .unwrap();
+        let ca =
+            TlsAuthority::generate("example", "user ca", now, Duration::from_secs(3600)).unwrap();
         let mut id = Identity::new("alice", vec!["dba".into(), "dev,ops".into()]);
         id.logins = vec!["root".into()];
         id.traits.insert("team".into(), vec!["dba".into()]);
@@ -265,8 +267,8 @@ mod tests {
     #[test]
     fn reload_from_pem_signs_verifiable_certs() {
         let now = SystemTime::now();
-        let ca = TlsAuthority::generate("example", "host ca", now, Duration::from_secs(3600))
-            .unwrap();
+        let ca =
+            TlsAuthority::generate("example", "host ca", now, Duration::from_secs(3600)).unwrap();
         let again = TlsAuthority::from_pem(ca.cert_pem(), ca.key_pem()).unwrap();
         assert_eq!(ca.fingerprint(), again.fingerprint());
         let server = again
@@ -289,14 +291,20 @@ mod tests {
     #[test]
     fn bad_pem_is_named() {
         let err = TlsAuthority::from_pem("nope", "nope").unwrap_err();
-        assert!(err.to_string().contains("certificate authority key"), "{err}");
+        assert!(
+            err.to_string().contains("certificate authority key"),
+            "{err}"
+        );
     }
 
     #[test]
     fn fingerprint_format() {
-        let ca = TlsAuthority::generate("c", "n", SystemTime::now(), Duration::from_secs(60))
-            .unwrap();
+        let ca =
+            TlsAuthority::generate("c", "n", SystemTime::now(), Duration::from_secs(60)).unwrap();
         let fp = ca.fingerprint();
-        assert!(fp.starts_with("SHA256:") && fp.len() == 7 + 32 * 3 - 1, "{fp}");
+        assert!(
+            fp.starts_with("SHA256:") && fp.len() == 7 + 32 * 3 - 1,
+            "{fp}"
+        );
     }
 }

@@ -1,0 +1,5 @@
+//! `portcullis`: the auth server daemon.
+
+fn main() -> std::process::ExitCode {
+    portcullis_server::daemon::main()
+}

@@ -1,0 +1,205 @@
+//! Server configuration: a YAML file, overridden by command-line flags.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Address the server listens on when nothing else is configured.
+pub const DEFAULT_LISTEN: &str = portcullis_api::DEFAULT_AUTH_ADDR;
+
+/// Cluster name given to a new cluster when none is configured.
+pub const DEFAULT_CLUSTER_NAME: &str = "portcullis";
+
+/// How often expired records are swept from the store by default.
+pub const DEFAULT_SWEEP_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Errors reading the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file `{path}`: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid configuration.
+    #[error("invalid config file `{path}`: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What was wrong, with the field path.
+        message: String,
+    },
+    /// A value is not usable.
+    #[error("invalid setting `{field}`: {message}")]
+    Invalid {
+        /// The setting.
+        field: &'static str,
+        /// What was wrong.
+        message: String,
+    },
+}
+
+/// The configuration file, as written by an operator. Every field is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FileConfig {
+    /// Name of the cluster; fixed on first start.
+    pub cluster_name: Option<String>,
+    /// Where the store, the CA keys and the admin identity live.
+    pub data_dir: Option<PathBuf>,
+    /// `host:port` to listen on.
+    pub listen_addr: Option<String>,
+    /// Extra DNS names or IP addresses put in the server certificate.
+    pub public_addrs: Vec<String>,
+    /// Log filter, e.g. `info` or `portcullis_server=debug`.
+    pub log_level: Option<String>,
+    /// How often expired records are swept, e.g. `10s`.
+    pub sweep_interval: Option<String>,
+}
+
+/// The effective configuration after defaults, file and flags are merged.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Cluster name (used on first start; later starts must agree with the stored one).
+    pub cluster_name: Option<String>,
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// Listen address.
+    pub listen_addr: SocketAddr,
+    /// Extra names for the server certificate.
+    pub public_addrs: Vec<String>,
+    /// Log filter.
+    pub log_level: String,
+    /// Expiry sweep interval.
+    pub sweep_interval: Duration,
+}
+
+/// Values given on the command line, which win over the file.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    /// `--data-dir`.
+    pub data_dir: Option<PathBuf>,
+    /// `--listen`.
+    pub listen_addr: Option<String>,
+    /// `--cluster-name`.
+    pub cluster_name: Option<String>,
+    /// `--log-level`.
+    pub log_level: Option<String>,
+}
+
+/// The default data directory: `$PORTCULLIS_DATA_DIR`, else `$XDG_DATA_HOME/portcullis`,
+/// else `~/.local/share/portcullis`, else `./portcullis-data`.
+pub fn default_data_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("PORTCULLIS_DATA_DIR") {
+        return PathBuf::from(dir);
+    }
+    if let Some(dir) = std::env::var_os("XDG_DATA_HOME") {
+        return PathBuf::from(dir).join("portcullis");
+    }
+    match std::env::var_os("HOME") {
+        Some(home) => PathBuf::from(home).join(".local/share/portcullis"),
+        None => PathBuf::from("portcullis-data"),
+    }
+}
+
+impl FileConfig {
+    /// Reads and parses a YAML configuration file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text).map_err(|message| ConfigError::Parse {
+            path: path.to_owned(),
+            message,
+        })
+    }
+
+    /// Parses YAML text; an empty document is the empty configuration.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        if text.trim().is_empty() {
+            return Ok(Self::default());
+        }
+        crate::yaml::from_str(text)
+    }
+
+    /// Merges this file with command-line overrides and defaults.
+    pub fn resolve(self, flags: Overrides) -> Result<Config, ConfigError> {
+        let listen = flags
+            .listen_addr
+            .or(self.listen_addr)
+            .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+        let listen_addr = listen.parse().map_err(|e| ConfigError::Invalid {
+            field: "listen_addr",
+            message: format!("`{listen}` is not host:port with an IP address: {e}"),
+        })?;
+        let sweep_interval = match self.sweep_interval {
+            None => DEFAULT_SWEEP_INTERVAL,
+            Some(s) => humantime::parse_duration(&s).map_err(|e| ConfigError::Invalid {
+                field: "sweep_interval",
+                message: format!("`{s}`: {e}"),
+            })?,
+        };
+        if sweep_interval.is_zero() {
+            return Err(ConfigError::Invalid {
+                field: "sweep_interval",
+                message: "must be longer than zero".into(),
+            });
+        }
+        Ok(Config {
+            cluster_name: flags.cluster_name.or(self.cluster_name),
+            data_dir: flags
+                .data_dir
+                .or(self.data_dir)
+                .unwrap_or_else(default_data_dir),
+            listen_addr,
+            public_addrs: self.public_addrs,
+            log_level: flags
+                .log_level
+                .or(self.log_level)
+                .unwrap_or_else(|| "info".to_owned()),
+            sweep_interval,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_file() {
+        let file = FileConfig::parse("listen_addr: 127.0.0.1:4000\ncluster_name: a\n").unwrap();
+        let cfg = file
+            .resolve(Overrides {
+                listen_addr: Some("127.0.0.1:5000".into()),
+                ..Overrides::default()
+            })
+            .unwrap();
+        assert_eq!(cfg.listen_addr.port(), 5000);
+        assert_eq!(cfg.cluster_name.as_deref(), Some("a"));
+        assert_eq!(cfg.sweep_interval, DEFAULT_SWEEP_INTERVAL);
+    }
+
+    #[test]
+    fn unknown_field_is_named() {
+        let err = FileConfig::parse("listen: 1\n").unwrap_err();
+        assert!(err.contains("unknown field `listen`"), "{err}");
+        let err = FileConfig::parse("public_addrs: 3\n").unwrap_err();
+        assert!(err.starts_with("public_addrs"), "{err}");
+    }
+
+    #[test]
+    fn bad_listen_is_refused() {
+        let err = FileConfig::parse("listen_addr: nowhere\n")
+            .unwrap()
+            .resolve(Overrides::default())
+            .unwrap_err();
+        assert!(err.to_string().contains("listen_addr"), "{err}");
+    }
+}

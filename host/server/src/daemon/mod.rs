@@ -1,0 +1,36 @@
+//! The `portcullis` daemon command line.
+
+mod start;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Portcullis: an auth server for infrastructure access.
+#[derive(Debug, Parser)]
+#[command(name = "portcullis", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start the auth server (bootstraps a new cluster on first start).
+    Start(start::StartArgs),
+}
+
+/// Runs the daemon command line and returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Start(args) => start::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("portcullis: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

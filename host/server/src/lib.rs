@@ -1,0 +1,18 @@
+//! The Portcullis auth server.
+//!
+//! This crate holds the gRPC services, the identity of callers (taken from their client
+//! certificates), first-start bootstrap, the server configuration and the typed resource
+//! layer over the store. It builds two binaries: `portcullis`, the daemon, and `pctl`, the
+//! admin command line modelled on `tctl`.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod bootstrap;
+pub mod config;
+pub mod daemon;
+pub mod pctl;
+pub mod resources;
+pub mod service;
+pub mod state;
+mod status;
+pub mod tls;
+mod yaml;

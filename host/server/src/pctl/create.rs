@@ -1,0 +1,96 @@
+//! `pctl create [-f] FILE`.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use portcullis_api::Client;
+
+use super::connect::ConnectArgs;
+use super::documents::{parse_documents, Document};
+
+/// Options of `pctl create`.
+#[derive(Debug, clap::Args)]
+pub struct CreateArgs {
+    /// YAML file with one or more resources (`-` reads standard input).
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// Overwrite resources that exist already (without it, an existing resource is an error
+    /// and nothing is written).
+    #[arg(short = 'f', long)]
+    force: bool,
+}
+
+fn read_input(path: &PathBuf) -> anyhow::Result<String> {
+    if path.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("cannot read standard input")?;
+        return Ok(text);
+    }
+    std::fs::read_to_string(path).with_context(|| format!("cannot read `{}`", path.display()))
+}
+
+async fn exists(client: &Client, doc: &Document) -> anyhow::Result<bool> {
+    let result = match doc {
+        Document::User(_) => client.get_user(doc.name(), false).await.map(drop),
+        Document::Role(_) => client.get_role(doc.name()).await.map(drop),
+    };
+    match result {
+        Ok(_) => Ok(true),
+        Err(portcullis_api::Error::Status(s)) if s.code() == tonic::Code::NotFound => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn write(client: &Client, doc: Document, force: bool) -> Result<(), portcullis_api::Error> {
+    match (doc, force) {
+        (Document::Role(role), false) => client.create_role(role).await,
+        (Document::Role(role), true) => client.upsert_role(role).await,
+        (Document::User(user), false) => client.create_user(user).await,
+        (Document::User(user), true) => match client.create_user(user.clone()).await {
+            Err(portcullis_api::Error::Status(s)) if s.code() == tonic::Code::AlreadyExists => {
+                client.update_user(user).await
+            }
+            other => other,
+        },
+    }
+}
+
+/// Parses and validates the whole file, checks that nothing exists (unless `-f`), then
+/// writes roles before users so a file naming both loads in any order.
+pub async fn run(connect: &ConnectArgs, args: CreateArgs) -> anyhow::Result<()> {
+    let text = read_input(&args.file)?;
+    let mut docs = parse_documents(&text)
+        .with_context(|| format!("`{}`: nothing was written", args.file.display()))?;
+    if docs.is_empty() {
+        bail!("`{}` holds no resources", args.file.display());
+    }
+    let client = connect.connect().await?;
+    if !args.force {
+        for doc in &docs {
+            if exists(&client, doc).await? {
+                bail!(
+                    "{} `{}` already exists (use -f to overwrite); nothing was written",
+                    doc.kind(),
+                    doc.name()
+                );
+            }
+        }
+    }
+    docs.sort_by_key(|d| matches!(d, Document::User(_)));
+    for doc in docs {
+        let (kind, name) = (doc.kind(), doc.name().to_owned());
+        write(&client, doc, args.force)
+            .await
+            .with_context(|| format!("cannot write {kind} `{name}`"))?;
+        let verb = if args.force {
+            "created or updated"
+        } else {
+            "created"
+        };
+        println!("{kind} `{name}` has been {verb}");
+    }
+    Ok(())
+}

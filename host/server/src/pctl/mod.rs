@@ -1,0 +1,77 @@
+//! `pctl`: the admin command line, modelled on `tctl`.
+//!
+//! By default it talks to the local auth server (127.0.0.1:3025) with the admin identity that
+//! the server wrote into its data directory; `--auth-server`, `--identity-dir` and
+//! `--cert/--key/--cas` point it elsewhere.
+
+mod connect;
+mod create;
+mod documents;
+mod get;
+mod kinds;
+mod output;
+mod rm;
+mod status;
+mod users;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use documents::{parse_documents, Document, DocumentError};
+
+/// Admin command line of the Portcullis auth server.
+#[derive(Debug, Parser)]
+#[command(name = "pctl", version, about, long_about = None)]
+struct Cli {
+    #[command(flatten)]
+    connect: connect::ConnectArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create resources from a YAML file (several documents separated by `---`).
+    Create(create::CreateArgs),
+    /// Print resources: `pctl get roles`, `pctl get role/admin`.
+    Get(get::GetArgs),
+    /// Remove a resource: `pctl rm role/dev`.
+    Rm(rm::RmArgs),
+    /// Manage users.
+    #[command(subcommand)]
+    Users(users::UsersCommand),
+    /// Show the cluster name, server version and certificate authority fingerprints.
+    Status(status::StatusArgs),
+}
+
+/// Runs `pctl` and returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("pctl: error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Create(args) => create::run(&cli.connect, args).await,
+            Command::Get(args) => get::run(&cli.connect, args).await,
+            Command::Rm(args) => rm::run(&cli.connect, args).await,
+            Command::Users(cmd) => users::run(&cli.connect, cmd).await,
+            Command::Status(args) => status::run(&cli.connect, args).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("pctl: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! `pctl rm KIND/NAME`.
+
+use anyhow::bail;
+
+use super::connect::ConnectArgs;
+use super::kinds::{parse_ref, Kind};
+
+/// Options of `pctl rm`.
+#[derive(Debug, clap::Args)]
+pub struct RmArgs {
+    /// The resource to remove: `user/NAME` or `role/NAME`.
+    #[arg(value_name = "KIND/NAME")]
+    resource: String,
+}
+
+/// Removes one resource.
+pub async fn run(connect: &ConnectArgs, args: RmArgs) -> anyhow::Result<()> {
+    let (kind, name) = parse_ref(&args.resource)?;
+    let Some(name) = name else {
+        bail!("name the resource to remove: `{}/NAME`", args.resource);
+    };
+    let client = connect.connect().await?;
+    match kind {
+        Kind::User => client.delete_user(&name).await?,
+        Kind::Role => client.delete_role(&name).await?,
+        Kind::CertAuthority => {
+            bail!("certificate authorities cannot be removed; rotate them instead")
+        }
+    }
+    let word = match kind {
+        Kind::User => "user",
+        Kind::Role => "role",
+        Kind::CertAuthority => "cert_authority",
+    };
+    println!("{word} `{name}` has been deleted");
+    Ok(())
+}

@@ -1,0 +1,42 @@
+//! The resource kinds this server stores, and their key layout.
+
+use portcullis_api::services::{CertAuthorityV2, ClusterNameV2, RoleV3, UserV2};
+
+use crate::impl_resource;
+
+/// Kind name of users.
+pub const KIND_USER: &str = "user";
+/// Kind name of roles.
+pub const KIND_ROLE: &str = "role";
+/// Kind name of certificate authorities.
+pub const KIND_CERT_AUTHORITY: &str = "cert_authority";
+/// Kind name of the cluster name resource.
+pub const KIND_CLUSTER_NAME: &str = "cluster_name";
+
+impl_resource!(UserV2, KIND_USER, "/users/");
+impl_resource!(RoleV3, KIND_ROLE, "/roles/");
+impl_resource!(ClusterNameV2, KIND_CLUSTER_NAME, "/cluster/");
+
+impl crate::resources::Resource for CertAuthorityV2 {
+    const KIND: &'static str = KIND_CERT_AUTHORITY;
+    const PREFIX: &'static str = "/authorities/";
+    fn metadata(&self) -> Option<&portcullis_api::services::Metadata> {
+        self.metadata.as_ref()
+    }
+    fn metadata_mut(&mut self) -> &mut portcullis_api::services::Metadata {
+        self.metadata.get_or_insert_with(Default::default)
+    }
+    /// Authorities are keyed by type, then cluster: `/authorities/host/example`.
+    fn key_suffix(&self) -> String {
+        let ca_type = self.spec.as_ref().map(|s| s.r#type.as_str()).unwrap_or("");
+        ca_key(ca_type, crate::resources::Resource::name(self))
+    }
+}
+
+/// The key suffix of the `ca_type` authority of `cluster`.
+pub fn ca_key(ca_type: &str, cluster: &str) -> String {
+    format!("{ca_type}/{cluster}")
+}
+
+/// Name of the single cluster-name resource (as Teleport names it).
+pub const CLUSTER_NAME_RESOURCE: &str = "cluster-name";

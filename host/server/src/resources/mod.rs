@@ -1,0 +1,13 @@
+//! Typed resources on top of the key-value store.
+//!
+//! Each kind (users, roles, certificate authorities, the cluster name) is a [`Collection`]
+//! under its own key prefix. Values are stored protobuf-encoded; the store's revision of a
+//! record is exposed as `metadata.id`, and `metadata.expires` becomes the record's expiry.
+
+mod collection;
+mod error;
+pub mod kinds;
+pub mod validate;
+
+pub use collection::{Collection, Resource};
+pub use error::ResourceError;

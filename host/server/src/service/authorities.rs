@@ -1,0 +1,106 @@
+//! Certificate authority reads. Without the secrets permission only public parts leave the
+//! server.
+
+use portcullis_api::auth::{CertAuthorityList, GetCertAuthoritiesRequest, GetCertAuthorityRequest};
+use portcullis_api::services::{CaKeySet, CertAuthorityV2};
+use tonic::{Request, Status};
+
+use super::{caller, secrets_allowed};
+use crate::bootstrap::{HOST_CA, USER_CA};
+use crate::resources::kinds::ca_key;
+use crate::resources::validate::validate_name;
+use crate::state::State;
+
+fn strip_keys(set: &mut CaKeySet) {
+    for pair in &mut set.tls {
+        pair.key.clear();
+    }
+    for pair in &mut set.ssh {
+        pair.private_key.clear();
+    }
+    for pair in &mut set.jwt {
+        pair.private_key.clear();
+    }
+}
+
+/// Removes every private key from an authority.
+pub fn strip_secrets(mut ca: CertAuthorityV2) -> CertAuthorityV2 {
+    if let Some(spec) = ca.spec.as_mut() {
+        spec.signing_keys.clear();
+        for pair in &mut spec.tls_key_pairs {
+            pair.key.clear();
+        }
+        for pair in &mut spec.jwt_key_pairs {
+            pair.private_key.clear();
+        }
+        if let Some(set) = spec.active_keys.as_mut() {
+            strip_keys(set);
+        }
+        if let Some(set) = spec.additional_trusted_keys.as_mut() {
+            strip_keys(set);
+        }
+    }
+    ca
+}
+
+fn check_type(ca_type: &str) -> Result<(), Status> {
+    if [HOST_CA, USER_CA].contains(&ca_type) {
+        Ok(())
+    } else {
+        Err(Status::invalid_argument(format!(
+            "unknown certificate authority type `{ca_type}` (known: {HOST_CA}, {USER_CA})"
+        )))
+    }
+}
+
+pub(super) async fn get(
+    state: &State,
+    request: Request<GetCertAuthorityRequest>,
+) -> Result<CertAuthorityV2, Status> {
+    let identity = caller(&request)?;
+    let req = request.into_inner();
+    secrets_allowed(&identity, req.with_secrets, "certificate authority")?;
+    check_type(&req.r#type)?;
+    let cluster = if req.domain_name.is_empty() {
+        state.cluster_name.clone()
+    } else {
+        validate_name("cluster", &req.domain_name)?;
+        req.domain_name
+    };
+    let ca = state
+        .authorities
+        .get(&ca_key(&req.r#type, &cluster))
+        .await?;
+    Ok(if req.with_secrets {
+        ca
+    } else {
+        strip_secrets(ca)
+    })
+}
+
+pub(super) async fn list(
+    state: &State,
+    request: Request<GetCertAuthoritiesRequest>,
+) -> Result<CertAuthorityList, Status> {
+    let identity = caller(&request)?;
+    let req = request.into_inner();
+    secrets_allowed(&identity, req.with_secrets, "certificate authority")?;
+    if !req.r#type.is_empty() {
+        check_type(&req.r#type)?;
+    }
+    let all = state.authorities.list().await?;
+    let cert_authorities = all
+        .into_iter()
+        .filter(|ca| {
+            req.r#type.is_empty() || ca.spec.as_ref().is_some_and(|s| s.r#type == req.r#type)
+        })
+        .map(|ca| {
+            if req.with_secrets {
+                ca
+            } else {
+                strip_secrets(ca)
+            }
+        })
+        .collect();
+    Ok(CertAuthorityList { cert_authorities })
+}

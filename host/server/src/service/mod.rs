@@ -1,0 +1,171 @@
+//! The `AuthService` gRPC service.
+//!
+//! Handlers live in one module per domain (users, roles, authorities); this file wires them
+//! into the generated trait. RPCs that a later part of the roadmap owns answer UNIMPLEMENTED
+//! with a message naming the feature, never a silent default.
+
+mod authorities;
+mod caller;
+mod roles;
+mod users;
+
+use std::sync::Arc;
+
+use portcullis_api::auth;
+use portcullis_api::AuthService;
+use portcullis_api::{events, services, BoxStream};
+use tonic::{Request, Response, Status};
+
+use crate::state::State;
+pub use caller::{caller, require_admin, secrets_allowed};
+
+/// The auth server's gRPC service.
+#[derive(Clone)]
+pub struct AuthServer {
+    state: Arc<State>,
+}
+
+impl AuthServer {
+    /// A service over `state`.
+    pub fn new(state: Arc<State>) -> Self {
+        Self { state }
+    }
+}
+
+const CA_FEATURE: &str = "certificate issuance and CA rotation";
+const JOIN_FEATURE: &str = "provisioning tokens, joining and presence";
+const REMOTE_FEATURE: &str = "remote clusters";
+const WORKFLOW_FEATURE: &str = "access workflows";
+const NOT_PLANNED: &str = "this part of the Teleport API (not on the Portcullis roadmap yet)";
+
+fn later(rpc: &str, feature: &str) -> Status {
+    Status::unimplemented(format!(
+        "{rpc} is not implemented yet: it belongs to {feature}"
+    ))
+}
+
+/// Implements `AuthService`: the given handlers, plus UNIMPLEMENTED answers naming the
+/// feature for the RPCs listed under `later`.
+macro_rules! auth_service {
+    (
+        implemented { $($handlers:tt)* }
+        later { $( $feature:expr => { $( $rpc:ident ( $req:ty ) -> $resp:ty ; )* } )* }
+    ) => {
+        #[tonic::async_trait]
+        impl AuthService for AuthServer {
+            $($handlers)*
+            $($(
+                async fn $rpc(&self, _request: Request<$req>) -> Result<Response<$resp>, Status> {
+                    Err(later(stringify!($rpc), $feature))
+                }
+            )*)*
+        }
+    };
+}
+
+auth_service! {
+    implemented {
+        async fn ping(&self, request: Request<auth::PingRequest>) -> Result<Response<auth::PingResponse>, Status> {
+            caller(&request)?;
+            Ok(Response::new(auth::PingResponse {
+                cluster_name: self.state.cluster_name.clone(),
+                server_version: env!("CARGO_PKG_VERSION").to_owned(),
+            }))
+        }
+        async fn get_user(&self, request: Request<auth::GetUserRequest>) -> Result<Response<services::UserV2>, Status> {
+            users::get(&self.state, request).await.map(Response::new)
+        }
+        async fn get_users(&self, request: Request<auth::GetUsersRequest>) -> Result<Response<BoxStream<services::UserV2>>, Status> {
+            users::list(&self.state, request).await.map(Response::new)
+        }
+        async fn create_user(&self, request: Request<services::UserV2>) -> Result<Response<()>, Status> {
+            users::create(&self.state, request).await.map(Response::new)
+        }
+        async fn update_user(&self, request: Request<services::UserV2>) -> Result<Response<()>, Status> {
+            users::update(&self.state, request).await.map(Response::new)
+        }
+        async fn delete_user(&self, request: Request<auth::DeleteUserRequest>) -> Result<Response<()>, Status> {
+            users::delete(&self.state, request).await.map(Response::new)
+        }
+        async fn get_role(&self, request: Request<auth::GetRoleRequest>) -> Result<Response<services::RoleV3>, Status> {
+            roles::get(&self.state, request).await.map(Response::new)
+        }
+        async fn get_roles(&self, request: Request<()>) -> Result<Response<auth::GetRolesResponse>, Status> {
+            roles::list(&self.state, request).await.map(Response::new)
+        }
+        async fn create_role(&self, request: Request<services::RoleV3>) -> Result<Response<()>, Status> {
+            roles::create(&self.state, request).await.map(Response::new)
+        }
+        async fn upsert_role(&self, request: Request<services::RoleV3>) -> Result<Response<()>, Status> {
+            roles::upsert(&self.state, request).await.map(Response::new)
+        }
+        async fn delete_role(&self, request: Request<auth::DeleteRoleRequest>) -> Result<Response<()>, Status> {
+            roles::delete(&self.state, request).await.map(Response::new)
+        }
+        async fn get_cert_authority(&self, request: Request<auth::GetCertAuthorityRequest>) -> Result<Response<services::CertAuthorityV2>, Status> {
+            authorities::get(&self.state, request).await.map(Response::new)
+        }
+        async fn get_cert_authorities(&self, request: Request<auth::GetCertAuthoritiesRequest>) -> Result<Response<auth::CertAuthorityList>, Status> {
+            authorities::list(&self.state, request).await.map(Response::new)
+        }
+    }
+    later {
+        CA_FEATURE => {
+            generate_user_certs(auth::UserCertsRequest) -> auth::Certs;
+            rotate_cert_authority(auth::RotateCertAuthorityRequest) -> ();
+            generate_host_certs(auth::HostCertsRequest) -> auth::HostCerts;
+            generate_app_token(auth::GenerateAppTokenRequest) -> auth::GenerateAppTokenResponse;
+        }
+        JOIN_FEATURE => {
+            send_keep_alives(tonic::Streaming<services::KeepAlive>) -> ();
+            upsert_node(services::ServerV2) -> services::KeepAlive;
+            get_nodes(auth::GetNodesRequest) -> auth::ServerList;
+            generate_token(auth::GenerateTokenRequest) -> auth::GenerateTokenResponse;
+            get_token(auth::GetTokenRequest) -> services::ProvisionTokenV2;
+            get_tokens(auth::GetTokensRequest) -> auth::ProvisionTokenV2List;
+            upsert_token(services::ProvisionTokenV2) -> ();
+            delete_token(auth::DeleteTokenRequest) -> ();
+            register_using_token(auth::RegisterUsingTokenRequest) -> auth::HostCerts;
+            get_app_servers(auth::GetAppServersRequest) -> auth::GetAppServersResponse;
+            upsert_app_server(auth::UpsertAppServerRequest) -> services::KeepAlive;
+            delete_app_server(auth::DeleteAppServerRequest) -> ();
+            delete_all_app_servers(auth::DeleteAllAppServersRequest) -> ();
+            get_kube_services(auth::GetKubeServicesRequest) -> auth::GetKubeServicesResponse;
+            upsert_kube_service(auth::UpsertKubeServiceRequest) -> ();
+            delete_kube_service(auth::DeleteKubeServiceRequest) -> ();
+            delete_all_kube_services(auth::DeleteAllKubeServicesRequest) -> ();
+        }
+        REMOTE_FEATURE => {
+            get_remote_cluster(auth::GetRemoteClusterRequest) -> services::RemoteClusterV3;
+            get_remote_clusters(()) -> auth::RemoteClusterList;
+            update_remote_cluster(services::RemoteClusterV3) -> ();
+            delete_remote_cluster(auth::DeleteRemoteClusterRequest) -> ();
+        }
+        WORKFLOW_FEATURE => {
+            watch_events(auth::Watch) -> BoxStream<auth::Event>;
+            get_access_requests(services::AccessRequestFilter) -> auth::AccessRequests;
+            create_access_request(services::AccessRequestV3) -> ();
+            delete_access_request(auth::RequestId) -> ();
+            set_access_request_state(auth::RequestStateSetter) -> ();
+            get_plugin_data(services::PluginDataFilter) -> auth::PluginDataSeq;
+            update_plugin_data(services::PluginDataUpdateParams) -> ();
+        }
+        NOT_PLANNED => {
+            rotate_reset_password_token_secrets(auth::RotateResetPasswordTokenSecretsRequest) -> services::ResetPasswordTokenSecretsV3;
+            get_reset_password_token(auth::GetResetPasswordTokenRequest) -> services::ResetPasswordTokenV3;
+            create_reset_password_token(auth::CreateResetPasswordTokenRequest) -> services::ResetPasswordTokenV3;
+            acquire_semaphore(services::AcquireSemaphoreRequest) -> services::SemaphoreLease;
+            keep_alive_semaphore_lease(services::SemaphoreLease) -> ();
+            cancel_semaphore_lease(services::SemaphoreLease) -> ();
+            get_semaphores(services::SemaphoreFilter) -> auth::Semaphores;
+            delete_semaphore(services::SemaphoreFilter) -> ();
+            emit_audit_event(events::OneOf) -> ();
+            create_audit_stream(tonic::Streaming<auth::AuditStreamRequest>) -> BoxStream<events::StreamStatus>;
+            get_app_session(auth::GetAppSessionRequest) -> auth::GetAppSessionResponse;
+            get_app_sessions(()) -> auth::GetAppSessionsResponse;
+            create_app_session(auth::CreateAppSessionRequest) -> auth::CreateAppSessionResponse;
+            delete_app_session(auth::DeleteAppSessionRequest) -> ();
+            delete_all_app_sessions(()) -> ();
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! A typed client of the auth server's gRPC API over mutual TLS.
+
+use std::ops::{Deref, DerefMut};
+use std::time::Duration;
+
+use tonic::codegen::http::Uri;
+use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
+
+use crate::auth::{
+    DeleteRoleRequest, DeleteUserRequest, GetRoleRequest, GetUserRequest, GetUsersRequest,
+    PingRequest, PingResponse,
+};
+use crate::error::{Error, Result};
+use crate::services::{RoleV3, UserV2};
+use crate::tls::{load_tls_config, TlsFiles};
+use crate::AuthServiceClient;
+
+/// Port used when an address names none.
+const DEFAULT_PORT: u16 = 3025;
+
+/// How long establishing the connection may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A connection to the auth server. Cheap to clone; clones share the
+/// connection.
+///
+/// The convenience methods cover common calls; every RPC is reachable through
+/// [`Client::rpc`] or by dereferencing to the generated [`AuthServiceClient`].
+#[derive(Clone, Debug)]
+pub struct Client {
+    inner: AuthServiceClient<Channel>,
+}
+
+impl Client {
+    /// Connects to `addr` (`host:port`, `host` for port 3025, or
+    /// `https://host:port`) with the identity in `files`. The connection and
+    /// TLS handshake happen now, so an unreachable server or a refused
+    /// certificate is reported here or at the first call.
+    pub async fn connect(addr: &str, files: &TlsFiles) -> Result<Self> {
+        Self::connect_with(addr, load_tls_config(files)?).await
+    }
+
+    /// Connects to `addr` with a ready TLS configuration.
+    pub async fn connect_with(addr: &str, tls: ClientTlsConfig) -> Result<Self> {
+        let uri = endpoint_uri(addr)?;
+        let connect_error = |source| Error::Connect {
+            addr: addr.to_owned(),
+            source,
+        };
+        let channel = Endpoint::from(uri)
+            .tls_config(tls)
+            .map_err(connect_error)?
+            .connect_timeout(CONNECT_TIMEOUT)
+            .tcp_nodelay(true)
+            .connect()
+            .await
+            .map_err(connect_error)?;
+        Ok(Self::from_channel(channel))
+    }
+
+    /// Wraps an already established channel.
+    pub fn from_channel(channel: Channel) -> Self {
+        Client {
+            inner: AuthServiceClient::new(channel),
+        }
+    }
+
+    /// The generated client, for any RPC (a clone sharing the connection).
+    pub fn rpc(&self) -> AuthServiceClient<Channel> {
+        self.inner.clone()
+    }
+
+    /// Returns the cluster name and server version.
+    pub async fn ping(&self) -> Result<PingResponse> {
+        Ok(self.rpc().ping(PingRequest {}).await?.into_inner())
+    }
+
+    /// Returns one user, with its secrets if asked and allowed.
+    pub async fn get_user(&self, name: &str, with_secrets: bool) -> Result<UserV2> {
+        let request = GetUserRequest {
+            name: name.to_owned(),
+            with_secrets,
+        };
+        Ok(self.rpc().get_user(request).await?.into_inner())
+    }
+
+    /// Returns every user (the server streams them).
+    pub async fn get_users(&self, with_secrets: bool) -> Result<Vec<UserV2>> {
+        let mut stream = self
+            .rpc()
+            .get_users(GetUsersRequest { with_secrets })
+            .await?
+            .into_inner();
+        let mut users = Vec::new();
+        while let Some(user) = stream.message().await? {
+            users.push(user);
+        }
+        Ok(users)
+    }
+
+    /// Creates a user; fails if one with the same name exists.
+    pub async fn create_user(&self, user: UserV2) -> Result<()> {
+        self.rpc().create_user(user).await?;
+        Ok(())
+    }
+
+    /// Updates an existing user.
+    pub async fn update_user(&self, user: UserV2) -> Result<()> {
+        self.rpc().update_user(user).await?;
+        Ok(())
+    }
+
+    /// Deletes a user.
+    pub async fn delete_user(&self, name: &str) -> Result<()> {
+        let request = DeleteUserRequest {
+            name: name.to_owned(),
+        };
+        self.rpc().delete_user(request).await?;
+        Ok(())
+    }
+
+    /// Returns one role.
+    pub async fn get_role(&self, name: &str) -> Result<RoleV3> {
+        let request = GetRoleRequest {
+            name: name.to_owned(),
+        };
+        Ok(self.rpc().get_role(request).await?.into_inner())
+    }
+
+    /// Returns every role.
+    pub async fn get_roles(&self) -> Result<Vec<RoleV3>> {
+        Ok(self.rpc().get_roles(()).await?.into_inner().roles)
+    }
+
+    /// Creates a role; fails if one with the same name exists.
+    pub async fn create_role(&self, role: RoleV3) -> Result<()> {
+        self.rpc().create_role(role).await?;
+        Ok(())
+    }
+
+    /// Creates or replaces a role.
+    pub async fn upsert_role(&self, role: RoleV3) -> Result<()> {
+        self.rpc().upsert_role(role).await?;
+        Ok(())
+    }
+
+    /// Deletes a role.
+    pub async fn delete_role(&self, name: &str) -> Result<()> {
+        let request = DeleteRoleRequest {
+            name: name.to_owned(),
+        };
+        self.rpc().delete_role(request).await?;
+        Ok(())
+    }
+}
+
+impl Deref for Client {
+    type Target = AuthServiceClient<Channel>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.inner
+    }
+}
+
+impl DerefMut for Client {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.inner
+    }
+}
+
+/// Turns an address as users write it into the `https://` URI to dial.
+pub(crate) fn endpoint_uri(addr: &str) -> Result<Uri> {
+    let invalid = |reason: &str| Error::InvalidAddress {
+        addr: addr.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let trimmed = addr.trim();
+    if trimmed.is_empty() {
+        return Err(invalid("the address is empty"));
+    }
+    let full = if let Some((scheme, _)) = trimmed.split_once("://") {
+        if !scheme.eq_ignore_ascii_case("https") {
+            return Err(invalid(
+                "the API is served over TLS: use `host:port` or `https://host:port`",
+            ));
+        }
+        trimmed.to_owned()
+    } else {
+        format!("https://{trimmed}")
+    };
+    let uri: Uri = full.parse().map_err(|e| invalid(&format!("{e}")))?;
+    let authority = uri.authority().ok_or_else(|| invalid("no host"))?;
+    if authority.host().is_empty() {
+        return Err(invalid("no host"));
+    }
+    if authority.port().is_some() {
+        return Ok(uri);
+    }
+    let path = uri.path_and_query().map_or("", |p| p.as_str());
+    let path = if path == "/" { "" } else { path };
+    format!("https://{}:{DEFAULT_PORT}{path}", authority.host())
+        .parse()
+        .map_err(|e| invalid(&format!("{e}")))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,191 @@
+//! End-to-end test support for Portcullis.
+//!
+//! The tests in `tests/` start the real `portcullis` binary on an ephemeral loopback port,
+//! drive it with the real `pctl` and the typed client over mutual TLS, and stop or kill it.
+//! This library finds (and if needed builds) the binaries and manages server processes.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use portcullis_api::{Client, TlsFiles};
+
+/// The seeds' `rscs.yaml` (API reference: user + role for an access plugin), verbatim.
+pub const SEED_RSCS_YAML: &str = include_str!("../fixtures/rscs.yaml");
+/// The seeds' `api-admin.yaml` (full API reference: user + role), verbatim.
+pub const SEED_API_ADMIN_YAML: &str = include_str!("../fixtures/api-admin.yaml");
+
+/// Directory holding the workspace's binaries (`portcullis`, `pctl`).
+///
+/// The binaries are built by `cargo build --workspace --bins` (which `scripts/test` runs
+/// before the tests); they are never built from inside a test, so a test run cannot contend
+/// with its own cargo for the build lock.
+pub fn bin_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        // The test executable lives in <target>/<profile>/deps/.
+        let exe = std::env::current_exe().expect("current exe");
+        let dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("target profile dir")
+            .to_path_buf();
+        for name in ["portcullis", "pctl"] {
+            assert!(
+                dir.join(name).is_file(),
+                "`{}` is missing: run `cargo build --workspace --bins` first (scripts/test does)",
+                dir.join(name).display()
+            );
+        }
+        dir
+    })
+}
+
+/// Path of a workspace binary (`portcullis` or `pctl`).
+pub fn bin(name: &str) -> PathBuf {
+    bin_dir().join(name)
+}
+
+/// A running `portcullis` server.
+pub struct Server {
+    child: Child,
+    /// The address it listens on.
+    pub addr: String,
+    /// Its data directory.
+    pub data_dir: PathBuf,
+    stderr_log: PathBuf,
+}
+
+impl Server {
+    /// Starts a server with `data_dir` on an ephemeral loopback port, plus extra arguments.
+    pub fn start(data_dir: &Path, extra: &[&str]) -> Server {
+        std::fs::create_dir_all(data_dir).unwrap();
+        let stderr_log = data_dir.with_extension("stderr.log");
+        let log = std::fs::File::create(&stderr_log).unwrap();
+        let mut child = Command::new(bin("portcullis"))
+            .arg("start")
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(["--listen", "127.0.0.1:0"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("spawn portcullis");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let addr = loop {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(addr) = line.strip_prefix("listening on ") {
+                        break addr.trim().to_owned();
+                    }
+                }
+                _ => {
+                    let _ = child.wait();
+                    panic!(
+                        "portcullis exited before listening:\n{}",
+                        std::fs::read_to_string(&stderr_log).unwrap_or_default()
+                    );
+                }
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Server {
+            child,
+            addr,
+            data_dir: data_dir.to_owned(),
+            stderr_log,
+        }
+    }
+
+    /// The admin identity files the server wrote.
+    pub fn admin_files(&self) -> TlsFiles {
+        TlsFiles::in_dir(&self.data_dir, "admin")
+    }
+
+    /// A client connected as the admin identity.
+    pub async fn admin_client(&self) -> Client {
+        Client::connect(&self.addr, &self.admin_files())
+            .await
+            .expect("admin client connects")
+    }
+
+    /// Runs `pctl` against this server with the admin identity.
+    pub fn pctl(&self, args: &[&str]) -> Output {
+        Command::new(bin("pctl"))
+            .args(["--auth-server", &self.addr])
+            .arg("--identity-dir")
+            .arg(&self.data_dir)
+            .args(args)
+            .output()
+            .expect("run pctl")
+    }
+
+    /// Runs `pctl` and panics unless it succeeds; returns its standard output.
+    pub fn pctl_ok(&self, args: &[&str]) -> String {
+        let out = self.pctl(args);
+        assert!(
+            out.status.success(),
+            "pctl {args:?} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Kills the server with SIGKILL (no chance to clean up).
+    pub fn kill9(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// Stops the server with SIGTERM and waits for it to exit.
+    pub fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        for _ in 0..100 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// What the server wrote to standard error so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr_log).unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Writes `text` into a new file under `dir` and returns its path.
+pub fn write_file(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// A minimal valid role named `name`.
+pub fn role(name: &str) -> portcullis_api::services::RoleV3 {
+    portcullis_api::services::RoleV3 {
+        kind: "role".into(),
+        version: "v3".into(),
+        metadata: Some(portcullis_api::services::Metadata {
+            name: name.into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
