@@ -2,8 +2,10 @@
 //! concurrent clients (one connection each), printed beside an in-process RocksDB store
 //! get/put baseline measured in the same run with the same concurrency.
 //!
-//! Run on demand (not in CI): `cargo bench -p portcullis-tests --bench api`
+//! Run on demand (not in CI): `cargo bench -p portcullis-tests --bench api --profile dev`
 //! (`BENCH_SECONDS=N` changes the time per measurement, default 3).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

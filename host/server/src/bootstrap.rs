@@ -154,7 +154,6 @@ async fn cluster_name(
                 metadata: Some(metadata(CLUSTER_NAME_RESOURCE)),
                 spec: Some(ClusterNameSpecV2 {
                     cluster_name: name.clone(),
-                    ..Default::default()
                 }),
                 ..Default::default()
             };
