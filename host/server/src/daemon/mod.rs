@@ -8,7 +8,12 @@ use clap::{Parser, Subcommand};
 
 /// Portcullis: an auth server for infrastructure access.
 #[derive(Debug, Parser)]
-#[command(name = "portcullis", version, about, long_about = None)]
+#[command(
+    name = "portcullis",
+    version,
+    about = "Portcullis: an auth server for infrastructure access.",
+    long_about = None
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -22,7 +22,12 @@ pub use documents::{parse_documents, Document, DocumentError};
 
 /// Admin command line of the Portcullis auth server.
 #[derive(Debug, Parser)]
-#[command(name = "pctl", version, about, long_about = None)]
+#[command(
+    name = "pctl",
+    version,
+    about = "Admin command line of the Portcullis auth server (modelled on tctl).",
+    long_about = None
+)]
 struct Cli {
     #[command(flatten)]
     connect: connect::ConnectArgs,
