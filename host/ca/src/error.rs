@@ -20,6 +20,9 @@ pub enum Error {
     /// The certificate does not carry a Portcullis identity.
     #[error("certificate carries no portcullis identity: {0}")]
     NoIdentity(String),
+    /// An SSH key or certificate could not be made or read.
+    #[error("ssh: {0}")]
+    Ssh(String),
     /// The requested validity period is not usable.
     #[error("invalid validity: {0}")]
     Validity(String),
