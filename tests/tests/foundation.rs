@@ -383,3 +383,73 @@ fn expired_resources_disappear() {
     });
     server.stop();
 }
+
+#[test]
+fn auth_export_prints_what_openssh_and_openssl_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("data"), &[]);
+    let user = server.pctl_ok(&["auth", "export", "--type", "user"]);
+    assert!(
+        user.starts_with("cert-authority ssh-ed25519 AAAA"),
+        "{user}"
+    );
+    let host = server.pctl_ok(&["auth", "export", "--type", "host"]);
+    assert!(
+        host.starts_with("@cert-authority * ssh-ed25519 AAAA"),
+        "{host}"
+    );
+    assert_ne!(
+        user.split(' ').nth(2),
+        host.split(' ').nth(3),
+        "user and host keys differ"
+    );
+    // ssh-keygen reads the exported key.
+    let key = write_file(
+        tmp.path(),
+        "user_ca.pub",
+        user.trim_start_matches("cert-authority "),
+    );
+    let out = std::process::Command::new("ssh-keygen")
+        .arg("-l")
+        .arg("-f")
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("(ED25519)"));
+    // The TLS host CA is what the admin identity trusts the server with, and openssl
+    // verifies the admin certificate against the TLS user CA.
+    let tls_host = server.pctl_ok(&["auth", "export", "--type", "tls-host"]);
+    let cas = std::fs::read_to_string(server.data_dir.join("admin.cas")).unwrap();
+    assert_eq!(tls_host.trim(), cas.trim());
+    let tls_user = write_file(
+        tmp.path(),
+        "user_ca.pem",
+        &server.pctl_ok(&["auth", "export", "--type", "tls-user"]),
+    );
+    let out = std::process::Command::new("openssl")
+        .arg("verify")
+        .arg("-CAfile")
+        .arg(&tls_user)
+        .arg(server.data_dir.join("admin.crt"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Private SSH keys never leave without the secrets permission.
+    let ca = server.pctl_ok(&["get", "cert_authority/user", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&ca).unwrap();
+    let ssh = &json[0]["spec"]["active_keys"]["ssh"][0];
+    assert!(
+        ssh["public_key"].is_string() && ssh.get("private_key").is_none(),
+        "{ssh}"
+    );
+    server.stop();
+}

@@ -14,9 +14,9 @@ use std::time::{Duration, SystemTime};
 
 use portcullis_api::services::{
     CaKeySet, CertAuthoritySpecV2, CertAuthorityV2, ClusterNameSpecV2, ClusterNameV2, Metadata,
-    TlsKeyPair,
+    SshKeyPair, TlsKeyPair,
 };
-use portcullis_ca::{Identity, TlsAuthority, SERVER_CERT_TTL};
+use portcullis_ca::{Identity, SshAlgorithm, SshAuthority, TlsAuthority, SERVER_CERT_TTL};
 
 use crate::config::Config;
 use crate::resources::kinds::{
@@ -190,7 +190,9 @@ async fn authority(
             })?;
         let cert = String::from_utf8_lossy(&pair.cert);
         let key = String::from_utf8_lossy(&pair.key);
-        return Ok(TlsAuthority::from_pem(&cert, &key)?);
+        let authority = TlsAuthority::from_pem(&cert, &key)?;
+        add_missing_ssh_key(state, ca, ca_type).await?;
+        return Ok(authority);
     }
     let authority = TlsAuthority::generate(
         &state.cluster_name,
@@ -211,6 +213,7 @@ async fn authority(
                     key: authority.key_pem().as_bytes().to_vec(),
                     ..Default::default()
                 }],
+                ssh: vec![new_ssh_key_pair()?],
                 ..Default::default()
             }),
             ..Default::default()
@@ -220,6 +223,40 @@ async fn authority(
     state.authorities.create(&resource).await?;
     tracing::info!(ca = ca_type, fingerprint = %authority.fingerprint(), "generated certificate authority");
     Ok(authority)
+}
+
+/// A new SSH signing key pair for an authority (Ed25519).
+fn new_ssh_key_pair() -> Result<SshKeyPair, BootstrapError> {
+    let ssh = SshAuthority::generate(SshAlgorithm::Ed25519)?;
+    Ok(SshKeyPair {
+        public_key: ssh.public_key_openssh()?.into_bytes(),
+        private_key: ssh.private_key_openssh()?.as_bytes().to_vec(),
+        ..Default::default()
+    })
+}
+
+/// Gives an authority stored before SSH keys existed its SSH key pair (compare-and-swap on
+/// the revision it was read at, so a concurrent change is not overwritten).
+async fn add_missing_ssh_key(
+    state: &State,
+    mut ca: CertAuthorityV2,
+    ca_type: &str,
+) -> Result<(), BootstrapError> {
+    let keys = ca
+        .spec
+        .get_or_insert_with(Default::default)
+        .active_keys
+        .get_or_insert_with(Default::default);
+    if !keys.ssh.is_empty() {
+        return Ok(());
+    }
+    keys.ssh.push(new_ssh_key_pair()?);
+    state.authorities.update(&ca).await?;
+    tracing::info!(
+        ca = ca_type,
+        "added an SSH key pair to the certificate authority"
+    );
+    Ok(())
 }
 
 /// Paths of an identity's three files: `PREFIX.crt`, `PREFIX.key`, `PREFIX.cas`.
@@ -310,4 +347,51 @@ pub fn write_private(path: &Path, data: &[u8]) -> Result<(), BootstrapError> {
     file.sync_all().map_err(io)?;
     drop(file);
     std::fs::rename(&tmp, path).map_err(io)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_authority_stored_without_ssh_keys_gets_one() {
+        let backend = Arc::new(portcullis_store::MemoryBackend::new());
+        let state = State::new("c".into(), backend);
+        let now = SystemTime::now();
+        let tls = authority(&state, USER_CA, now).await.unwrap();
+        let key = ca_key(USER_CA, "c");
+        let ssh_keys = |ca: &CertAuthorityV2| {
+            ca.spec
+                .as_ref()
+                .unwrap()
+                .active_keys
+                .as_ref()
+                .unwrap()
+                .ssh
+                .clone()
+        };
+        let mut ca = state.authorities.get(&key).await.unwrap();
+        assert_eq!(ssh_keys(&ca).len(), 1, "a new authority has an SSH key");
+        // As an older version stored it: TLS only.
+        ca.spec
+            .as_mut()
+            .unwrap()
+            .active_keys
+            .as_mut()
+            .unwrap()
+            .ssh
+            .clear();
+        state.authorities.update(&ca).await.unwrap();
+        let again = authority(&state, USER_CA, now).await.unwrap();
+        assert_eq!(
+            tls.fingerprint(),
+            again.fingerprint(),
+            "the TLS key is kept"
+        );
+        let ca = state.authorities.get(&key).await.unwrap();
+        let ssh = ssh_keys(&ca);
+        assert_eq!(ssh.len(), 1, "the SSH key was added");
+        let private = String::from_utf8(ssh[0].private_key.clone()).unwrap();
+        SshAuthority::from_openssh(&private).unwrap();
+    }
 }

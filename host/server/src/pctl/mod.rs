@@ -4,6 +4,7 @@
 //! the server wrote into its data directory; `--auth-server`, `--identity-dir` and
 //! `--cert/--key/--cas` point it elsewhere.
 
+mod auth;
 mod connect;
 mod create;
 mod documents;
@@ -48,6 +49,9 @@ enum Command {
     Users(users::UsersCommand),
     /// Show the cluster name, server version and certificate authority fingerprints.
     Status(status::StatusArgs),
+    /// Certificate authority operations.
+    #[command(subcommand)]
+    Auth(auth::AuthCommand),
 }
 
 /// Runs `pctl` and returns the process exit code.
@@ -70,6 +74,7 @@ pub fn main() -> ExitCode {
             Command::Rm(args) => rm::run(&cli.connect, args).await,
             Command::Users(cmd) => users::run(&cli.connect, cmd).await,
             Command::Status(args) => status::run(&cli.connect, args).await,
+            Command::Auth(cmd) => auth::run(&cli.connect, cmd).await,
         }
     });
     match result {
