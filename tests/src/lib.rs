@@ -189,3 +189,17 @@ pub fn role(name: &str) -> portcullis_api::services::RoleV3 {
         ..Default::default()
     }
 }
+
+/// Runs a command, panics with its standard error unless it succeeds, and returns its
+/// standard output.
+pub fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

@@ -7,7 +7,9 @@ use std::time::{Duration, SystemTime};
 use portcullis_api::auth::{GenerateTokenRequest, GetCertAuthorityRequest};
 use portcullis_api::{Client, TlsFiles};
 use portcullis_server::pctl::{parse_documents, Document};
-use portcullis_tests::{write_file, Server, SEED_API_ADMIN_YAML, SEED_RSCS_YAML};
+use std::process::Command;
+
+use portcullis_tests::{run_ok, write_file, Server, SEED_API_ADMIN_YAML, SEED_RSCS_YAML};
 
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Runtime::new().unwrap()
@@ -125,18 +127,7 @@ fn pctl_users_and_status() {
 
 /// Makes a CA and a client certificate with the openssl command line.
 fn openssl_foreign_identity(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
-    let run = |args: &[&str]| {
-        let out = std::process::Command::new("openssl")
-            .args(args)
-            .current_dir(dir)
-            .output()
-            .expect("openssl is installed");
-        assert!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
+    let run = |args: &[&str]| run_ok(Command::new("openssl").args(args).current_dir(dir));
     run(&[
         "req",
         "-x509",
@@ -409,18 +400,8 @@ fn auth_export_prints_what_openssh_and_openssl_read() {
         "user_ca.pub",
         user.trim_start_matches("cert-authority "),
     );
-    let out = std::process::Command::new("ssh-keygen")
-        .arg("-l")
-        .arg("-f")
-        .arg(&key)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("(ED25519)"));
+    let listed = run_ok(Command::new("ssh-keygen").arg("-l").arg("-f").arg(&key));
+    assert!(listed.contains("(ED25519)"), "{listed}");
     // The TLS host CA is what the admin identity trusts the server with, and openssl
     // verifies the admin certificate against the TLS user CA.
     let tls_host = server.pctl_ok(&["auth", "export", "--type", "tls-host"]);
@@ -431,17 +412,12 @@ fn auth_export_prints_what_openssh_and_openssl_read() {
         "user_ca.pem",
         &server.pctl_ok(&["auth", "export", "--type", "tls-user"]),
     );
-    let out = std::process::Command::new("openssl")
-        .arg("verify")
-        .arg("-CAfile")
-        .arg(&tls_user)
-        .arg(server.data_dir.join("admin.crt"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        Command::new("openssl")
+            .arg("verify")
+            .arg("-CAfile")
+            .arg(&tls_user)
+            .arg(server.data_dir.join("admin.crt")),
     );
     // Private SSH keys never leave without the secrets permission.
     let ca = server.pctl_ok(&["get", "cert_authority/user", "--format", "json"]);
