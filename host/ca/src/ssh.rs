@@ -170,7 +170,17 @@ impl SshAuthority {
         self.key.fingerprint(HashAlg::Sha256).to_string()
     }
 
-    fn builder(&self, public_key: &str, now: SystemTime, ttl: Duration) -> Result<Builder> {
+    /// A builder with the fields every certificate has: subject key, validity, a random
+    /// serial, type, key id and principals.
+    fn builder(
+        &self,
+        public_key: &str,
+        cert_type: CertType,
+        key_id: &str,
+        principals: &[String],
+        now: SystemTime,
+        ttl: Duration,
+    ) -> Result<Builder> {
         if ttl.is_zero() {
             return Err(Error::Validity("time to live must be positive".into()));
         }
@@ -190,7 +200,14 @@ impl SshAuthority {
         rand_core::RngCore::fill_bytes(&mut OsRng, &mut serial);
         builder
             .serial(u64::from_be_bytes(serial))
-            .map_err(ssh_err("serial"))?;
+            .and_then(|b| b.cert_type(cert_type))
+            .and_then(|b| b.key_id(key_id))
+            .map_err(ssh_err("certificate fields"))?;
+        for principal in principals {
+            builder
+                .valid_principal(principal.as_str())
+                .map_err(ssh_err("principal"))?;
+        }
         Ok(builder)
     }
 
@@ -210,16 +227,14 @@ impl SshAuthority {
                 req.key_id
             )));
         }
-        let mut builder = self.builder(&req.public_key, now, req.ttl)?;
-        builder
-            .cert_type(CertType::User)
-            .and_then(|b| b.key_id(req.key_id.as_str()))
-            .map_err(ssh_err("certificate fields"))?;
-        for principal in &req.principals {
-            builder
-                .valid_principal(principal.as_str())
-                .map_err(ssh_err("principal"))?;
-        }
+        let mut builder = self.builder(
+            &req.public_key,
+            CertType::User,
+            &req.key_id,
+            &req.principals,
+            now,
+            req.ttl,
+        )?;
         let p = req.permissions;
         let standard = [
             ("permit-pty", p.pty),
@@ -248,16 +263,14 @@ impl SshAuthority {
                 req.key_id
             )));
         }
-        let mut builder = self.builder(&req.public_key, now, req.ttl)?;
-        builder
-            .cert_type(CertType::Host)
-            .and_then(|b| b.key_id(req.key_id.as_str()))
-            .map_err(ssh_err("certificate fields"))?;
-        for principal in &req.principals {
-            builder
-                .valid_principal(principal.as_str())
-                .map_err(ssh_err("principal"))?;
-        }
+        let builder = self.builder(
+            &req.public_key,
+            CertType::Host,
+            &req.key_id,
+            &req.principals,
+            now,
+            req.ttl,
+        )?;
         self.finish(builder)
     }
 }

@@ -61,8 +61,13 @@ pub fn certs_from_pem(
     pem: &str,
     what: &'static str,
 ) -> Result<Vec<CertificateDer<'static>>, TlsError> {
-    let certs: Vec<_> =
-        rustls_pemfile_certs(pem).map_err(|reason| TlsError::Pem { what, reason })?;
+    use rustls::pki_types::pem::PemObject;
+    let certs = CertificateDer::pem_slice_iter(pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| TlsError::Pem {
+            what,
+            reason: e.to_string(),
+        })?;
     if certs.is_empty() {
         return Err(TlsError::Pem {
             what,
@@ -70,13 +75,6 @@ pub fn certs_from_pem(
         });
     }
     Ok(certs)
-}
-
-fn rustls_pemfile_certs(pem: &str) -> Result<Vec<CertificateDer<'static>>, String> {
-    use rustls::pki_types::pem::PemObject;
-    CertificateDer::pem_slice_iter(pem.as_bytes())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| e.to_string())
 }
 
 /// Builds the server's rustls configuration: its own certificate and key, and client

@@ -4,6 +4,7 @@ use anyhow::bail;
 
 use super::connect::ConnectArgs;
 use super::kinds::{parse_ref, Kind};
+use crate::resources::kinds::{KIND_CERT_AUTHORITY, KIND_ROLE, KIND_USER};
 
 /// Options of `pctl rm`.
 #[derive(Debug, clap::Args)]
@@ -28,9 +29,9 @@ pub async fn run(connect: &ConnectArgs, args: RmArgs) -> anyhow::Result<()> {
         }
     }
     let word = match kind {
-        Kind::User => "user",
-        Kind::Role => "role",
-        Kind::CertAuthority => "cert_authority",
+        Kind::User => KIND_USER,
+        Kind::Role => KIND_ROLE,
+        Kind::CertAuthority => KIND_CERT_AUTHORITY,
     };
     println!("{word} `{name}` has been deleted");
     Ok(())
