@@ -50,12 +50,48 @@ impl TlsFiles {
     pub fn in_dir(dir: impl AsRef<Path>, name: &str) -> Self {
         Self::from_prefix(dir.as_ref().join(name))
     }
+
+    /// One identity file, as written by `auth sign --format=file --out=<path>`: the private
+    /// key, then the client certificate, then the CA certificates to trust (all PEM; other
+    /// lines, such as an SSH certificate, are ignored).
+    pub fn identity_file(path: impl Into<PathBuf>) -> Self {
+        let path = path.into();
+        TlsFiles {
+            cert: path.clone(),
+            key: path.clone(),
+            cas: path,
+        }
+    }
+
+    fn is_identity_file(&self) -> bool {
+        self.cert == self.key && self.key == self.cas
+    }
+}
+
+/// The `CERTIFICATE` blocks of a PEM document, each as its own PEM text.
+fn certificate_blocks(pem: &str) -> Vec<String> {
+    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+    const END: &str = "-----END CERTIFICATE-----";
+    let mut blocks = Vec::new();
+    let mut rest = pem;
+    while let Some(start) = rest.find(BEGIN) {
+        let Some(len) = rest[start..].find(END) else {
+            break;
+        };
+        let end = start + len + END.len();
+        blocks.push(format!("{}\n", &rest[start..end]));
+        rest = &rest[end..];
+    }
+    blocks
 }
 
 /// Reads and checks the PEM files and builds a client TLS configuration that
 /// presents the certificate and trusts only the given CAs, verifying the
 /// server as [`AUTH_SERVER_NAME`].
 pub fn load_tls_config(files: &TlsFiles) -> Result<ClientTlsConfig> {
+    if files.is_identity_file() {
+        return load_identity_file(&files.cert);
+    }
     let cert = read(&files.cert)?;
     if parse_certs(&files.cert, &cert)? == 0 {
         return Err(Error::NoCertificate {
@@ -86,6 +122,37 @@ pub fn load_tls_config(files: &TlsFiles) -> Result<ClientTlsConfig> {
         .domain_name(AUTH_SERVER_NAME)
         .ca_certificate(Certificate::from_pem(cas))
         .identity(Identity::from_pem(cert, key)))
+}
+
+fn load_identity_file(path: &Path) -> Result<ClientTlsConfig> {
+    let text = read(path)?;
+    let text = String::from_utf8_lossy(&text);
+    let found =
+        rustls_pemfile::private_key(&mut text.as_bytes()).map_err(|source| Error::InvalidPem {
+            path: path.to_owned(),
+            source,
+        })?;
+    if found.is_none() {
+        return Err(Error::NoPrivateKey {
+            path: path.to_owned(),
+        });
+    }
+    parse_certs(path, text.as_bytes())?;
+    let blocks = certificate_blocks(&text);
+    let Some((cert, cas)) = blocks.split_first() else {
+        return Err(Error::NoCertificate {
+            path: path.to_owned(),
+        });
+    };
+    if cas.is_empty() {
+        return Err(Error::InvalidCaPem {
+            path: path.to_owned(),
+        });
+    }
+    Ok(ClientTlsConfig::new()
+        .domain_name(AUTH_SERVER_NAME)
+        .ca_certificate(Certificate::from_pem(cas.concat()))
+        .identity(Identity::from_pem(cert, text.as_bytes())))
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {

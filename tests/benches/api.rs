@@ -7,51 +7,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use portcullis_store::{Backend, RocksBackend};
+use portcullis_tests::bench::measure;
 use portcullis_tests::{role, Server};
 
 const CONCURRENCY: [usize; 3] = [1, 16, 64];
-
-fn seconds() -> Duration {
-    let s = std::env::var("BENCH_SECONDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(3);
-    Duration::from_secs(s)
-}
-
-/// Runs `tasks` copies of `op` for the measurement time and returns operations per second.
-async fn measure<F, Fut>(tasks: usize, op: F) -> f64
-where
-    F: Fn(usize, u64) -> Fut + Send + Sync + Clone + 'static,
-    Fut: std::future::Future<Output = ()> + Send,
-{
-    let done = Arc::new(AtomicU64::new(0));
-    let deadline = Instant::now() + seconds();
-    let start = Instant::now();
-    let handles: Vec<_> = (0..tasks)
-        .map(|t| {
-            let op = op.clone();
-            let done = done.clone();
-            tokio::spawn(async move {
-                let mut i = 0u64;
-                while Instant::now() < deadline {
-                    op(t, i).await;
-                    i += 1;
-                    done.fetch_add(1, Ordering::Relaxed);
-                }
-            })
-        })
-        .collect();
-    for h in handles {
-        h.await.expect("bench task");
-    }
-    done.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64()
-}
 
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()

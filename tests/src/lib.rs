@@ -13,10 +13,31 @@ use std::time::Duration;
 
 use portcullis_api::{Client, TlsFiles};
 
+pub mod bench;
+pub mod openssh;
+
 /// The seeds' `rscs.yaml` (API reference: user + role for an access plugin), verbatim.
 pub const SEED_RSCS_YAML: &str = include_str!("../fixtures/rscs.yaml");
 /// The seeds' `api-admin.yaml` (full API reference: user + role), verbatim.
 pub const SEED_API_ADMIN_YAML: &str = include_str!("../fixtures/api-admin.yaml");
+
+/// A role `ops` that allows the login `root`, and a user `alice` holding it.
+pub const ALICE_YAML: &str = "\
+kind: role
+version: v3
+metadata:
+  name: ops
+spec:
+  allow:
+    logins: [root]
+---
+kind: user
+version: v2
+metadata:
+  name: alice
+spec:
+  roles: [ops]
+";
 
 /// Directory holding the workspace's binaries (`portcullis`, `pctl`).
 ///
@@ -135,6 +156,14 @@ impl Server {
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Runs `pctl auth sign --user USER --format FORMAT --out OUT` and panics unless it
+    /// succeeds; returns its standard output.
+    pub fn sign_user(&self, user: &str, format: &str, out: &str) -> String {
+        self.pctl_ok(&[
+            "auth", "sign", "--user", user, "--format", format, "--out", out,
+        ])
     }
 
     /// Kills the server with SIGKILL (no chance to clean up).

@@ -118,10 +118,14 @@ fn pctl_users_and_status() {
     let status = server.pctl_ok(&["status"]);
     assert!(status.contains("Cluster:  alpha"), "{status}");
     assert!(status.contains(env!("CARGO_PKG_VERSION")), "{status}");
-    assert!(
-        status.contains("host CA:  SHA256:") && status.contains("user CA:  SHA256:"),
-        "{status}"
-    );
+    for ca in ["host", "user", "jwt"] {
+        let line = status.lines().find(|l| l.starts_with(&format!("{ca} CA:")));
+        assert!(
+            line.is_some_and(|l| l.ends_with("rotation standby")),
+            "{status}"
+        );
+    }
+    assert_eq!(status.matches("active  SHA256:").count(), 2, "{status}");
     server.stop();
 }
 

@@ -1,21 +1,50 @@
-//! The identity a client certificate carries.
+//! The identity a client (or host) certificate carries, encoded in the certificate subject
+//! the way Teleport encodes it: one attribute per value, so roles and logins containing
+//! commas survive unchanged.
 //!
-//! The server takes a caller's user, roles, logins and traits from its certificate and from
-//! nowhere else. Readable copies sit in the subject (CN = user, O = roles, L = logins); the
-//! authoritative copy is a JSON document in a private X.509 extension, so that values with
-//! commas or several roles survive unchanged.
+//! | attribute | OID | value |
+//! | --- | --- | --- |
+//! | CN | 2.5.4.3 | user name (hosts: `HOST_ID.CLUSTER`) |
+//! | O | 2.5.4.10 | one per role, in order |
+//! | L | 2.5.4.7 | one per login, in order |
+//! | STREET | 2.5.4.9 | cluster to route requests to (only when set) |
+//! | POSTALCODE | 2.5.4.17 | traits as a JSON object of string arrays (only when non-empty) |
+//! | active requests | [`ACTIVE_REQUESTS_OID`] `1.3.9999.7.2` | one per active access request id |
+//! | expiry | [`EXPIRY_OID`] `1.3.9999.7.3` | RFC 3339 UTC, the same instant as notAfter |
+//! | system roles | [`SYSTEM_ROLES_OID`] `1.3.9999.7.4` | one per system role (hosts, e.g. `Node`) |
+//!
+//! All values are UTF8String, each in its own single-valued RDN. The expiry attribute marks a
+//! certificate as carrying a Portcullis identity: server certificates lack it and are refused
+//! by [`Identity::from_certificate_der`].
 
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
+use const_oid::ObjectIdentifier;
 use serde::{Deserialize, Serialize};
-use x509_parser::prelude::{FromDer, X509Certificate};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use x509_cert::name::Name;
 
+use crate::x509::{attribute_string, parse_cert, NameBuilder};
 use crate::{Error, Result};
 
-/// OID of the extension holding the identity JSON (a private arc, as `1.3.9999` is used by
-/// other auth servers for their own extensions).
-pub const IDENTITY_EXTENSION_OID: &[u64] = &[1, 3, 9999, 7, 1];
+/// Subject attribute type (private arc `1.3.9999.7`) holding one active access request id.
+pub const ACTIVE_REQUESTS_OID: &str = "1.3.9999.7.2";
+/// Subject attribute type holding the certificate's expiry as RFC 3339 UTC
+/// (`2030-01-02T03:04:05Z`), the same instant as its notAfter.
+pub const EXPIRY_OID: &str = "1.3.9999.7.3";
+/// Subject attribute type holding one system role (empty for users; e.g. `Node` for hosts).
+pub const SYSTEM_ROLES_OID: &str = "1.3.9999.7.4";
+
+pub(crate) const CN: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.3");
+pub(crate) const O: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.10");
+const L: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.7");
+const STREET: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.9");
+const POSTAL_CODE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.17");
+const ACTIVE_REQUESTS: ObjectIdentifier = ObjectIdentifier::new_unwrap(ACTIVE_REQUESTS_OID);
+const EXPIRY: ObjectIdentifier = ObjectIdentifier::new_unwrap(EXPIRY_OID);
+const SYSTEM_ROLES: ObjectIdentifier = ObjectIdentifier::new_unwrap(SYSTEM_ROLES_OID);
 
 /// Who a certificate speaks for.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -35,9 +64,20 @@ pub struct Identity {
     /// Approved access requests whose roles are included.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub active_requests: Vec<String>,
-    /// When the certificate stops being valid (taken from the certificate, not the JSON).
+    /// System roles of a host (`Node`, `Proxy`, ...); empty for users.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub system_roles: Vec<String>,
+    /// When the certificate stops being valid (its notAfter; ignored when issuing, where the
+    /// time to live decides).
     #[serde(skip)]
     pub expires: Option<SystemTime>,
+}
+
+/// RFC 3339 UTC form of `t` (whole seconds).
+fn rfc3339(t: SystemTime) -> Result<String> {
+    OffsetDateTime::from(t)
+        .format(&Rfc3339)
+        .map_err(|e| Error::Validity(format!("cannot format expiry: {e}")))
 }
 
 impl Identity {
@@ -55,32 +95,101 @@ impl Identity {
         self.roles.iter().any(|r| r == role)
     }
 
-    /// The DER content of the identity extension.
-    pub(crate) fn to_extension_content(&self) -> Result<Vec<u8>> {
-        let json = serde_json::to_string(self)
-            .map_err(|e| Error::NoIdentity(format!("cannot encode identity: {e}")))?;
-        Ok(yasna::construct_der(|w| w.write_utf8_string(&json)))
-    }
-
-    /// Reads the identity out of a DER-encoded certificate.
-    pub fn from_certificate_der(der: &[u8]) -> Result<Self> {
-        let (_, cert) =
-            X509Certificate::from_der(der).map_err(|e| Error::Certificate(e.to_string()))?;
-        let oid = x509_parser::der_parser::oid::Oid::from(IDENTITY_EXTENSION_OID)
-            .map_err(|_| Error::NoIdentity("bad extension oid".into()))?;
-        let ext = cert
-            .extensions()
-            .iter()
-            .find(|e| e.oid == oid)
-            .ok_or_else(|| Error::NoIdentity("identity extension missing".into()))?;
-        let json = yasna::parse_der(ext.value, |r| r.read_utf8string())
-            .map_err(|e| Error::NoIdentity(format!("identity extension is not a string: {e}")))?;
-        let mut identity: Identity = serde_json::from_str(&json)
-            .map_err(|e| Error::NoIdentity(format!("identity extension: {e}")))?;
-        if identity.username.is_empty() {
+    /// The certificate subject carrying this identity, for a certificate expiring at
+    /// `expires` (its notAfter).
+    pub(crate) fn to_subject(&self, expires: SystemTime) -> Result<Name> {
+        if self.username.is_empty() {
             return Err(Error::NoIdentity("empty user name".into()));
         }
-        identity.expires = Some(cert.validity().not_after.to_datetime().into());
+        let mut name = NameBuilder::default();
+        name.push(CN, &self.username)?
+            .push_all(O, &self.roles)?
+            .push_all(L, &self.logins)?;
+        if !self.route_to_cluster.is_empty() {
+            name.push(STREET, &self.route_to_cluster)?;
+        }
+        if !self.traits.is_empty() {
+            let json = serde_json::to_string(&self.traits)
+                .map_err(|e| Error::NoIdentity(format!("cannot encode traits: {e}")))?;
+            name.push(POSTAL_CODE, &json)?;
+        }
+        name.push_all(ACTIVE_REQUESTS, &self.active_requests)?
+            .push(EXPIRY, &rfc3339(expires)?)?
+            .push_all(SYSTEM_ROLES, &self.system_roles)?;
+        Ok(name.build())
+    }
+
+    /// Reads the identity out of a DER-encoded certificate's subject. The caller must have
+    /// verified the certificate; this only decodes it. Certificates without the expiry
+    /// attribute (e.g. server certificates) carry no identity and are refused.
+    pub fn from_certificate_der(der: &[u8]) -> Result<Self> {
+        let cert = parse_cert(der)?;
+        let not_after = cert.tbs_certificate.validity.not_after.to_system_time();
+        let mut identity = Identity::default();
+        let mut common_names = Vec::new();
+        let mut expiry = Vec::new();
+        let mut traits = Vec::new();
+        let mut streets = Vec::new();
+        for rdn in cert.tbs_certificate.subject.0.iter() {
+            for atv in rdn.0.iter() {
+                let list = match atv.oid {
+                    CN => &mut common_names,
+                    O => &mut identity.roles,
+                    L => &mut identity.logins,
+                    STREET => &mut streets,
+                    POSTAL_CODE => &mut traits,
+                    ACTIVE_REQUESTS => &mut identity.active_requests,
+                    EXPIRY => &mut expiry,
+                    SYSTEM_ROLES => &mut identity.system_roles,
+                    _ => continue,
+                };
+                list.push(attribute_string(&atv.value)?);
+            }
+        }
+        let [expiry] = expiry.as_slice() else {
+            return Err(Error::NoIdentity(format!(
+                "expected one expiry attribute ({EXPIRY_OID}), found {}",
+                expiry.len()
+            )));
+        };
+        let stated = OffsetDateTime::parse(expiry, &Rfc3339)
+            .map_err(|e| Error::NoIdentity(format!("expiry `{expiry}`: {e}")))?;
+        if SystemTime::from(stated) != not_after {
+            return Err(Error::NoIdentity(format!(
+                "expiry `{expiry}` differs from the certificate's notAfter"
+            )));
+        }
+        let [username] = <[String; 1]>::try_from(common_names).map_err(|names| {
+            Error::NoIdentity(format!("expected one common name, found {}", names.len()))
+        })?;
+        if username.is_empty() {
+            return Err(Error::NoIdentity("empty user name".into()));
+        }
+        identity.username = username;
+        match <[String; 1]>::try_from(streets) {
+            Ok([cluster]) => identity.route_to_cluster = cluster,
+            Err(streets) if streets.is_empty() => {}
+            Err(streets) => {
+                return Err(Error::NoIdentity(format!(
+                    "expected at most one route-to-cluster attribute, found {}",
+                    streets.len()
+                )))
+            }
+        }
+        match traits.as_slice() {
+            [] => {}
+            [json] => {
+                identity.traits = serde_json::from_str(json)
+                    .map_err(|e| Error::NoIdentity(format!("traits: {e}")))?;
+            }
+            more => {
+                return Err(Error::NoIdentity(format!(
+                    "expected at most one traits attribute, found {}",
+                    more.len()
+                )))
+            }
+        }
+        identity.expires = Some(not_after);
         Ok(identity)
     }
 }

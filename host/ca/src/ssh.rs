@@ -1,16 +1,22 @@
 //! SSH certificate authorities: key pairs, user and host certificates, and the lines
 //! OpenSSH reads to trust them (`cert-authority` in authorized_keys, `@cert-authority` in
 //! known_hosts).
+//!
+//! Authority keys are Ed25519 (default), ECDSA P-256 or RSA-3072; RSA authorities sign with
+//! `rsa-sha2-512`. Private keys are held by `ssh_key::PrivateKey`, which zeroizes them on drop.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use rand_core::OsRng;
 use ssh_key::certificate::{Builder, CertType};
+use ssh_key::private::{KeypairData, RsaKeypair};
 use ssh_key::{Algorithm, EcdsaCurve, HashAlg, LineEnding, PrivateKey, PublicKey};
 use zeroize::Zeroizing;
 
 use crate::{Error, Result};
+
+mod rsa_signer;
 
 /// Key algorithms an SSH authority can use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -20,7 +26,13 @@ pub enum SshAlgorithm {
     Ed25519,
     /// ECDSA on NIST P-256.
     EcdsaP256,
+    /// RSA with a 3072-bit modulus; certificates are signed with `rsa-sha2-512`
+    /// (PKCS#1 v1.5 over SHA-512).
+    Rsa3072,
 }
+
+/// Modulus size of generated RSA authority keys.
+const RSA_BITS: usize = 3072;
 
 impl std::str::FromStr for SshAlgorithm {
     type Err = Error;
@@ -28,14 +40,10 @@ impl std::str::FromStr for SshAlgorithm {
     fn from_str(s: &str) -> Result<Self> {
         match s {
             "ed25519" => Ok(Self::Ed25519),
-            "rsa3072" | "rsa-3072" | "rsa" => Err(Error::Ssh(
-                "RSA SSH authorities are not supported yet: the ssh-key crate cannot sign with \
-                 RSA keys (RustCrypto/SSH#387); use ed25519 or ecdsa-p256"
-                    .into(),
-            )),
+            "rsa3072" | "rsa-3072" | "rsa" => Ok(Self::Rsa3072),
             "ecdsa-p256" | "ecdsa" | "p256" => Ok(Self::EcdsaP256),
             other => Err(Error::Ssh(format!(
-                "unknown SSH key algorithm `{other}` (known: ed25519, ecdsa-p256)"
+                "unknown SSH key algorithm `{other}` (known: ed25519, ecdsa-p256, rsa3072)"
             ))),
         }
     }
@@ -123,6 +131,8 @@ impl SshAuthority {
                     curve: EcdsaCurve::NistP256,
                 },
             ),
+            SshAlgorithm::Rsa3072 => RsaKeypair::random(&mut OsRng, RSA_BITS)
+                .and_then(|pair| PrivateKey::new(KeypairData::from(pair), "")),
         }
         .map_err(ssh_err("cannot generate an SSH key"))?;
         Ok(Self { key })
@@ -212,9 +222,15 @@ impl SshAuthority {
     }
 
     fn finish(&self, builder: Builder) -> Result<String> {
-        let cert = builder
-            .sign(&self.key)
-            .map_err(ssh_err("cannot sign the certificate"))?;
+        let cert = match self.key.key_data() {
+            KeypairData::Rsa(pair) => {
+                let signer = rsa_signer::RsaSigner::new(pair)
+                    .map_err(ssh_err("cannot load the RSA authority key"))?;
+                builder.sign(&signer)
+            }
+            _ => builder.sign(&self.key),
+        }
+        .map_err(ssh_err("cannot sign the certificate"))?;
         cert.to_openssh()
             .map_err(ssh_err("cannot encode the certificate"))
     }
@@ -318,7 +334,11 @@ mod tests {
     fn user_certificates_read_back_with_ssh_keygen() {
         let dir = tempfile::tempdir().unwrap();
         let public_key = subject_key(dir.path());
-        for alg in [SshAlgorithm::Ed25519, SshAlgorithm::EcdsaP256] {
+        for (alg, label) in [
+            (SshAlgorithm::Ed25519, "Signing CA: ED25519 "),
+            (SshAlgorithm::EcdsaP256, "Signing CA: ECDSA "),
+            (SshAlgorithm::Rsa3072, "Signing CA: RSA "),
+        ] {
             let ca = SshAuthority::generate(alg).unwrap();
             let req = UserCertRequest {
                 public_key: public_key.clone(),
@@ -334,11 +354,32 @@ mod tests {
                 )]),
                 ttl: Duration::from_secs(3600),
             };
-            let text = describe(
-                dir.path(),
-                &ca.sign_user_cert(&req, SystemTime::now())
-                    .unwrap_or_else(|e| panic!("{alg:?}: {e}")),
-            );
+            let now = SystemTime::now();
+            let cert = ca
+                .sign_user_cert(&req, now)
+                .unwrap_or_else(|e| panic!("{alg:?}: {e}"));
+            let parsed = ssh_key::Certificate::from_openssh(&cert).unwrap();
+            let unix = now
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .unwrap()
+                .as_secs();
+            let ca_fp = PrivateKey::from_openssh(ca.private_key_openssh().unwrap())
+                .unwrap()
+                .fingerprint(HashAlg::Sha256);
+            parsed.validate_at(unix, [&ca_fp]).unwrap();
+            let other = SshAuthority::generate(SshAlgorithm::Ed25519).unwrap();
+            let other_fp = other.key.fingerprint(HashAlg::Sha256);
+            assert!(parsed.validate_at(unix, [&other_fp]).is_err());
+            if alg == SshAlgorithm::Rsa3072 {
+                assert_eq!(parsed.signature().algorithm().as_str(), "rsa-sha2-512");
+                assert!(
+                    describe(dir.path(), &cert).contains("(using rsa-sha2-512)"),
+                    "RSA signature algorithm"
+                );
+                assert!(ca.public_key_openssh().unwrap().starts_with("ssh-rsa AAAA"));
+            }
+            let text = describe(dir.path(), &cert);
+            assert!(text.contains(label), "{alg:?}: {text}");
             assert!(
                 text.contains("ssh-ed25519-cert-v01@openssh.com user certificate"),
                 "{text}"
@@ -415,8 +456,60 @@ mod tests {
         req.principals.clear();
         let err = ca.sign_user_cert(&req, SystemTime::now()).unwrap_err();
         assert!(err.to_string().contains("has no logins"), "{err}");
-        assert!("dsa".parse::<SshAlgorithm>().is_err());
-        let err = "rsa3072".parse::<SshAlgorithm>().unwrap_err();
-        assert!(err.to_string().contains("not supported yet"), "{err}");
+        let err = "dsa".parse::<SshAlgorithm>().unwrap_err();
+        assert!(err.to_string().contains("rsa3072"), "{err}");
+        for name in ["rsa3072", "rsa-3072", "rsa"] {
+            assert_eq!(name.parse::<SshAlgorithm>().unwrap(), SshAlgorithm::Rsa3072);
+        }
+    }
+
+    #[test]
+    fn rsa_keys_round_trip_and_are_3072_bits() {
+        let ca = SshAuthority::generate(SshAlgorithm::Rsa3072).unwrap();
+        let pem = ca.private_key_openssh().unwrap();
+        let again = SshAuthority::from_openssh(&pem).unwrap();
+        assert_eq!(ca.fingerprint(), again.fingerprint());
+        let ssh_key::private::KeypairData::Rsa(pair) = again.key.key_data() else {
+            panic!("not RSA");
+        };
+        let n = rsa::BigUint::try_from(&pair.public.n).unwrap();
+        assert_eq!(n.bits(), 3072);
+        assert!(!format!("{again:?}").contains(pem.lines().nth(1).unwrap()));
+    }
+
+    #[test]
+    fn rsa_keys_made_by_ssh_keygen_sign() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ca");
+        let out = Command::new("ssh-keygen")
+            .args(["-q", "-t", "rsa", "-b", "3072", "-N", "", "-f"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let ca = SshAuthority::from_openssh(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let req = HostCertRequest {
+            public_key: subject_key(dir.path()),
+            key_id: "host-1".into(),
+            principals: vec!["host-1".into()],
+            ttl: Duration::from_secs(600),
+        };
+        let text = describe(
+            dir.path(),
+            &ca.sign_host_cert(&req, SystemTime::now()).unwrap(),
+        );
+        assert!(text.contains("Signing CA: RSA "), "{text}");
+        assert!(text.contains(&ca.fingerprint()), "{text}");
+    }
+
+    #[test]
+    fn debug_hides_private_keys() {
+        for alg in [SshAlgorithm::Ed25519, SshAlgorithm::EcdsaP256] {
+            let ca = SshAuthority::generate(alg).unwrap();
+            let pem = ca.private_key_openssh().unwrap();
+            let debug = format!("{ca:?}");
+            assert!(!debug.contains(pem.lines().nth(1).unwrap()), "{debug}");
+            assert!(debug.contains(&ca.fingerprint()), "{debug}");
+        }
     }
 }

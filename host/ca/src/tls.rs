@@ -1,29 +1,43 @@
-//! TLS certificate authorities and the certificates they issue.
+//! TLS certificate authorities and the certificates they issue: server certificates, client
+//! certificates carrying an [`Identity`] in their subject, and host certificates.
+//!
+//! Every authority key is ECDSA P-256. Every issued certificate carries an Authority Key
+//! Identifier equal to [`TlsAuthority::key_id`], so a verifier can tell which CA key (old or
+//! new, during a rotation) signed it; see [`crate::authority_key_id`].
 
 use std::net::IpAddr;
 use std::time::{Duration, SystemTime};
 
-use rand::RngCore;
-use rcgen::{
-    BasicConstraints, CertificateParams, CustomExtension, DistinguishedName, DnType,
-    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType, SerialNumber,
-    SubjectPublicKeyInfo, PKCS_ECDSA_P256_SHA256,
-};
+use const_oid::ObjectIdentifier;
+use der::asn1::{Ia5String, OctetString};
+use p256::ecdsa::SigningKey;
+use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey};
+use rand_core::OsRng;
 use sha2::{Digest, Sha256};
-use time::OffsetDateTime;
+use spki::SubjectPublicKeyInfoOwned;
+use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::ext::pkix::{
+    BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages, SubjectAltName,
+};
+use x509_cert::ext::Extension;
+use x509_cert::name::Name;
 use zeroize::Zeroizing;
 
-use crate::identity::{Identity, IDENTITY_EXTENSION_OID};
+use crate::identity::{Identity, CN, O};
+use crate::pubkey::{spki_from_pem, RSA_ENCRYPTION};
+use crate::x509::{
+    authority_key_id_ext, cert_to_pem, extension, first_cert_der, parse_cert, sha1_key_id, sign,
+    subject_key_id, subject_key_id_ext, validity, CertFields, NameBuilder,
+};
 use crate::{Error, Result};
 
 /// How long a server certificate issued at start-up stays valid.
 pub const SERVER_CERT_TTL: Duration = Duration::from_secs(365 * 24 * 3600);
 
-/// How far back `not_before` is set, to tolerate small clock differences between hosts.
-const CLOCK_SKEW: Duration = Duration::from_secs(60);
+const SERVER_AUTH: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.1");
+const CLIENT_AUTH: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.2");
 
 /// A certificate and, when the authority generated the key pair, its private key.
-#[derive(Debug)]
 pub struct IssuedCert {
     /// The certificate, PEM-encoded.
     pub cert_pem: String,
@@ -31,65 +45,197 @@ pub struct IssuedCert {
     pub key_pem: Option<Zeroizing<String>>,
 }
 
-/// A TLS certificate authority: a self-signed CA certificate and its signing key.
+impl std::fmt::Debug for IssuedCert {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedCert")
+            .field("cert_pem", &self.cert_pem)
+            .field("key_pem", &self.key_pem.as_ref().map(|_| "[redacted]"))
+            .finish()
+    }
+}
+
+/// What goes into a host's TLS certificate.
+#[derive(Debug, Clone, Default)]
+pub struct HostTlsRequest {
+    /// The host's unique id (a UUID).
+    pub host_id: String,
+    /// The host's node name.
+    pub node_name: String,
+    /// The cluster the host belongs to (may be empty).
+    pub cluster_name: String,
+    /// The host's system role, e.g. `Node`, `Proxy` or `Auth`.
+    pub system_role: String,
+    /// DNS names the host serves under.
+    pub dns_names: Vec<String>,
+    /// IP addresses the host serves under.
+    pub ips: Vec<IpAddr>,
+    /// The host's public key as a PEM `PUBLIC KEY`; without it a key pair is generated.
+    pub public_key_pem: Option<String>,
+}
+
+/// A TLS certificate authority: a CA certificate and its ECDSA P-256 signing key.
 pub struct TlsAuthority {
     cert_pem: String,
     key_pem: Zeroizing<String>,
-    issuer: Issuer<'static, KeyPair>,
+    /// Zeroized on drop by `p256`.
+    signing_key: SigningKey,
+    subject: Name,
+    key_id: Vec<u8>,
 }
 
 impl std::fmt::Debug for TlsAuthority {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TlsAuthority")
             .field("fingerprint", &self.fingerprint())
+            .field("key_id", &hex(&self.key_id))
             .finish_non_exhaustive()
     }
 }
 
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn public_spki(key: &SigningKey) -> Result<SubjectPublicKeyInfoOwned> {
+    SubjectPublicKeyInfoOwned::from_key(*key.verifying_key())
+        .map_err(|e| Error::Signing(format!("cannot encode the public key: {e}")))
+}
+
+/// A fresh P-256 key pair for a certificate: its SPKI and its PKCS#8 PEM.
+fn generate_key() -> Result<(SubjectPublicKeyInfoOwned, Zeroizing<String>)> {
+    let key = SigningKey::random(&mut OsRng);
+    let pem = key
+        .to_pkcs8_pem(der::pem::LineEnding::LF)
+        .map_err(|e| Error::Signing(format!("cannot encode the private key: {e}")))?;
+    Ok((public_spki(&key)?, pem))
+}
+
+/// Whether `name` can go into a dNSName SAN: LDH labels (underscores tolerated), an optional
+/// leading `*.` wildcard, at most 253 characters.
+fn is_dns_name(name: &str) -> bool {
+    let name = name.strip_prefix("*.").unwrap_or(name);
+    !name.is_empty()
+        && name.len() <= 253
+        && name.parse::<IpAddr>().is_err()
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+}
+
+/// The subjectAltName extension for DNS names and IP addresses.
+fn san_extension(dns_names: &[String], ips: &[IpAddr]) -> Result<Extension> {
+    let mut names = Vec::with_capacity(dns_names.len() + ips.len());
+    for name in dns_names {
+        if !is_dns_name(name) {
+            return Err(Error::Certificate(format!(
+                "`{name}` is not a valid DNS name for a certificate"
+            )));
+        }
+        let ia5 = Ia5String::new(name)
+            .map_err(|e| Error::Certificate(format!("DNS name `{name}`: {e}")))?;
+        names.push(GeneralName::DnsName(ia5));
+    }
+    for ip in ips {
+        let octets = match ip {
+            IpAddr::V4(v4) => v4.octets().to_vec(),
+            IpAddr::V6(v6) => v6.octets().to_vec(),
+        };
+        let octets = OctetString::new(octets)
+            .map_err(|e| Error::Certificate(format!("IP address {ip}: {e}")))?;
+        names.push(GeneralName::IpAddress(octets));
+    }
+    extension(&SubjectAltName(names), false)
+}
+
+fn eku_extension(purposes: &[ObjectIdentifier]) -> Result<Extension> {
+    extension(&ExtendedKeyUsage(purposes.to_vec()), false)
+}
+
 impl TlsAuthority {
-    /// Generates a new authority whose certificate names `organization` (the cluster) and
-    /// `common_name`, valid from `now` for `ttl`.
+    /// Generates a new authority whose self-signed certificate names `organization` (the
+    /// cluster) and `common_name`, valid from `now` for `ttl`. Its Subject Key Identifier is
+    /// the SHA-1 of the public key bits (RFC 5280 method 1).
     pub fn generate(
         organization: &str,
         common_name: &str,
         now: SystemTime,
         ttl: Duration,
     ) -> Result<Self> {
-        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
-        let mut params = base_params(now, ttl)?;
-        let mut dn = DistinguishedName::new();
-        dn.push(DnType::OrganizationName, organization);
-        dn.push(DnType::CommonName, common_name);
-        params.distinguished_name = dn;
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages = vec![
-            KeyUsagePurpose::KeyCertSign,
-            KeyUsagePurpose::CrlSign,
-            KeyUsagePurpose::DigitalSignature,
+        let signing_key = SigningKey::random(&mut OsRng);
+        let key_pem = signing_key
+            .to_pkcs8_pem(der::pem::LineEnding::LF)
+            .map_err(|e| Error::Signing(format!("cannot encode the CA key: {e}")))?;
+        let public_key = public_spki(&signing_key)?;
+        let mut name = NameBuilder::default();
+        name.push(O, organization)?.push(CN, common_name)?;
+        let subject = name.build();
+        let key_id = sha1_key_id(&public_key);
+        let extensions = vec![
+            extension(
+                &BasicConstraints {
+                    ca: true,
+                    path_len_constraint: None,
+                },
+                true,
+            )?,
+            extension(
+                &KeyUsage(
+                    KeyUsages::KeyCertSign | KeyUsages::CRLSign | KeyUsages::DigitalSignature,
+                ),
+                true,
+            )?,
+            subject_key_id_ext(&public_key)?,
         ];
-        let cert = params.self_signed(&key)?;
-        let key_pem = Zeroizing::new(key.serialize_pem());
+        let cert = sign(
+            CertFields {
+                issuer: subject.clone(),
+                subject: subject.clone(),
+                validity: validity(now, ttl)?.0,
+                public_key,
+                extensions,
+            },
+            &signing_key,
+        )?;
         Ok(Self {
-            cert_pem: cert.pem(),
+            cert_pem: cert_to_pem(&cert)?,
             key_pem,
-            issuer: Issuer::new(params, key),
+            signing_key,
+            subject,
+            key_id,
         })
     }
 
-    /// Loads an authority from its PEM certificate and PEM private key.
+    /// Loads an authority from its PEM certificate and PEM (PKCS#8) ECDSA P-256 private key,
+    /// including authorities generated by earlier versions.
     pub fn from_pem(cert_pem: &str, key_pem: &str) -> Result<Self> {
-        let key = KeyPair::from_pem(key_pem).map_err(|e| Error::Pem {
+        let signing_key = SigningKey::from_pkcs8_pem(key_pem).map_err(|e| Error::Pem {
             what: "certificate authority key",
-            reason: e.to_string(),
+            reason: format!("{e} (an ECDSA P-256 PKCS#8 key is expected)"),
         })?;
-        let issuer = Issuer::from_ca_cert_pem(cert_pem, key).map_err(|e| Error::Pem {
-            what: "certificate authority certificate",
-            reason: e.to_string(),
-        })?;
+        let cert_der = first_cert_der(cert_pem, "certificate authority certificate")?;
+        let cert = parse_cert(&cert_der)?;
+        let tbs = &cert.tbs_certificate;
+        if tbs.subject_public_key_info != public_spki(&signing_key)? {
+            return Err(Error::Certificate(
+                "the certificate authority key does not match its certificate".into(),
+            ));
+        }
+        let key_id = match subject_key_id(&cert)? {
+            Some(id) => id,
+            None => sha1_key_id(&tbs.subject_public_key_info),
+        };
         Ok(Self {
             cert_pem: cert_pem.to_owned(),
             key_pem: Zeroizing::new(key_pem.to_owned()),
-            issuer,
+            subject: tbs.subject.clone(),
+            signing_key,
+            key_id,
         })
     }
 
@@ -108,6 +254,62 @@ impl TlsAuthority {
         fingerprint_pem(&self.cert_pem).unwrap_or_else(|_| "unknown".into())
     }
 
+    /// The CA key's identifier: the CA certificate's Subject Key Identifier or, for CA
+    /// certificates without one (stored by older versions), the SHA-1 of the certificate's
+    /// subjectPublicKey bits (RFC 5280 4.2.1.2 method 1). Every certificate this authority
+    /// issues carries this value as its Authority Key Identifier.
+    pub fn key_id(&self) -> Vec<u8> {
+        self.key_id.clone()
+    }
+
+    /// Signs an end-entity certificate for `public_key`.
+    fn issue(
+        &self,
+        subject: Name,
+        public_key: SubjectPublicKeyInfoOwned,
+        validity: x509_cert::time::Validity,
+        mut extensions: Vec<Extension>,
+    ) -> Result<String> {
+        let mut usages = KeyUsages::DigitalSignature.into();
+        if public_key.algorithm.oid == RSA_ENCRYPTION {
+            usages |= KeyUsages::KeyEncipherment;
+        }
+        let mut all = vec![
+            extension(
+                &BasicConstraints {
+                    ca: false,
+                    path_len_constraint: None,
+                },
+                true,
+            )?,
+            extension(&KeyUsage(usages), true)?,
+            authority_key_id_ext(&self.key_id)?,
+            subject_key_id_ext(&public_key)?,
+        ];
+        all.append(&mut extensions);
+        let cert = sign(
+            CertFields {
+                issuer: self.subject.clone(),
+                subject,
+                validity,
+                public_key,
+                extensions: all,
+            },
+            &self.signing_key,
+        )?;
+        cert_to_pem(&cert)
+    }
+
+    /// The subject key: the given PEM `PUBLIC KEY`, or a generated key pair.
+    fn subject_key(
+        public_key_pem: Option<&str>,
+    ) -> Result<(SubjectPublicKeyInfoOwned, Option<Zeroizing<String>>)> {
+        match public_key_pem {
+            Some(pem) => Ok((spki_from_pem(pem)?, None)),
+            None => generate_key().map(|(spki, pem)| (spki, Some(pem))),
+        }
+    }
+
     /// Issues a server certificate for a freshly generated key pair, valid for the given DNS
     /// names and IP addresses.
     pub fn issue_server_cert(
@@ -118,40 +320,27 @@ impl TlsAuthority {
         now: SystemTime,
         ttl: Duration,
     ) -> Result<IssuedCert> {
-        let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
-        let mut params = base_params(now, ttl)?;
-        let mut dn = DistinguishedName::new();
-        dn.push(DnType::CommonName, common_name);
-        params.distinguished_name = dn;
-        for name in dns_names {
-            let name = name.as_str().try_into().map_err(|_| {
-                Error::Certificate(format!(
-                    "`{name}` is not a valid DNS name for a certificate"
-                ))
-            })?;
-            params.subject_alt_names.push(SanType::DnsName(name));
-        }
-        params
-            .subject_alt_names
-            .extend(ips.iter().copied().map(SanType::IpAddress));
-        params.key_usages = vec![
-            KeyUsagePurpose::DigitalSignature,
-            KeyUsagePurpose::KeyEncipherment,
-        ];
-        params.extended_key_usages = vec![
-            ExtendedKeyUsagePurpose::ServerAuth,
-            ExtendedKeyUsagePurpose::ClientAuth,
-        ];
-        let cert = params.signed_by(&key, &self.issuer)?;
-        Ok(IssuedCert {
-            cert_pem: cert.pem(),
-            key_pem: Some(Zeroizing::new(key.serialize_pem())),
-        })
+        let (validity, _) = validity(now, ttl)?;
+        let (public_key, key_pem) = Self::subject_key(None)?;
+        let mut name = NameBuilder::default();
+        name.push(CN, common_name)?;
+        let cert_pem = self.issue(
+            name.build(),
+            public_key,
+            validity,
+            vec![
+                san_extension(dns_names, ips)?,
+                eku_extension(&[SERVER_AUTH, CLIENT_AUTH])?,
+            ],
+        )?;
+        Ok(IssuedCert { cert_pem, key_pem })
     }
 
-    /// Issues a client certificate carrying `identity`. With `public_key_pem` (a PEM
-    /// `PUBLIC KEY`) the certificate is for that key; without it a key pair is generated and
-    /// returned with the certificate.
+    /// Issues a client certificate carrying `identity` in its subject (see the table in the
+    /// crate docs); `identity.expires` is ignored, `ttl` decides. With `public_key_pem` (a
+    /// PEM `PUBLIC KEY`: Ed25519, ECDSA P-256 or RSA; see [`crate::public_key_pem_from_any`])
+    /// the certificate is for that key; without it a P-256 key pair is generated and returned
+    /// with the certificate.
     pub fn issue_client_cert(
         &self,
         identity: &Identity,
@@ -159,152 +348,79 @@ impl TlsAuthority {
         now: SystemTime,
         ttl: Duration,
     ) -> Result<IssuedCert> {
-        let mut params = base_params(now, ttl)?;
-        let mut dn = DistinguishedName::new();
-        dn.push(DnType::CommonName, identity.username.as_str());
-        if !identity.roles.is_empty() {
-            dn.push(DnType::OrganizationName, identity.roles.join(","));
+        let (validity, not_after) = validity(now, ttl)?;
+        let subject = identity.to_subject(not_after)?;
+        let (public_key, key_pem) = Self::subject_key(public_key_pem)?;
+        let cert_pem = self.issue(
+            subject,
+            public_key,
+            validity,
+            vec![eku_extension(&[CLIENT_AUTH])?],
+        )?;
+        Ok(IssuedCert { cert_pem, key_pem })
+    }
+
+    /// Issues a host certificate: subject CN `HOST_ID.CLUSTER` (or `HOST_ID`), O and the
+    /// system-roles attribute the system role; SANs the DNS names plus the node name and
+    /// host id where those are valid DNS names, and the IPs; usable as server and client
+    /// certificate.
+    pub fn issue_host_cert(
+        &self,
+        req: &HostTlsRequest,
+        now: SystemTime,
+        ttl: Duration,
+    ) -> Result<IssuedCert> {
+        if req.host_id.is_empty() {
+            return Err(Error::Certificate(
+                "a host certificate needs a host id".into(),
+            ));
         }
-        if !identity.logins.is_empty() {
-            dn.push(DnType::LocalityName, identity.logins.join(","));
+        if req.system_role.is_empty() {
+            return Err(Error::Certificate(format!(
+                "host `{}` has no system role",
+                req.host_id
+            )));
         }
-        params.distinguished_name = dn;
-        params.key_usages = vec![
-            KeyUsagePurpose::DigitalSignature,
-            KeyUsagePurpose::KeyEncipherment,
-        ];
-        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-        params.custom_extensions = vec![CustomExtension::from_oid_content(
-            IDENTITY_EXTENSION_OID,
-            identity.to_extension_content()?,
-        )];
-        match public_key_pem {
-            Some(pem) => {
-                let public_key = SubjectPublicKeyInfo::from_pem(pem).map_err(|e| Error::Pem {
-                    what: "public key",
-                    reason: e.to_string(),
-                })?;
-                let cert = params.signed_by(&public_key, &self.issuer)?;
-                Ok(IssuedCert {
-                    cert_pem: cert.pem(),
-                    key_pem: None,
-                })
+        let username = if req.cluster_name.is_empty() {
+            req.host_id.clone()
+        } else {
+            format!("{}.{}", req.host_id, req.cluster_name)
+        };
+        let identity = Identity {
+            username,
+            roles: vec![req.system_role.clone()],
+            system_roles: vec![req.system_role.clone()],
+            ..Identity::default()
+        };
+        let mut dns_names = req.dns_names.clone();
+        for extra in [&req.node_name, &req.host_id] {
+            if is_dns_name(extra) && !dns_names.contains(extra) {
+                dns_names.push(extra.clone());
             }
-            None => {
-                let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
-                let cert = params.signed_by(&key, &self.issuer)?;
-                Ok(IssuedCert {
-                    cert_pem: cert.pem(),
-                    key_pem: Some(Zeroizing::new(key.serialize_pem())),
-                })
-            }
         }
+        let (validity, not_after) = validity(now, ttl)?;
+        let subject = identity.to_subject(not_after)?;
+        let (public_key, key_pem) = Self::subject_key(req.public_key_pem.as_deref())?;
+        let cert_pem = self.issue(
+            subject,
+            public_key,
+            validity,
+            vec![
+                san_extension(&dns_names, &req.ips)?,
+                eku_extension(&[SERVER_AUTH, CLIENT_AUTH])?,
+            ],
+        )?;
+        Ok(IssuedCert { cert_pem, key_pem })
     }
 }
 
 /// SHA-256 fingerprint of the first certificate in a PEM document.
 pub fn fingerprint_pem(pem: &str) -> Result<String> {
-    let (_, doc) = x509_parser::pem::parse_x509_pem(pem.as_bytes()).map_err(|e| Error::Pem {
-        what: "certificate",
-        reason: e.to_string(),
-    })?;
-    let digest = Sha256::digest(&doc.contents);
+    let der = first_cert_der(pem, "certificate")?;
+    let digest = Sha256::digest(&der);
     let hex: Vec<String> = digest.iter().map(|b| format!("{b:02X}")).collect();
     Ok(format!("SHA256:{}", hex.join(":")))
 }
 
-/// Parameters shared by every certificate: a random serial number and the validity window.
-fn base_params(now: SystemTime, ttl: Duration) -> Result<CertificateParams> {
-    if ttl.is_zero() {
-        return Err(Error::Validity("time to live must be positive".into()));
-    }
-    let mut params = CertificateParams::default();
-    let not_before = now.checked_sub(CLOCK_SKEW).unwrap_or(now);
-    let not_after = now
-        .checked_add(ttl)
-        .ok_or_else(|| Error::Validity("time to live is too long".into()))?;
-    params.not_before = OffsetDateTime::from(not_before);
-    params.not_after = OffsetDateTime::from(not_after);
-    let mut serial = [0u8; 16];
-    rand::rng().fill_bytes(&mut serial);
-    serial[0] &= 0x7f;
-    params.serial_number = Some(SerialNumber::from_slice(&serial));
-    Ok(params)
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn pem_der(pem: &str) -> Vec<u8> {
-        x509_parser::pem::parse_x509_pem(pem.as_bytes())
-            .unwrap()
-            .1
-            .contents
-    }
-
-    #[test]
-    fn client_cert_round_trips_identity() {
-        let now = SystemTime::now();
-        let ca =
-            TlsAuthority::generate("example", "user ca", now, Duration::from_secs(3600)).unwrap();
-        let mut id = Identity::new("alice", vec!["dba".into(), "dev,ops".into()]);
-        id.logins = vec!["root".into()];
-        id.traits.insert("team".into(), vec!["dba".into()]);
-        let issued = ca
-            .issue_client_cert(&id, None, now, Duration::from_secs(600))
-            .unwrap();
-        assert!(issued.key_pem.is_some());
-        let back = Identity::from_certificate_der(&pem_der(&issued.cert_pem)).unwrap();
-        assert_eq!(back.username, "alice");
-        assert_eq!(back.roles, id.roles);
-        assert_eq!(back.traits, id.traits);
-        let expires = back.expires.unwrap();
-        let left = expires.duration_since(now).unwrap();
-        assert!(left <= Duration::from_secs(600) && left >= Duration::from_secs(598));
-    }
-
-    #[test]
-    fn reload_from_pem_signs_verifiable_certs() {
-        let now = SystemTime::now();
-        let ca =
-            TlsAuthority::generate("example", "host ca", now, Duration::from_secs(3600)).unwrap();
-        let again = TlsAuthority::from_pem(ca.cert_pem(), ca.key_pem()).unwrap();
-        assert_eq!(ca.fingerprint(), again.fingerprint());
-        let server = again
-            .issue_server_cert(
-                "auth",
-                &["localhost".into()],
-                &["127.0.0.1".parse().unwrap()],
-                now,
-                SERVER_CERT_TTL,
-            )
-            .unwrap();
-        let der = pem_der(&server.cert_pem);
-        let (_, cert) = x509_parser::parse_x509_certificate(&der).unwrap();
-        let ca_der = pem_der(ca.cert_pem());
-        let (_, ca_cert) = x509_parser::parse_x509_certificate(&ca_der).unwrap();
-        cert.verify_signature(Some(ca_cert.public_key())).unwrap();
-        assert!(Identity::from_certificate_der(&der).is_err());
-    }
-
-    #[test]
-    fn bad_pem_is_named() {
-        let err = TlsAuthority::from_pem("nope", "nope").unwrap_err();
-        assert!(
-            err.to_string().contains("certificate authority key"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn fingerprint_format() {
-        let ca =
-            TlsAuthority::generate("c", "n", SystemTime::now(), Duration::from_secs(60)).unwrap();
-        let fp = ca.fingerprint();
-        assert!(
-            fp.starts_with("SHA256:") && fp.len() == 7 + 32 * 3 - 1,
-            "{fp}"
-        );
-    }
-}
+mod tests;

@@ -60,6 +60,21 @@ pub struct FileConfig {
     pub log_level: Option<String>,
     /// How often expired records are swept, e.g. `10s`.
     pub sweep_interval: Option<String>,
+    /// How often automatic certificate authority rotations are checked, e.g. `5s`.
+    pub rotation_check_interval: Option<String>,
+    /// Key algorithms of newly generated authority keys.
+    pub ca: CaSection,
+}
+
+/// The `ca:` section of the configuration file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CaSection {
+    /// SSH key algorithm of the user and host authorities: `ed25519` (default), `ecdsa-p256`
+    /// or `rsa3072`. Applies to keys generated from now on (first start, next rotation).
+    pub ssh_algorithm: Option<String>,
+    /// JWT signing algorithm: `ed25519` (default) or `rs256`.
+    pub jwt_algorithm: Option<String>,
 }
 
 /// The effective configuration after defaults, file and flags are merged.
@@ -77,6 +92,46 @@ pub struct Config {
     pub log_level: String,
     /// Expiry sweep interval.
     pub sweep_interval: Duration,
+    /// Automatic rotation check interval.
+    pub rotation_check_interval: Duration,
+    /// Algorithms of newly generated authority keys.
+    pub algorithms: crate::keyring::Algorithms,
+}
+
+fn interval(
+    field: &'static str,
+    value: Option<String>,
+    default: Duration,
+) -> Result<Duration, ConfigError> {
+    let parsed = match value {
+        None => default,
+        Some(s) => humantime::parse_duration(&s).map_err(|e| ConfigError::Invalid {
+            field,
+            message: format!("`{s}`: {e}"),
+        })?,
+    };
+    if parsed.is_zero() {
+        return Err(ConfigError::Invalid {
+            field,
+            message: "must be longer than zero".into(),
+        });
+    }
+    Ok(parsed)
+}
+
+fn algorithm<T: std::str::FromStr<Err = portcullis_ca::Error> + Default>(
+    field: &'static str,
+    value: Option<String>,
+) -> Result<T, ConfigError> {
+    match value {
+        None => Ok(T::default()),
+        Some(s) => s
+            .parse()
+            .map_err(|e: portcullis_ca::Error| ConfigError::Invalid {
+                field,
+                message: e.to_string(),
+            }),
+    }
 }
 
 /// Values given on the command line, which win over the file.
@@ -138,19 +193,20 @@ impl FileConfig {
             field: "listen_addr",
             message: format!("`{listen}` is not host:port with an IP address: {e}"),
         })?;
-        let sweep_interval = match self.sweep_interval {
-            None => DEFAULT_SWEEP_INTERVAL,
-            Some(s) => humantime::parse_duration(&s).map_err(|e| ConfigError::Invalid {
-                field: "sweep_interval",
-                message: format!("`{s}`: {e}"),
-            })?,
+        let sweep_interval = interval(
+            "sweep_interval",
+            self.sweep_interval,
+            DEFAULT_SWEEP_INTERVAL,
+        )?;
+        let rotation_check_interval = interval(
+            "rotation_check_interval",
+            self.rotation_check_interval,
+            crate::keyring::auto::DEFAULT_CHECK_INTERVAL,
+        )?;
+        let algorithms = crate::keyring::Algorithms {
+            ssh: algorithm("ca.ssh_algorithm", self.ca.ssh_algorithm)?,
+            jwt: algorithm("ca.jwt_algorithm", self.ca.jwt_algorithm)?,
         };
-        if sweep_interval.is_zero() {
-            return Err(ConfigError::Invalid {
-                field: "sweep_interval",
-                message: "must be longer than zero".into(),
-            });
-        }
         Ok(Config {
             cluster_name: flags.cluster_name.or(self.cluster_name),
             data_dir: flags
@@ -164,6 +220,8 @@ impl FileConfig {
                 .or(self.log_level)
                 .unwrap_or_else(|| "info".to_owned()),
             sweep_interval,
+            rotation_check_interval,
+            algorithms,
         })
     }
 }
@@ -192,6 +250,24 @@ mod tests {
         assert!(err.contains("unknown field `listen`"), "{err}");
         let err = FileConfig::parse("public_addrs: 3\n").unwrap_err();
         assert!(err.starts_with("public_addrs"), "{err}");
+    }
+
+    #[test]
+    fn ca_algorithms_and_rotation_interval() {
+        let cfg = FileConfig::parse(
+            "rotation_check_interval: 250ms\nca:\n  ssh_algorithm: ecdsa-p256\n  jwt_algorithm: rs256\n",
+        )
+        .unwrap()
+        .resolve(Overrides::default())
+        .unwrap();
+        assert_eq!(cfg.rotation_check_interval, Duration::from_millis(250));
+        assert_eq!(cfg.algorithms.ssh, portcullis_ca::SshAlgorithm::EcdsaP256);
+        assert_eq!(cfg.algorithms.jwt, portcullis_ca::JwtAlgorithm::Rs256);
+        let err = FileConfig::parse("ca:\n  ssh_algorithm: dsa\n")
+            .unwrap()
+            .resolve(Overrides::default())
+            .unwrap_err();
+        assert!(err.to_string().contains("ca.ssh_algorithm"), "{err}");
     }
 
     #[test]

@@ -9,6 +9,8 @@
 pub mod bootstrap;
 pub mod config;
 pub mod daemon;
+pub mod issuance;
+pub mod keyring;
 pub mod pctl;
 pub mod resources;
 pub mod service;

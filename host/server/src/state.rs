@@ -1,10 +1,11 @@
-//! Shared server state: the store and the typed collections on top of it.
+//! Shared server state: the store, the typed collections on top of it, and the key ring.
 
 use std::sync::Arc;
 
 use portcullis_api::services::{CertAuthorityV2, RoleV3, UserV2};
 use portcullis_store::Backend;
 
+use crate::keyring::{KeyRing, Settings};
 use crate::resources::Collection;
 
 /// Everything a request handler needs.
@@ -17,14 +18,18 @@ pub struct State {
     pub users: Collection<UserV2>,
     /// Roles.
     pub roles: Collection<RoleV3>,
-    /// Certificate authorities.
+    /// Certificate authorities as stored.
     pub authorities: Collection<CertAuthorityV2>,
+    /// Certificate authorities loaded and ready to sign.
+    pub keyring: KeyRing,
 }
 
 impl State {
-    /// State over `backend` for the cluster `cluster_name`.
-    pub fn new(cluster_name: String, backend: Arc<dyn Backend>) -> Self {
+    /// State over `backend` for the cluster `cluster_name`. The key ring starts empty; load
+    /// it with [`KeyRing::ensure_and_load`].
+    pub fn new(cluster_name: String, backend: Arc<dyn Backend>, settings: Settings) -> Self {
         Self {
+            keyring: KeyRing::new(cluster_name.clone(), settings),
             cluster_name,
             users: Collection::new(backend.clone()),
             roles: Collection::new(backend.clone()),

@@ -22,3 +22,22 @@ impl From<ResourceError> for Status {
         }
     }
 }
+
+impl From<crate::keyring::KeyringError> for Status {
+    fn from(e: crate::keyring::KeyringError) -> Self {
+        use crate::keyring::KeyringError as K;
+        match e {
+            K::Resource(r) => r.into(),
+            K::UnknownType(_) => Status::invalid_argument(e.to_string()),
+            K::Rotation(portcullis_ca::RotationError::BadTransition { .. }) => {
+                Status::failed_precondition(e.to_string())
+            }
+            K::Rotation(_) => Status::invalid_argument(e.to_string()),
+            K::NotLoaded => Status::unavailable(e.to_string()),
+            other => {
+                tracing::error!(error = %other, "certificate authority failure");
+                Status::internal(other.to_string())
+            }
+        }
+    }
+}

@@ -4,11 +4,17 @@
 //! certificate authorities. The caller's identity is read from that certificate once, when
 //! the handshake completes, and travels with every request on the connection as
 //! [`PeerInfo`]; a certificate without a Portcullis identity is refused.
+//!
+//! The configuration is not fixed at start: [`TlsState`] holds the current one and the set
+//! of trusted CA key identifiers, and the key ring replaces both as authorities rotate. New
+//! connections use the new configuration; requests on open connections are checked against
+//! the trusted keys, so a certificate whose CA key was rotated out stops working at once.
 
+use std::collections::HashSet;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -49,6 +55,61 @@ pub struct PeerInfo {
     pub identity: Arc<Identity>,
     /// The client's address.
     pub remote_addr: Option<SocketAddr>,
+    /// Key identifier of the CA key that signed the client certificate.
+    pub authority_key_id: Option<Vec<u8>>,
+    /// The listener's trust, to check the signing key on every request.
+    pub trust: Arc<TlsState>,
+}
+
+impl PeerInfo {
+    /// Whether the key that signed the caller's certificate is still trusted.
+    pub fn signer_trusted(&self) -> bool {
+        self.authority_key_id
+            .as_deref()
+            .is_some_and(|id| self.trust.trusts(id))
+    }
+}
+
+/// The listener's current configuration and trusted CA keys.
+#[derive(Default)]
+pub struct TlsState {
+    config: RwLock<Option<Arc<ServerConfig>>>,
+    trusted: RwLock<HashSet<Vec<u8>>>,
+}
+
+impl std::fmt::Debug for TlsState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsState")
+            .field(
+                "trusted_keys",
+                &self.trusted.read().map(|t| t.len()).unwrap_or(0),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl TlsState {
+    /// Replaces the configuration and the trusted CA key identifiers.
+    pub fn install(&self, config: Arc<ServerConfig>, trusted: HashSet<Vec<u8>>) {
+        *self.trusted.write().unwrap_or_else(PoisonError::into_inner) = trusted;
+        *self.config.write().unwrap_or_else(PoisonError::into_inner) = Some(config);
+    }
+
+    /// The configuration new connections use.
+    pub fn config(&self) -> Option<Arc<ServerConfig>> {
+        self.config
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Whether a CA key identifier is trusted.
+    pub fn trusts(&self, key_id: &[u8]) -> bool {
+        self.trusted
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(key_id)
+    }
 }
 
 /// The crypto provider used by the server (ring).
@@ -169,10 +230,9 @@ impl AsyncWrite for AuthenticatedStream {
 /// yields the connections whose client certificate carries an identity.
 pub fn incoming(
     listener: TcpListener,
-    config: Arc<ServerConfig>,
+    tls: Arc<TlsState>,
 ) -> tokio_stream::wrappers::ReceiverStream<io::Result<AuthenticatedStream>> {
     let (tx, rx) = mpsc::channel(64);
-    let acceptor = TlsAcceptor::from(config);
     tokio::spawn(async move {
         loop {
             let (tcp, addr) = match listener.accept().await {
@@ -186,16 +246,23 @@ pub fn incoming(
             if tx.is_closed() {
                 break;
             }
-            let acceptor = acceptor.clone();
+            let Some(config) = tls.config() else {
+                tracing::warn!(peer = %addr, "no TLS configuration yet; connection dropped");
+                continue;
+            };
+            let acceptor = TlsAcceptor::from(config);
+            let trust = tls.clone();
             let tx = tx.clone();
             tokio::spawn(async move {
                 let _ = tcp.set_nodelay(true);
                 match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
                     Ok(Ok(tls)) => match peer_identity(&tls) {
-                        Ok(identity) => {
+                        Ok((identity, authority_key_id)) => {
                             let info = PeerInfo {
                                 identity: Arc::new(identity),
                                 remote_addr: Some(addr),
+                                authority_key_id,
+                                trust,
                             };
                             let _ = tx.send(Ok(AuthenticatedStream { inner: tls, info })).await;
                         }
@@ -212,11 +279,13 @@ pub fn incoming(
     tokio_stream::wrappers::ReceiverStream::new(rx)
 }
 
-fn peer_identity(tls: &TlsStream<TcpStream>) -> Result<Identity, String> {
+fn peer_identity(tls: &TlsStream<TcpStream>) -> Result<(Identity, Option<Vec<u8>>), String> {
     let (_, session) = tls.get_ref();
     let cert = session
         .peer_certificates()
         .and_then(|c| c.first())
         .ok_or_else(|| "no client certificate".to_string())?;
-    Identity::from_certificate_der(cert).map_err(|e| e.to_string())
+    let identity = Identity::from_certificate_der(cert).map_err(|e| e.to_string())?;
+    let key_id = portcullis_ca::authority_key_id(cert).map_err(|e| e.to_string())?;
+    Ok((identity, key_id))
 }

@@ -64,23 +64,24 @@ async fn serve(config: crate::config::Config) -> anyhow::Result<()> {
         RocksBackend::open(&store_dir)
             .with_context(|| format!("cannot open the store in `{}`", store_dir.display()))?,
     );
-    let (state, boot) = crate::bootstrap::bootstrap(&config, backend.clone())
+    let state = crate::bootstrap::bootstrap(&config, backend.clone())
         .await
         .context("bootstrap failed")?;
     let sweeper = portcullis_store::spawn_sweeper(backend, config.sweep_interval);
+    let rotations = crate::keyring::auto::spawn(state.clone(), config.rotation_check_interval);
 
     let listener = tokio::net::TcpListener::bind(config.listen_addr)
         .await
         .with_context(|| format!("cannot listen on `{}`", config.listen_addr))?;
     let local = listener.local_addr().context("no local address")?;
     tracing::info!(
-        cluster = %boot.cluster_name,
+        cluster = %state.cluster_name,
         addr = %local,
         data_dir = %config.data_dir.display(),
         "auth server ready"
     );
     println!("listening on {local}");
-    let incoming = crate::tls::incoming(listener, boot.tls.clone());
+    let incoming = crate::tls::incoming(listener, state.keyring.tls());
     let service = AuthServiceServer::new(crate::service::AuthServer::new(state));
     tonic::transport::Server::builder()
         .add_service(service)
@@ -88,6 +89,7 @@ async fn serve(config: crate::config::Config) -> anyhow::Result<()> {
         .await
         .context("server failed")?;
     sweeper.abort();
+    rotations.abort();
     tracing::info!("auth server stopped");
     Ok(())
 }

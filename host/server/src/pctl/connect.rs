@@ -33,11 +33,17 @@ pub struct ConnectArgs {
     /// CA certificates to trust the auth server with (PEM).
     #[arg(long, global = true, requires_all = ["cert", "key"], value_name = "FILE")]
     pub cas: Option<PathBuf>,
+    /// Identity file written by `pctl auth sign --format file`; overrides the others.
+    #[arg(long, short = 'i', global = true, env = "PCTL_IDENTITY_FILE", conflicts_with_all = ["cert", "key", "cas"], value_name = "FILE")]
+    pub identity_file: Option<PathBuf>,
 }
 
 impl ConnectArgs {
     /// The identity files to use.
     pub fn files(&self) -> TlsFiles {
+        if let Some(file) = &self.identity_file {
+            return TlsFiles::identity_file(file);
+        }
         match (&self.cert, &self.key, &self.cas) {
             (Some(cert), Some(key), Some(cas)) => TlsFiles::new(cert, key, cas),
             _ => {

@@ -9,5 +9,5 @@ mod error;
 pub mod kinds;
 pub mod validate;
 
-pub use collection::{Collection, Resource};
+pub use collection::{to_system_time, Collection, Resource};
 pub use error::ResourceError;

@@ -1,13 +1,20 @@
-//! Certificate authority reads. Without the secrets permission only public parts leave the
-//! server.
+//! Certificate authority reads and rotation. Without the secrets permission only public
+//! parts leave the server.
 
-use portcullis_api::auth::{CertAuthorityList, GetCertAuthoritiesRequest, GetCertAuthorityRequest};
+use std::time::{Duration, SystemTime};
+
+use portcullis_api::auth::{
+    CertAuthorityList, GetCertAuthoritiesRequest, GetCertAuthorityRequest,
+    RotateCertAuthorityRequest,
+};
 use portcullis_api::services::{CaKeySet, CertAuthorityV2};
+use portcullis_ca::{Phase, RotateRequest, Schedule};
 use tonic::{Request, Status};
 
-use super::{caller, secrets_allowed};
-use crate::bootstrap::{HOST_CA, USER_CA};
+use super::{caller, require_admin, secrets_allowed};
+use crate::keyring::{rotate, CA_TYPES};
 use crate::resources::kinds::ca_key;
+use crate::resources::to_system_time;
 use crate::resources::validate::validate_name;
 use crate::state::State;
 
@@ -44,11 +51,12 @@ pub fn strip_secrets(mut ca: CertAuthorityV2) -> CertAuthorityV2 {
 }
 
 fn check_type(ca_type: &str) -> Result<(), Status> {
-    if [HOST_CA, USER_CA].contains(&ca_type) {
+    if CA_TYPES.contains(&ca_type) {
         Ok(())
     } else {
         Err(Status::invalid_argument(format!(
-            "unknown certificate authority type `{ca_type}` (known: {HOST_CA}, {USER_CA})"
+            "unknown certificate authority type `{ca_type}` (known: {})",
+            CA_TYPES.join(", ")
         )))
     }
 }
@@ -103,4 +111,61 @@ pub(super) async fn list(
         })
         .collect();
     Ok(CertAuthorityList { cert_authorities })
+}
+
+pub(super) async fn rotate(
+    state: &State,
+    request: Request<RotateCertAuthorityRequest>,
+) -> Result<(), Status> {
+    let identity = caller(&request)?;
+    require_admin(&identity, "rotate certificate authorities")?;
+    let req = request.into_inner();
+    let bad = |e: portcullis_ca::RotationError| Status::invalid_argument(e.to_string());
+    let mode = req.mode.parse().map_err(bad)?;
+    let target_phase = match req.target_phase.as_str() {
+        "" => None,
+        phase => Some(phase.parse::<Phase>().map_err(bad)?),
+    };
+    let grace_period = match req.grace_period {
+        0 => None,
+        nanos if nanos < 0 => {
+            return Err(Status::invalid_argument(
+                "the grace period must be positive",
+            ))
+        }
+        nanos => Some(Duration::from_nanos(nanos.unsigned_abs())),
+    };
+    let schedule = match req.schedule {
+        None => None,
+        Some(s) => {
+            let at = |t: Option<prost_types::Timestamp>, what: &str| {
+                t.and_then(to_system_time).ok_or_else(|| {
+                    Status::invalid_argument(format!("the rotation schedule lacks `{what}`"))
+                })
+            };
+            Some(Schedule {
+                update_clients: at(s.update_clients, "update_clients")?,
+                update_servers: at(s.update_servers, "update_servers")?,
+                standby: at(s.standby, "standby")?,
+            })
+        }
+    };
+    let request = RotateRequest {
+        mode,
+        target_phase,
+        grace_period,
+        schedule,
+    };
+    let moved = rotate::rotate(
+        &state.keyring,
+        &state.authorities,
+        &req.r#type,
+        &request,
+        SystemTime::now(),
+    )
+    .await?;
+    for (ca_type, phase) in moved {
+        tracing::info!(ca = ca_type, %phase, by = %identity.username, "rotation requested");
+    }
+    Ok(())
 }

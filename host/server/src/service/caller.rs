@@ -6,7 +6,7 @@ use std::time::SystemTime;
 use portcullis_ca::Identity;
 use tonic::{Request, Status};
 
-use crate::bootstrap::ADMIN_ROLE;
+use crate::keyring::admin::ADMIN_ROLE;
 use crate::tls::PeerInfo;
 
 /// The identity of the caller. It comes from the client certificate verified during the TLS
@@ -17,6 +17,13 @@ pub fn caller<T>(request: &Request<T>) -> Result<Arc<Identity>, Status> {
         .extensions()
         .get::<PeerInfo>()
         .ok_or_else(|| Status::unauthenticated("no client certificate on this connection"))?;
+    if !info.signer_trusted() {
+        return Err(Status::unauthenticated(format!(
+            "the client certificate of `{}` was signed by a certificate authority key that is \
+             no longer trusted (it was rotated out); get a new certificate",
+            info.identity.username
+        )));
+    }
     if let Some(expires) = info.identity.expires {
         if expires <= SystemTime::now() {
             return Err(Status::unauthenticated(format!(

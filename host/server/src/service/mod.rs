@@ -6,6 +6,7 @@
 
 mod authorities;
 mod caller;
+mod certs;
 mod roles;
 mod users;
 
@@ -32,7 +33,6 @@ impl AuthServer {
     }
 }
 
-const CA_FEATURE: &str = "certificate issuance and CA rotation";
 const JOIN_FEATURE: &str = "provisioning tokens, joining and presence";
 const REMOTE_FEATURE: &str = "remote clusters";
 const WORKFLOW_FEATURE: &str = "access workflows";
@@ -108,14 +108,20 @@ auth_service! {
         async fn get_cert_authorities(&self, request: Request<auth::GetCertAuthoritiesRequest>) -> Result<Response<auth::CertAuthorityList>, Status> {
             authorities::list(&self.state, request).await.map(Response::new)
         }
+        async fn rotate_cert_authority(&self, request: Request<auth::RotateCertAuthorityRequest>) -> Result<Response<()>, Status> {
+            authorities::rotate(&self.state, request).await.map(Response::new)
+        }
+        async fn generate_user_certs(&self, request: Request<auth::UserCertsRequest>) -> Result<Response<auth::Certs>, Status> {
+            certs::generate_user_certs(&self.state, request).await.map(Response::new)
+        }
+        async fn generate_host_certs(&self, request: Request<auth::HostCertsRequest>) -> Result<Response<auth::HostCerts>, Status> {
+            certs::generate_host_certs(&self.state, request).await.map(Response::new)
+        }
+        async fn generate_app_token(&self, request: Request<auth::GenerateAppTokenRequest>) -> Result<Response<auth::GenerateAppTokenResponse>, Status> {
+            certs::generate_app_token(&self.state, request).await.map(Response::new)
+        }
     }
     later {
-        CA_FEATURE => {
-            generate_user_certs(auth::UserCertsRequest) -> auth::Certs;
-            rotate_cert_authority(auth::RotateCertAuthorityRequest) -> ();
-            generate_host_certs(auth::HostCertsRequest) -> auth::HostCerts;
-            generate_app_token(auth::GenerateAppTokenRequest) -> auth::GenerateAppTokenResponse;
-        }
         JOIN_FEATURE => {
             send_keep_alives(tonic::Streaming<services::KeepAlive>) -> ();
             upsert_node(services::ServerV2) -> services::KeepAlive;

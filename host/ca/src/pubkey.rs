@@ -1,0 +1,170 @@
+//! Public keys a client presents for signing, in whichever form it has them.
+//!
+//! One key pair can be signed into both an SSH certificate and a TLS client certificate:
+//! [`public_key_pem_from_any`] turns an OpenSSH `authorized_keys` line (or SPKI DER/PEM) into
+//! the SPKI PEM that [`crate::TlsAuthority::issue_client_cert`] takes.
+
+use const_oid::ObjectIdentifier;
+use der::{Decode, DecodePem, Encode, EncodePem};
+use spki::{DecodePublicKey, EncodePublicKey, SubjectPublicKeyInfoOwned};
+use ssh_key::public::KeyData;
+
+use crate::{Error, Result};
+
+/// `id-Ed25519` (RFC 8410).
+pub(crate) const ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
+/// `id-ecPublicKey` (RFC 5480).
+const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+/// `rsaEncryption` (RFC 8017).
+pub(crate) const RSA_ENCRYPTION: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+
+fn key_err(what: &str) -> impl Fn(String) -> Error + '_ {
+    move |e| Error::PublicKey(format!("{what}: {e}"))
+}
+
+/// Checks that `spki` is a well-formed Ed25519, ECDSA P-256 or RSA (2048 bits or more) key.
+pub(crate) fn check_spki(spki: &SubjectPublicKeyInfoOwned) -> Result<()> {
+    let der = spki
+        .to_der()
+        .map_err(|e| key_err("cannot encode")(e.to_string()))?;
+    match spki.algorithm.oid {
+        ED25519 => ed25519_dalek::VerifyingKey::from_public_key_der(&der)
+            .map(drop)
+            .map_err(|e| key_err("Ed25519")(e.to_string())),
+        EC_PUBLIC_KEY => p256::PublicKey::from_public_key_der(&der)
+            .map(drop)
+            .map_err(|e| key_err("only NIST P-256 EC keys are accepted")(e.to_string())),
+        RSA_ENCRYPTION => {
+            let key = rsa::RsaPublicKey::from_public_key_der(&der)
+                .map_err(|e| key_err("RSA")(e.to_string()))?;
+            if rsa::traits::PublicKeyParts::size(&key) < 256 {
+                return Err(Error::PublicKey(
+                    "RSA keys must have 2048 bits or more".into(),
+                ));
+            }
+            Ok(())
+        }
+        other => Err(Error::PublicKey(format!(
+            "unsupported key algorithm {other} (known: Ed25519, ECDSA P-256, RSA)"
+        ))),
+    }
+}
+
+/// Reads a PEM `PUBLIC KEY` (SPKI) and checks it is a supported key.
+pub(crate) fn spki_from_pem(pem: &str) -> Result<SubjectPublicKeyInfoOwned> {
+    let spki = SubjectPublicKeyInfoOwned::from_pem(pem.trim()).map_err(|e| Error::Pem {
+        what: "public key",
+        reason: e.to_string(),
+    })?;
+    check_spki(&spki)?;
+    Ok(spki)
+}
+
+/// Converts an OpenSSH public key to an SPKI PEM.
+fn openssh_to_pem(line: &str) -> Result<String> {
+    let key = ssh_key::PublicKey::from_openssh(line)
+        .map_err(|e| key_err("OpenSSH public key")(e.to_string()))?;
+    let le = spki::der::pem::LineEnding::LF;
+    let encoded = match key.key_data() {
+        KeyData::Ed25519(pk) => ed25519_dalek::VerifyingKey::from_bytes(&pk.0)
+            .map_err(|e| key_err("Ed25519")(e.to_string()))?
+            .to_public_key_pem(le),
+        KeyData::Ecdsa(ssh_key::public::EcdsaPublicKey::NistP256(point)) => {
+            p256::PublicKey::from_sec1_bytes(point.as_bytes())
+                .map_err(|e| key_err("ECDSA P-256")(e.to_string()))?
+                .to_public_key_pem(le)
+        }
+        KeyData::Rsa(pk) => rsa::RsaPublicKey::try_from(pk)
+            .map_err(|e| key_err("RSA")(e.to_string()))?
+            .to_public_key_pem(le),
+        _ => {
+            return Err(Error::PublicKey(format!(
+            "unsupported OpenSSH key type `{}` (known: ssh-ed25519, ecdsa-sha2-nistp256, ssh-rsa)",
+            key.algorithm()
+        )))
+        }
+    };
+    let pem = encoded.map_err(|e| key_err("cannot encode")(e.to_string()))?;
+    // Applies the same checks (e.g. RSA size) as to keys given as SPKI.
+    spki_from_pem(&pem)?;
+    Ok(pem)
+}
+
+/// Returns the SPKI `PUBLIC KEY` PEM of a public key given as SPKI PEM, SPKI DER or an
+/// OpenSSH `authorized_keys` line (`ssh-ed25519`, `ecdsa-sha2-nistp256` or `ssh-rsa`, with an
+/// optional comment; options before the key type are not accepted).
+pub fn public_key_pem_from_any(input: &[u8]) -> Result<String> {
+    if let Ok(text) = std::str::from_utf8(input) {
+        let text = text.trim();
+        if text.starts_with("-----BEGIN") {
+            let spki = spki_from_pem(text)?;
+            return spki_to_pem(&spki);
+        }
+        if text.starts_with("ssh-") || text.starts_with("ecdsa-") {
+            return openssh_to_pem(text);
+        }
+    }
+    let spki = SubjectPublicKeyInfoOwned::from_der(input).map_err(|e| {
+        Error::PublicKey(format!(
+            "not an SPKI PEM, SPKI DER or OpenSSH public key: {e}"
+        ))
+    })?;
+    check_spki(&spki)?;
+    spki_to_pem(&spki)
+}
+
+/// PEM encoding of an SPKI.
+pub(crate) fn spki_to_pem(spki: &SubjectPublicKeyInfoOwned) -> Result<String> {
+    spki.to_pem(spki::der::pem::LineEnding::LF)
+        .map_err(|e| key_err("cannot encode")(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand_core::OsRng;
+    use ssh_key::{Algorithm, EcdsaCurve, PrivateKey};
+
+    #[test]
+    fn openssh_spki_der_and_pem_agree() {
+        for alg in [
+            Algorithm::Ed25519,
+            Algorithm::Ecdsa {
+                curve: EcdsaCurve::NistP256,
+            },
+        ] {
+            let key = PrivateKey::random(&mut OsRng, alg).unwrap();
+            let line = key.public_key().to_openssh().unwrap();
+            let pem = public_key_pem_from_any(format!("{line} me@host\n").as_bytes()).unwrap();
+            assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----"), "{pem}");
+            assert_eq!(public_key_pem_from_any(pem.as_bytes()).unwrap(), pem);
+            let der = SubjectPublicKeyInfoOwned::from_pem(&pem)
+                .unwrap()
+                .to_der()
+                .unwrap();
+            assert_eq!(public_key_pem_from_any(&der).unwrap(), pem);
+        }
+    }
+
+    #[test]
+    fn rsa_openssh_keys_convert() {
+        let rsa = rsa::RsaPrivateKey::new(&mut OsRng, 2048).unwrap();
+        let ssh = ssh_key::public::RsaPublicKey::try_from(rsa.to_public_key()).unwrap();
+        let line = ssh_key::PublicKey::from(ssh).to_openssh().unwrap();
+        let pem = public_key_pem_from_any(line.as_bytes()).unwrap();
+        let back = rsa::RsaPublicKey::from_public_key_pem(&pem).unwrap();
+        assert_eq!(back, rsa.to_public_key());
+    }
+
+    #[test]
+    fn garbage_is_refused() {
+        for input in [
+            &b"nope"[..],
+            b"ssh-ed25519 AAAA",
+            b"-----BEGIN PUBLIC KEY-----\n",
+        ] {
+            assert!(public_key_pem_from_any(input).is_err());
+        }
+    }
+}

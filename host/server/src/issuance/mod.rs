@@ -1,0 +1,24 @@
+//! Certificate and token issuance: what goes into a user's or host's certificates.
+//!
+//! The signing itself is `portcullis_ca`'s; this module decides the contents from stored
+//! users and roles (principals, permissions, extensions, lifetime) and picks the signers
+//! from the key ring.
+
+mod error;
+pub mod host;
+pub mod user;
+
+pub use error::IssueError;
+
+/// Non-standard SSH certificate extensions carrying the holder's identity. Their values are
+/// JSON (roles and request ids as arrays, traits as an object) or plain text (cluster).
+pub mod ssh_extensions {
+    /// The holder's roles: `["dba","dev"]`.
+    pub const ROLES: &str = "roles@portcullis";
+    /// The holder's traits: `{"logins":["root"]}`.
+    pub const TRAITS: &str = "traits@portcullis";
+    /// The cluster requests are routed to.
+    pub const ROUTE_TO_CLUSTER: &str = "route-to-cluster@portcullis";
+    /// Approved access requests whose roles the certificate includes.
+    pub const ACTIVE_REQUESTS: &str = "active-requests@portcullis";
+}

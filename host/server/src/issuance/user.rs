@@ -1,0 +1,340 @@
+//! User certificates: an SSH certificate and a TLS client certificate for one public key.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, SystemTime};
+
+use portcullis_api::services::{RoleV3, UserV2};
+use portcullis_ca::{Identity, Permissions, UserCertRequest};
+
+use super::{ssh_extensions, IssueError};
+use crate::state::State;
+
+/// Lifetime of user certificates when the request names none.
+pub const DEFAULT_USER_TTL: Duration = Duration::from_secs(12 * 3600);
+/// Longest lifetime of user certificates.
+pub const MAX_USER_TTL: Duration = Duration::from_secs(30 * 3600);
+
+/// What a caller asks to have signed.
+#[derive(Debug, Clone, Default)]
+pub struct UserCertsParams {
+    /// The user the certificates are for.
+    pub username: String,
+    /// The public key: an OpenSSH `authorized_keys` line, or a PEM/DER `PUBLIC KEY`.
+    pub public_key: Vec<u8>,
+    /// Desired expiry (the server may shorten it).
+    pub expires: Option<SystemTime>,
+    /// Cluster to route requests to.
+    pub route_to_cluster: String,
+    /// Access requests whose roles to add.
+    pub access_requests: Vec<String>,
+    /// Kubernetes cluster to target.
+    pub kubernetes_cluster: String,
+}
+
+/// The certificates issued.
+#[derive(Debug, Clone)]
+pub struct UserCerts {
+    /// SSH certificate in OpenSSH format; `None` when the key was given as PEM/DER or the
+    /// user has no logins.
+    pub ssh: Option<String>,
+    /// TLS client certificate (PEM).
+    pub tls: String,
+    /// When both expire.
+    pub expires: SystemTime,
+}
+
+fn traits_of(user: &UserV2) -> BTreeMap<String, Vec<String>> {
+    user.spec
+        .as_ref()
+        .map(|s| {
+            s.traits
+                .iter()
+                .map(|(k, v)| (k.clone(), v.values.clone()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Expands a login that is a trait reference (`{{internal.logins}}`, `{{external.unix}}`)
+/// into the user's trait values; a literal login stays as it is.
+fn expand_login(login: &str, traits: &BTreeMap<String, Vec<String>>) -> Vec<String> {
+    let Some(inner) = login
+        .trim()
+        .strip_prefix("{{")
+        .and_then(|s| s.strip_suffix("}}"))
+    else {
+        return vec![login.to_owned()];
+    };
+    let inner = inner.trim();
+    let name = inner
+        .strip_prefix("internal.")
+        .or_else(|| inner.strip_prefix("external."));
+    match name {
+        Some(name) => traits.get(name).cloned().unwrap_or_default(),
+        None => Vec::new(),
+    }
+}
+
+fn logins(roles: &[RoleV3], traits: &BTreeMap<String, Vec<String>>) -> Vec<String> {
+    let mut allowed = BTreeSet::new();
+    let mut denied = BTreeSet::new();
+    for role in roles {
+        let Some(spec) = &role.spec else { continue };
+        for login in spec.allow.iter().flat_map(|c| &c.logins) {
+            allowed.extend(expand_login(login, traits));
+        }
+        for login in spec.deny.iter().flat_map(|c| &c.logins) {
+            denied.extend(expand_login(login, traits));
+        }
+    }
+    allowed
+        .difference(&denied)
+        .filter(|l| !l.is_empty())
+        .cloned()
+        .collect()
+}
+
+fn permissions(roles: &[RoleV3]) -> Permissions {
+    let options = || {
+        roles
+            .iter()
+            .filter_map(|r| r.spec.as_ref()?.options.as_ref())
+    };
+    Permissions {
+        pty: true,
+        // Port forwarding is on unless a role turns it off; agent and X11 forwarding are
+        // off unless a role turns them on.
+        port_forwarding: !options().any(|o| o.port_forwarding == Some(false)),
+        agent_forwarding: options().any(|o| o.forward_agent),
+        x11_forwarding: options().any(|o| o.permit_x11_forwarding),
+    }
+}
+
+/// The lifetime: the requested one (default 12 h), at most 30 h and at most the shortest
+/// `max_session_ttl` of the user's roles.
+fn ttl(
+    roles: &[RoleV3],
+    expires: Option<SystemTime>,
+    now: SystemTime,
+) -> Result<Duration, IssueError> {
+    let requested = match expires {
+        None => DEFAULT_USER_TTL,
+        Some(at) => at
+            .duration_since(now)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| IssueError::Invalid("the requested expiry is in the past".into()))?,
+    };
+    let role_cap = roles
+        .iter()
+        .filter_map(|r| r.spec.as_ref()?.options.as_ref())
+        .filter_map(|o| u64::try_from(o.max_session_ttl).ok())
+        .filter(|nanos| *nanos > 0)
+        .map(Duration::from_nanos)
+        .min();
+    let mut ttl = requested.min(MAX_USER_TTL);
+    if let Some(cap) = role_cap {
+        ttl = ttl.min(cap);
+    }
+    Ok(ttl)
+}
+
+fn is_openssh_key(key: &[u8]) -> Option<&str> {
+    let text = std::str::from_utf8(key).ok()?.trim();
+    let kind = text.split_whitespace().next()?;
+    (kind.starts_with("ssh-") || kind.starts_with("ecdsa-sha2-") || kind.starts_with("sk-"))
+        .then_some(text)
+}
+
+/// Issues the certificates of `params.username` for `params.public_key`.
+pub async fn issue(
+    state: &State,
+    params: &UserCertsParams,
+    now: SystemTime,
+) -> Result<UserCerts, IssueError> {
+    if !params.access_requests.is_empty() {
+        return Err(IssueError::Unsupported(
+            "certificates with access requests are not implemented yet: they belong to access \
+             workflows"
+                .into(),
+        ));
+    }
+    if !params.kubernetes_cluster.is_empty() {
+        return Err(IssueError::Unsupported(
+            "certificates for Kubernetes clusters are not on the Portcullis roadmap yet".into(),
+        ));
+    }
+    if !params.route_to_cluster.is_empty() && params.route_to_cluster != state.cluster_name {
+        return Err(IssueError::Invalid(format!(
+            "unknown cluster `{}` to route to: this cluster is `{}` and no remote cluster by \
+             that name is registered",
+            params.route_to_cluster, state.cluster_name
+        )));
+    }
+    if params.public_key.is_empty() {
+        return Err(IssueError::Invalid(
+            "no public key to sign was given".into(),
+        ));
+    }
+    let user = state.users.get(&params.username).await?;
+    let mut roles = Vec::new();
+    for name in user
+        .spec
+        .as_ref()
+        .map(|s| s.roles.as_slice())
+        .unwrap_or(&[])
+    {
+        match state.roles.find(name).await? {
+            Some(role) => roles.push(role),
+            None => {
+                return Err(IssueError::Invalid(format!(
+                    "user `{}` holds role `{name}`, which does not exist",
+                    params.username
+                )))
+            }
+        }
+    }
+    let traits = traits_of(&user);
+    let logins = logins(&roles, &traits);
+    let ttl = ttl(&roles, params.expires, now)?;
+    let role_names: Vec<String> = roles
+        .iter()
+        .filter_map(|r| r.metadata.as_ref().map(|m| m.name.clone()))
+        .collect();
+
+    let keyring = state.keyring.current()?;
+    // Without logins there is nothing an SSH certificate could be valid for (a certificate
+    // without principals would be valid for every login), so only the TLS one is issued.
+    let ssh = match is_openssh_key(&params.public_key) {
+        Some(key) if !logins.is_empty() => {
+            let mut extensions = BTreeMap::new();
+            extensions.insert(
+                ssh_extensions::ROLES.to_owned(),
+                json(&role_names).map_err(IssueError::Invalid)?,
+            );
+            extensions.insert(
+                ssh_extensions::TRAITS.to_owned(),
+                json(&traits).map_err(IssueError::Invalid)?,
+            );
+            if !params.route_to_cluster.is_empty() {
+                extensions.insert(
+                    ssh_extensions::ROUTE_TO_CLUSTER.to_owned(),
+                    params.route_to_cluster.clone(),
+                );
+            }
+            let request = UserCertRequest {
+                public_key: key.to_owned(),
+                key_id: params.username.clone(),
+                principals: logins.clone(),
+                permissions: permissions(&roles),
+                extensions,
+                ttl,
+            };
+            Some(keyring.user.ssh.sign_user_cert(&request, now)?)
+        }
+        _ => None,
+    };
+    let public_pem = portcullis_ca::public_key_pem_from_any(&params.public_key)?;
+    let identity = Identity {
+        username: params.username.clone(),
+        roles: role_names,
+        logins,
+        traits,
+        route_to_cluster: params.route_to_cluster.clone(),
+        ..Identity::default()
+    };
+    let tls = keyring
+        .user
+        .tls
+        .issue_client_cert(&identity, Some(&public_pem), now, ttl)?;
+    Ok(UserCerts {
+        ssh,
+        tls: tls.cert_pem,
+        expires: now + ttl,
+    })
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Result<String, String> {
+    serde_json::to_string(value).map_err(|e| format!("cannot encode an extension: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use portcullis_api::services::{RoleConditions, RoleOptions, RoleSpecV3};
+
+    fn role(allow: &[&str], deny: &[&str], options: RoleOptions) -> RoleV3 {
+        RoleV3 {
+            spec: Some(RoleSpecV3 {
+                options: Some(options),
+                allow: Some(RoleConditions {
+                    logins: allow.iter().map(|s| s.to_string()).collect(),
+                    ..Default::default()
+                }),
+                deny: Some(RoleConditions {
+                    logins: deny.iter().map(|s| s.to_string()).collect(),
+                    ..Default::default()
+                }),
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn logins_expand_traits_and_deny_wins() {
+        let mut traits = BTreeMap::new();
+        traits.insert(
+            "logins".to_owned(),
+            vec!["alice".to_owned(), "ops".to_owned()],
+        );
+        let roles = [
+            role(
+                &["root", "{{internal.logins}}"],
+                &[],
+                RoleOptions::default(),
+            ),
+            role(&["{{external.missing}}"], &["ops"], RoleOptions::default()),
+        ];
+        assert_eq!(logins(&roles, &traits), vec!["alice", "root"]);
+    }
+
+    #[test]
+    fn ttl_defaults_caps_and_respects_roles() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let plain = [role(&[], &[], RoleOptions::default())];
+        assert_eq!(ttl(&plain, None, now).unwrap(), DEFAULT_USER_TTL);
+        let far = now + Duration::from_secs(100 * 3600);
+        assert_eq!(ttl(&plain, Some(far), now).unwrap(), MAX_USER_TTL);
+        let short = [role(
+            &[],
+            &[],
+            RoleOptions {
+                max_session_ttl: 3_600_000_000_000,
+                ..Default::default()
+            },
+        )];
+        assert_eq!(ttl(&short, None, now).unwrap(), Duration::from_secs(3600));
+        assert!(ttl(&plain, Some(now - Duration::from_secs(1)), now).is_err());
+    }
+
+    #[test]
+    fn permissions_follow_role_options() {
+        let default = permissions(&[role(&[], &[], RoleOptions::default())]);
+        assert!(default.pty && default.port_forwarding);
+        assert!(!default.agent_forwarding && !default.x11_forwarding);
+        let strict = permissions(&[
+            role(&[], &[], RoleOptions::default()),
+            role(
+                &[],
+                &[],
+                RoleOptions {
+                    port_forwarding: Some(false),
+                    forward_agent: true,
+                    permit_x11_forwarding: true,
+                    ..Default::default()
+                },
+            ),
+        ]);
+        assert!(!strict.port_forwarding && strict.agent_forwarding && strict.x11_forwarding);
+    }
+}

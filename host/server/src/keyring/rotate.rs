@@ -1,0 +1,137 @@
+//! Applying rotation moves to the stored authorities.
+//!
+//! The state machine ([`portcullis_ca::plan`]) decides; this module reads an authority,
+//! applies the planned key change and the new rotation state, and writes it back with
+//! compare-and-swap on the revision it read, so two concurrent moves cannot both apply.
+
+use std::time::SystemTime;
+
+use portcullis_api::services::CertAuthorityV2;
+use portcullis_ca::{plan, KeyChange, Phase, RotateRequest};
+use rand::RngCore;
+
+use super::{keys, proto, KeyRing, KeyringError, CA_TYPES};
+use crate::resources::kinds::ca_key;
+use crate::resources::Collection;
+
+/// The authority types a rotation request names: one type, or every type for `all` (and for
+/// an empty type, as the reference API does).
+pub fn types(requested: &str) -> Result<Vec<&'static str>, KeyringError> {
+    match requested {
+        "" | "all" => Ok(CA_TYPES.to_vec()),
+        other => CA_TYPES
+            .into_iter()
+            .find(|t| *t == other)
+            .map(|t| vec![t])
+            .ok_or_else(|| KeyringError::UnknownType(other.to_owned())),
+    }
+}
+
+fn new_rotation_id() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Plans and applies `request` to the authority `ca` (not yet written).
+fn apply(
+    keyring: &KeyRing,
+    ca_type: &str,
+    ca: &mut CertAuthorityV2,
+    request: &RotateRequest,
+    id: &str,
+    now: SystemTime,
+) -> Result<Phase, KeyringError> {
+    let spec = ca.spec.get_or_insert_with(Default::default);
+    let current = proto::from_proto(spec.rotation.as_ref());
+    let transition = plan(&current, request, id, now)?;
+    match transition.keys {
+        KeyChange::None => {}
+        KeyChange::AddNewKeys => {
+            spec.additional_trusted_keys = Some(keys::generate(
+                ca_type,
+                &keyring.cluster_name,
+                keyring.algorithms(),
+                now,
+            )?);
+        }
+        KeyChange::Swap => {
+            let additional = spec.additional_trusted_keys.take();
+            let Some(additional) = additional else {
+                return Err(KeyringError::Broken {
+                    ca_type: ca_type.to_owned(),
+                    reason: format!(
+                        "rotation phase {} has no additional keys to swap in",
+                        current.phase
+                    ),
+                });
+            };
+            spec.additional_trusted_keys = spec.active_keys.replace(additional);
+        }
+        KeyChange::DropAdditional => spec.additional_trusted_keys = None,
+    }
+    spec.rotation = Some(proto::to_proto(&transition.next));
+    Ok(transition.next.phase)
+}
+
+/// Moves the rotation of every authority `ca_type` names. Every move is planned before any
+/// is written, so a request that is illegal for one type changes nothing.
+pub async fn rotate(
+    keyring: &KeyRing,
+    authorities: &Collection<CertAuthorityV2>,
+    ca_type: &str,
+    request: &RotateRequest,
+    now: SystemTime,
+) -> Result<Vec<(&'static str, Phase)>, KeyringError> {
+    let id = new_rotation_id();
+    let mut planned = Vec::new();
+    for t in types(ca_type)? {
+        let mut ca = authorities.get(&ca_key(t, &keyring.cluster_name)).await?;
+        let phase = apply(keyring, t, &mut ca, request, &id, now)?;
+        planned.push((t, phase, ca));
+    }
+    let mut done = Vec::new();
+    for (t, phase, ca) in planned {
+        authorities.update(&ca).await?;
+        tracing::info!(ca = t, %phase, mode = %request.mode, "certificate authority rotation moved");
+        done.push((t, phase));
+    }
+    keyring.reload(authorities).await?;
+    Ok(done)
+}
+
+/// Makes the moves automatic rotations are due for at `now`. Returns how many were made.
+pub async fn advance_due(
+    keyring: &KeyRing,
+    authorities: &Collection<CertAuthorityV2>,
+    now: SystemTime,
+) -> Result<usize, KeyringError> {
+    let mut moved = 0;
+    for t in CA_TYPES {
+        let mut ca = authorities.get(&ca_key(t, &keyring.cluster_name)).await?;
+        let current = proto::from_proto(ca.spec.as_ref().and_then(|s| s.rotation.as_ref()));
+        let Some(next) = portcullis_ca::due(&current, now) else {
+            continue;
+        };
+        let request = RotateRequest {
+            mode: current.mode,
+            target_phase: Some(next),
+            ..Default::default()
+        };
+        apply(keyring, t, &mut ca, &request, &current.id, now)?;
+        match authorities.update(&ca).await {
+            Ok(_) => {
+                tracing::info!(ca = t, phase = %next, "automatic rotation moved");
+                moved += 1;
+            }
+            // Someone else moved it first (an operator, or another server); look again
+            // next time.
+            Err(crate::resources::ResourceError::Conflict { .. }) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if moved > 0 {
+        keyring.reload(authorities).await?;
+    }
+    Ok(moved)
+}

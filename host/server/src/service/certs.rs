@@ -1,0 +1,124 @@
+//! Certificate and token issuance RPCs.
+
+use std::time::{Duration, SystemTime};
+
+use portcullis_api::auth::{
+    Certs, GenerateAppTokenRequest, GenerateAppTokenResponse, HostCerts, HostCertsRequest,
+    UserCertsRequest,
+};
+use portcullis_ca::AppTokenClaims;
+use tonic::{Request, Status};
+
+use super::{caller, require_admin};
+use crate::issuance::{host, user};
+use crate::resources::to_system_time;
+use crate::state::State;
+
+/// Lifetime of application tokens when the request names none.
+const DEFAULT_APP_TOKEN_TTL: Duration = Duration::from_secs(3600);
+
+pub(super) async fn generate_user_certs(
+    state: &State,
+    request: Request<UserCertsRequest>,
+) -> Result<Certs, Status> {
+    let identity = caller(&request)?;
+    let req = request.into_inner();
+    let username = if req.username.is_empty() {
+        identity.username.clone()
+    } else {
+        req.username
+    };
+    if username != identity.username {
+        require_admin(&identity, &format!("issue certificates for `{username}`"))?;
+    }
+    let params = user::UserCertsParams {
+        username,
+        public_key: req.public_key,
+        expires: req.expires.and_then(to_system_time),
+        route_to_cluster: req.route_to_cluster,
+        access_requests: req.access_requests,
+        kubernetes_cluster: req.kubernetes_cluster,
+    };
+    let certs = user::issue(state, &params, SystemTime::now()).await?;
+    tracing::info!(
+        user = %params.username,
+        by = %identity.username,
+        ssh = certs.ssh.is_some(),
+        "issued user certificates"
+    );
+    Ok(Certs {
+        ssh: certs.ssh.map(String::into_bytes).unwrap_or_default(),
+        tls: certs.tls.into_bytes(),
+    })
+}
+
+pub(super) async fn generate_host_certs(
+    state: &State,
+    request: Request<HostCertsRequest>,
+) -> Result<HostCerts, Status> {
+    let identity = caller(&request)?;
+    require_admin(&identity, "issue host certificates")?;
+    let req = request.into_inner();
+    let params = host::HostCertsParams {
+        host_id: req.host_id,
+        node_name: req.node_name,
+        role: req.role,
+        additional_principals: req.additional_principals,
+        dns_names: req.dns_names,
+        public_tls_key: req.public_tls_key,
+        public_ssh_key: req.public_ssh_key,
+    };
+    let certs = host::issue(state, &params, SystemTime::now())?;
+    tracing::info!(host = %params.host_id, role = %params.role, by = %identity.username, "issued host certificates");
+    Ok(HostCerts {
+        ssh: certs.ssh.into_bytes(),
+        tls: certs.tls.into_bytes(),
+        tlsca_certs: certs
+            .tls_ca_certs
+            .into_iter()
+            .map(String::into_bytes)
+            .collect(),
+        sshca_certs: certs
+            .ssh_ca_keys
+            .into_iter()
+            .map(String::into_bytes)
+            .collect(),
+    })
+}
+
+pub(super) async fn generate_app_token(
+    state: &State,
+    request: Request<GenerateAppTokenRequest>,
+) -> Result<GenerateAppTokenResponse, Status> {
+    let identity = caller(&request)?;
+    require_admin(&identity, "issue application tokens")?;
+    let req = request.into_inner();
+    if req.username.is_empty() || req.uri.is_empty() {
+        return Err(Status::invalid_argument(
+            "an application token needs a user name and the application's URI",
+        ));
+    }
+    let now = SystemTime::now();
+    let ttl = match req.expires.and_then(to_system_time) {
+        None => DEFAULT_APP_TOKEN_TTL,
+        Some(at) => at
+            .duration_since(now)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| Status::invalid_argument("the requested expiry is in the past"))?
+            .min(user::MAX_USER_TTL),
+    };
+    let claims = AppTokenClaims {
+        username: req.username,
+        roles: req.roles,
+        uri: req.uri,
+        issuer: state.cluster_name.clone(),
+    };
+    let keyring = state.keyring.current()?;
+    let token = keyring
+        .jwt
+        .active
+        .sign_app_token(&claims, now, ttl)
+        .map_err(|e| Status::internal(format!("cannot sign the token: {e}")))?;
+    Ok(GenerateAppTokenResponse { token })
+}

@@ -1,0 +1,97 @@
+//! Benchmark: certificate pairs (SSH + TLS) per second from GenerateUserCerts over mTLS with
+//! 1, 16 and 64 concurrent clients (one connection each), printed beside raw Ed25519
+//! signatures per second measured in the same run on the same number of threads.
+//!
+//! Run on demand (not in CI): `cargo bench -p portcullis-tests --bench certs --profile dev`
+//! (`BENCH_SECONDS=N` changes the time per measurement, default 3).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use ed25519_dalek::{Signer, SigningKey};
+use portcullis_api::auth::UserCertsRequest;
+use portcullis_ca::ClientKey;
+use portcullis_tests::bench::measure;
+use portcullis_tests::{write_file, Server, ALICE_YAML};
+
+const CONCURRENCY: [usize; 3] = [1, 16, 64];
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(&tmp.path().join("data"), &["--log-level", "warn"]);
+    let users = write_file(tmp.path(), "user.yaml", ALICE_YAML);
+    server.pctl_ok(&["create", users.to_str().unwrap()]);
+    let key = ClientKey::generate().expect("key");
+    let public = key.public_key_openssh().expect("public key").into_bytes();
+    rt.block_on(async {
+        // Baseline: one Ed25519 signature over a certificate-sized message per operation.
+        let signer = Arc::new(SigningKey::from_bytes(&[7u8; 32]));
+        let message = Arc::new(vec![0x5au8; 512]);
+        let mut baseline = Vec::new();
+        for &n in &CONCURRENCY {
+            let s = signer.clone();
+            let m = message.clone();
+            baseline.push(
+                measure(n, move |_, _| {
+                    let s = s.clone();
+                    let m = m.clone();
+                    async move {
+                        std::hint::black_box(s.sign(&m));
+                    }
+                })
+                .await,
+            );
+        }
+
+        let max = *CONCURRENCY.iter().max().unwrap_or(&1);
+        let mut clients = Vec::new();
+        for _ in 0..max {
+            clients.push(
+                portcullis_api::Client::connect(&server.addr, &server.admin_files())
+                    .await
+                    .expect("connect"),
+            );
+        }
+        let clients = Arc::new(clients);
+        println!(
+            "{:<18} {:>8} {:>14} {:>18} {:>8}",
+            "operation", "clients", "cert pairs/s", "ed25519 sigs/s", "ratio"
+        );
+        for (idx, &n) in CONCURRENCY.iter().enumerate() {
+            let c = clients.clone();
+            let p = public.clone();
+            let pairs = measure(n, move |t, _| {
+                let c = c.clone();
+                let p = p.clone();
+                async move {
+                    let certs = c[t]
+                        .rpc()
+                        .generate_user_certs(UserCertsRequest {
+                            public_key: p,
+                            username: "alice".into(),
+                            ..Default::default()
+                        })
+                        .await
+                        .expect("GenerateUserCerts")
+                        .into_inner();
+                    assert!(!certs.ssh.is_empty() && !certs.tls.is_empty());
+                }
+            })
+            .await;
+            println!(
+                "{:<18} {:>8} {:>14.0} {:>18.0} {:>8.4}",
+                "GenerateUserCerts",
+                n,
+                pairs,
+                baseline[idx],
+                pairs / baseline[idx]
+            );
+        }
+    });
+    server.stop();
+}
