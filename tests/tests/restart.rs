@@ -22,7 +22,7 @@ fn later_starts_reuse_cluster_name_authorities_and_admin_identity() {
     let data = tmp.path().join("data");
     let server = Server::start(&data, &["--cluster-name", "alpha"]);
     let status = status(&server);
-    assert!(status.contains("host CA:  SHA256:"), "{status}");
+    assert!(status.contains("active  SHA256:"), "{status}");
     let admin_crt = std::fs::read(data.join("admin.crt")).unwrap();
     for name in ["admin.crt", "admin.key", "admin.cas"] {
         let mode = std::fs::metadata(data.join(name))

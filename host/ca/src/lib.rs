@@ -14,6 +14,11 @@
 //! - **JWT** ([`JwtAuthority`], Ed25519 `EdDSA` or RSA-2048 `RS256`): app-access tokens and
 //!   their JWK sets.
 //!
+//! The rotation state machine ([`plan`], [`due`]) decides how an authority moves through
+//! standby -> init -> update_clients -> update_servers -> standby (or rollback) and what
+//! happens to its keys at each move; the server applies its decisions to the stored keys.
+//! [`ClientKey`] is the Ed25519 key pair clients such as `pctl auth sign` generate.
+//!
 //! [`public_key_pem_from_any`] turns an OpenSSH public key (or SPKI DER/PEM) into the SPKI PEM
 //! a TLS client certificate is issued for, so one key pair can hold both certificates.
 //!
