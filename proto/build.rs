@@ -25,7 +25,8 @@ const SERDE_PACKAGES: [&str; 3] = ["services", "auth", "events"];
 const STRICT_PACKAGES: [&str; 1] = ["services"];
 
 /// int64 nanosecond fields written as Go-style durations ("8h", "1h30m").
-const DURATIONS: [&str; 6] = [
+const DURATIONS: [&str; 7] = [
+    ".services.PolicyLimits.Timeout",
     ".services.RoleOptions.MaxSessionTTL",
     ".services.RoleOptions.ClientIdleTimeout",
     ".services.Rotation.GracePeriod",

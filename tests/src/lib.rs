@@ -15,6 +15,7 @@ use portcullis_api::{Client, TlsFiles};
 
 pub mod bench;
 pub mod openssh;
+pub mod policies;
 
 /// The seeds' `rscs.yaml` (API reference: user + role for an access plugin), verbatim.
 pub const SEED_RSCS_YAML: &str = include_str!("../fixtures/rscs.yaml");

@@ -1,5 +1,50 @@
 //! The WebAssembly policy engine of Portcullis.
 //!
-//! This is the only crate that will touch wasmtime: module registry, the host side of the
-//! policy ABI, per-call limits and the compiled-module cache. It is empty until the Wasm
-//! policy engine issue lands.
+//! Operators upload policy modules (core Wasm, any language) that decide `where` clauses,
+//! run `actions`, provide extra functions and approve access requests. This crate is the only
+//! one that touches wasmtime. It implements the host side of the ABI documented in
+//! `guest-sdk/ABI.md` (v1):
+//!
+//! - [`validate`] checks an upload against every rule of ABI.md §1–§2 and [`pack`] appends the
+//!   metadata section for languages that cannot emit it;
+//! - [`Engine`] compiles a module once (cached in memory and on disk by content digest),
+//!   links the host imports of §5 and returns a [`PolicyModule`];
+//! - [`PolicyModule::call`] runs one hook in a fresh instance, bounded by fuel, an
+//!   epoch-based deadline, a memory cap and an output limit ([`Limits`]); every failure is an
+//!   [`EvalError`] and the engine keeps serving;
+//! - [`Registry`] holds the current and previous version of each module;
+//! - [`run_offline`] backs `pctl policy test`.
+
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+mod cache;
+mod engine;
+mod error;
+mod host;
+mod imports;
+mod limits;
+mod metadata;
+mod module;
+mod offline;
+mod output;
+mod pack;
+mod registry;
+mod validate;
+
+#[cfg(test)]
+mod tests;
+
+pub use engine::{CacheSource, CacheStats, Engine, EngineConfig};
+pub use error::{EvalError, PolicyError, Result};
+pub use host::{system_now_ms, FixedClockHost, Host, SharedHost, SystemHost, MAX_CALL_DEPTH};
+pub use imports::{MAX_LOG_ENTRIES, MAX_LOG_MESSAGE};
+pub use limits::{
+    Limits, DEFAULT_FUEL, DEFAULT_MEMORY_BYTES, DEFAULT_OUTPUT_BYTES, DEFAULT_TIMEOUT,
+};
+pub use metadata::{Capability, HookKind, Metadata, METADATA_SECTION};
+pub use module::{Evaluation, Hook, Outcome, PolicyModule};
+pub use offline::{run_offline, OfflineReport};
+pub use output::{Decision, Effect, Level, Verdict};
+pub use pack::pack;
+pub use registry::{Registry, RegistryHost};
+pub use validate::{sha256_hex, validate, ModuleInfo, ValidationLimits, DEFAULT_MAX_MODULE_BYTES};

@@ -14,6 +14,7 @@ use portcullis_api::services::{ClusterNameSpecV2, ClusterNameV2, Metadata};
 
 use crate::config::Config;
 use crate::keyring::{KeyringError, Settings};
+use crate::policy::{Policies, PolicyServiceError};
 use crate::resources::kinds::{CLUSTER_NAME_RESOURCE, KIND_CLUSTER_NAME};
 use crate::resources::validate::{validate_name, DEFAULT_NAMESPACE};
 use crate::resources::{Collection, ResourceError};
@@ -31,6 +32,9 @@ pub enum BootstrapError {
     /// The authorities could not be created or loaded.
     #[error(transparent)]
     Keyring(#[from] KeyringError),
+    /// The policy engine could not start or load the stored modules.
+    #[error(transparent)]
+    Policy(#[from] PolicyServiceError),
     /// The configuration contradicts the stored cluster.
     #[error("{0}")]
     Mismatch(String),
@@ -64,8 +68,13 @@ pub async fn bootstrap(
         ips,
         algorithms: config.algorithms,
     };
-    let state = Arc::new(State::new(cluster_name, backend, settings));
+    let policies = Policies::new(config.data_dir.join("policy-cache"), backend.clone())?;
+    let state = Arc::new(State::new(cluster_name, backend, settings, policies));
     state.keyring.ensure_and_load(&state.authorities).await?;
+    let loaded = state.policies.load_stored().await?;
+    if loaded > 0 {
+        tracing::info!(modules = loaded, "loaded policy modules");
+    }
     Ok(state)
 }
 

@@ -12,6 +12,7 @@ pub mod daemon;
 pub mod issuance;
 pub mod keyring;
 pub mod pctl;
+pub mod policy;
 pub mod resources;
 pub mod service;
 pub mod state;

@@ -6,6 +6,7 @@ use portcullis_api::services::{CertAuthorityV2, RoleV3, UserV2};
 use portcullis_store::Backend;
 
 use crate::keyring::{KeyRing, Settings};
+use crate::policy::Policies;
 use crate::resources::Collection;
 
 /// Everything a request handler needs.
@@ -22,13 +23,21 @@ pub struct State {
     pub authorities: Collection<CertAuthorityV2>,
     /// Certificate authorities loaded and ready to sign.
     pub keyring: KeyRing,
+    /// Policy modules, stored and loaded.
+    pub policies: Policies,
 }
 
 impl State {
     /// State over `backend` for the cluster `cluster_name`. The key ring starts empty; load
     /// it with [`KeyRing::ensure_and_load`].
-    pub fn new(cluster_name: String, backend: Arc<dyn Backend>, settings: Settings) -> Self {
+    pub fn new(
+        cluster_name: String,
+        backend: Arc<dyn Backend>,
+        settings: Settings,
+        policies: Policies,
+    ) -> Self {
         Self {
+            policies,
             keyring: KeyRing::new(cluster_name.clone(), settings),
             cluster_name,
             users: Collection::new(backend.clone()),

@@ -46,8 +46,10 @@ pub fn run(args: StartArgs) -> anyhow::Result<()> {
     })?;
     let filter = tracing_subscriber::EnvFilter::try_new(&config.log_level)
         .with_context(|| format!("invalid log level `{}`", config.log_level))?;
+    // Colours only on a terminal: log files and journald get plain text.
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -11,6 +11,7 @@ mod documents;
 mod get;
 mod kinds;
 mod output;
+mod policy;
 mod rm;
 mod status;
 mod users;
@@ -52,6 +53,9 @@ enum Command {
     /// Certificate authority operations.
     #[command(subcommand)]
     Auth(auth::AuthCommand),
+    /// WebAssembly policy modules.
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
 }
 
 /// Runs `pctl` and returns the process exit code.
@@ -75,6 +79,7 @@ pub fn main() -> ExitCode {
             Command::Users(cmd) => users::run(&cli.connect, cmd).await,
             Command::Status(args) => status::run(&cli.connect, args).await,
             Command::Auth(cmd) => auth::run(&cli.connect, cmd).await,
+            Command::Policy(cmd) => policy::run(&cli.connect, cmd).await,
         }
     });
     match result {

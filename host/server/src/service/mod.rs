@@ -7,6 +7,7 @@
 mod authorities;
 mod caller;
 mod certs;
+mod policies;
 mod roles;
 mod users;
 
@@ -116,6 +117,24 @@ auth_service! {
         }
         async fn generate_host_certs(&self, request: Request<auth::HostCertsRequest>) -> Result<Response<auth::HostCerts>, Status> {
             certs::generate_host_certs(&self.state, request).await.map(Response::new)
+        }
+        async fn upsert_policy_module(&self, request: Request<services::PolicyModuleV1>) -> Result<Response<services::PolicyModuleV1>, Status> {
+            policies::upsert(&self.state, request).await.map(Response::new)
+        }
+        async fn get_policy_module(&self, request: Request<auth::GetPolicyModuleRequest>) -> Result<Response<services::PolicyModuleV1>, Status> {
+            policies::get(&self.state, request).await.map(Response::new)
+        }
+        async fn get_policy_modules(&self, request: Request<()>) -> Result<Response<auth::PolicyModuleList>, Status> {
+            policies::list(&self.state, request).await.map(Response::new)
+        }
+        async fn delete_policy_module(&self, request: Request<auth::PolicyModuleName>) -> Result<Response<()>, Status> {
+            policies::delete(&self.state, request).await.map(Response::new)
+        }
+        async fn rollback_policy_module(&self, request: Request<auth::PolicyModuleName>) -> Result<Response<services::PolicyModuleV1>, Status> {
+            policies::rollback(&self.state, request).await.map(Response::new)
+        }
+        async fn evaluate_policy(&self, request: Request<auth::EvaluatePolicyRequest>) -> Result<Response<auth::EvaluatePolicyResponse>, Status> {
+            policies::evaluate(&self.state, request).await.map(Response::new)
         }
         async fn generate_app_token(&self, request: Request<auth::GenerateAppTokenRequest>) -> Result<Response<auth::GenerateAppTokenResponse>, Status> {
             certs::generate_app_token(&self.state, request).await.map(Response::new)

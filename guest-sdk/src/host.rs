@@ -1,0 +1,168 @@
+//! Safe wrappers for the host imports (ABI.md §5).
+//!
+//! A module may only use the imports its metadata declares as capabilities (`log`, `time`,
+//! `input`, `lookup:KIND`, `call`); a function of this module that is never called is not
+//! imported. On targets other than wasm32 the imports are stubs: `log` does nothing,
+//! `now_ms` is 0 and every lookup finds nothing.
+
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::fmt;
+
+use serde_json::Value;
+
+use crate::abi;
+use crate::types::Level;
+
+/// What went wrong talking to the host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostError {
+    /// `-1`: no such value, resource or function.
+    NotFound,
+    /// `-2`: the capability for this lookup kind was not declared.
+    NotDeclared,
+    /// `-3`: the called function failed.
+    Failed,
+    /// Another negative return code.
+    Code(i32),
+    /// The value kept changing length between calls (a broken host).
+    Unstable,
+    /// The host answered with JSON this SDK cannot read.
+    InvalidJson(String),
+}
+
+impl fmt::Display for HostError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HostError::NotFound => f.write_str("not found"),
+            HostError::NotDeclared => f.write_str("capability not declared"),
+            HostError::Failed => f.write_str("the function failed"),
+            HostError::Code(code) => write!(f, "unexpected host return code {code}"),
+            HostError::Unstable => f.write_str("the host value changed length between reads"),
+            HostError::InvalidJson(e) => write!(f, "invalid JSON from the host: {e}"),
+        }
+    }
+}
+
+/// Writes `message` to the server log at `level` (capability `log`). The host truncates
+/// messages to 4 KiB.
+pub fn log(level: Level, message: &str) {
+    abi::host_log(level.as_i32(), message.as_bytes());
+}
+
+/// The current time in milliseconds since the Unix epoch, UTC (capability `time`). Fixed
+/// for the whole evaluation.
+pub fn now_ms() -> i64 {
+    abi::host_now_ms()
+}
+
+/// The value at the RFC 6901 JSON Pointer `pointer` in the current call's input (capability
+/// `input`), e.g. `input_get("/request/roles/0")`: strings raw (no quotes), other values as
+/// compact JSON; `None` when there is no such value.
+pub fn input_get(pointer: &str) -> Option<String> {
+    let bytes = read_growing(|out| abi::host_input_get(pointer.as_bytes(), out)).ok()?;
+    Some(into_string(bytes))
+}
+
+/// Reads the resource `kind`/`name` (without secrets) as JSON (capability `lookup:KIND`).
+/// `Ok(None)` when it does not exist.
+pub fn lookup(kind: &str, name: &str) -> Result<Option<Value>, HostError> {
+    match read_growing(|out| abi::host_lookup(kind.as_bytes(), name.as_bytes(), out)) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| HostError::InvalidJson(alloc::format!("{e}"))),
+        Err(HostError::NotFound) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Calls the extra function `name` exported by another uploaded module with `args`
+/// (capability `call`) and returns its `result`.
+pub fn call(name: &str, args: &[Value]) -> Result<Value, HostError> {
+    let args =
+        serde_json::to_vec(args).map_err(|e| HostError::InvalidJson(alloc::format!("{e}")))?;
+    let bytes = read_growing(|out| abi::host_call(name.as_bytes(), &args, out))?;
+    let mut answer: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| HostError::InvalidJson(alloc::format!("{e}")))?;
+    match answer.get_mut("result") {
+        Some(result) => Ok(result.take()),
+        None => Err(HostError::InvalidJson(String::from("no `result` field"))),
+    }
+}
+
+/// Initial buffer size of the length protocol; values up to this size take one host call.
+const INITIAL_CAPACITY: usize = 256;
+
+/// The length protocol of §5: call `read` with a buffer; if the value is longer than the
+/// buffer, call again with a buffer of the value's length.
+fn read_growing(mut read: impl FnMut(&mut [u8]) -> i32) -> Result<Vec<u8>, HostError> {
+    let mut buffer = vec![0u8; INITIAL_CAPACITY];
+    for _ in 0..3 {
+        let code = read(&mut buffer);
+        let Ok(len) = usize::try_from(code) else {
+            return Err(match code {
+                -1 => HostError::NotFound,
+                -2 => HostError::NotDeclared,
+                -3 => HostError::Failed,
+                other => HostError::Code(other),
+            });
+        };
+        if len <= buffer.len() {
+            buffer.truncate(len);
+            return Ok(buffer);
+        }
+        buffer.resize(len, 0);
+    }
+    Err(HostError::Unstable)
+}
+
+fn into_string(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn read_growing_retries_with_the_full_length() {
+        let value = b"a value longer than the first buffer ".repeat(20);
+        let mut calls = 0;
+        let bytes = read_growing(|out| {
+            calls += 1;
+            let n = value.len().min(out.len());
+            out[..n].copy_from_slice(&value[..n]);
+            value.len() as i32
+        })
+        .unwrap();
+        assert_eq!(bytes, value);
+        assert_eq!(calls, 2);
+    }
+
+    #[test]
+    fn read_growing_maps_codes() {
+        assert_eq!(read_growing(|_| -1), Err(HostError::NotFound));
+        assert_eq!(read_growing(|_| -2), Err(HostError::NotDeclared));
+        assert_eq!(read_growing(|_| -3), Err(HostError::Failed));
+        assert_eq!(read_growing(|_| -9), Err(HostError::Code(-9)));
+        let mut n = 1000;
+        assert_eq!(
+            read_growing(|_| {
+                n += 1;
+                n
+            }),
+            Err(HostError::Unstable)
+        );
+        assert_eq!(read_growing(|_| 0), Ok(Vec::new()));
+    }
+
+    #[test]
+    fn native_stubs_find_nothing() {
+        assert_eq!(input_get("/request/roles/0"), None);
+        assert_eq!(lookup("role", "dba"), Ok(None));
+        assert_eq!(call("f", &[]), Err(HostError::NotFound));
+        assert_eq!(now_ms(), 0);
+        log(Level::Info, "nothing happens");
+    }
+}

@@ -1,0 +1,288 @@
+//! The [`Engine`]: wasmtime configured for policy modules (fuel, epoch deadline, pooling
+//! allocator), its epoch ticker, and [`Engine::load`] with the compiled-module caches.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use wasmtime::{Config, InstanceAllocationStrategy, Linker, PoolingAllocationConfig};
+
+use crate::cache::{engine_hash, DiskCache};
+use crate::error::{PolicyError, Result};
+use crate::imports::{linker, CallState};
+use crate::limits::Limits;
+use crate::module::PolicyModule;
+use crate::validate::{validate, ValidationLimits};
+
+/// How the engine is built.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Where compiled modules are kept across restarts; `None` keeps them in memory only.
+    /// Must be private to the server (it holds native code).
+    pub cache_dir: Option<PathBuf>,
+    /// Limits of modules loaded without their own.
+    pub defaults: Limits,
+    /// Upload checks.
+    pub validation: ValidationLimits,
+    /// Instances that may be alive at once (concurrent evaluations, nested calls included):
+    /// the size of the pooling allocator.
+    pub max_instances: u32,
+    /// The largest memory cap any module may be given (the pool's slot size).
+    pub max_memory_bytes: usize,
+    /// Granularity of wall-clock deadlines.
+    pub epoch_tick: Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            cache_dir: None,
+            defaults: Limits::default(),
+            validation: ValidationLimits::default(),
+            max_instances: 256,
+            max_memory_bytes: 64 * 1024 * 1024,
+            epoch_tick: Duration::from_millis(1),
+        }
+    }
+}
+
+/// Where a loaded module's compiled code came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheSource {
+    /// Compiled by this load.
+    Compiled,
+    /// Found in the engine's in-memory cache.
+    Memory,
+    /// Deserialized from the on-disk cache.
+    Disk,
+}
+
+/// Counters of the compiled-module caches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Modules compiled from Wasm.
+    pub compiled: u64,
+    /// Loads served from the in-memory cache.
+    pub memory_hits: u64,
+    /// Loads served from the on-disk cache.
+    pub disk_hits: u64,
+}
+
+/// Table elements any one instance may have.
+const TABLE_ELEMENTS: usize = 10_000;
+/// In-memory cache entries kept before it is cleared.
+const MEMORY_CACHE_ENTRIES: usize = 256;
+
+struct Ticker {
+    stop: Arc<AtomicBool>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl Ticker {
+    fn start(engine: wasmtime::Engine, tick: Duration) -> std::io::Result<Ticker> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let handle = std::thread::Builder::new()
+            .name("policy-epoch".to_owned())
+            .spawn(move || {
+                while !flag.load(Ordering::Acquire) {
+                    std::thread::park_timeout(tick);
+                    engine.increment_epoch();
+                }
+            })?;
+        Ok(Ticker {
+            stop,
+            handle: Some(handle),
+        })
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        if let Some(handle) = self.handle.take() {
+            handle.thread().unpark();
+            let _ = handle.join();
+        }
+    }
+}
+
+pub(crate) struct EngineInner {
+    pub(crate) engine: wasmtime::Engine,
+    linker: Linker<CallState>,
+    pub(crate) defaults: Limits,
+    validation: ValidationLimits,
+    max_memory_bytes: usize,
+    pub(crate) epoch_tick: Duration,
+    disk: Option<DiskCache>,
+    memory_cache: Mutex<HashMap<String, wasmtime::Module>>,
+    compiled: AtomicU64,
+    memory_hits: AtomicU64,
+    disk_hits: AtomicU64,
+    _ticker: Ticker,
+}
+
+/// The policy engine: compiles, caches and loads modules. Cheap to clone (shared).
+///
+/// A background thread advances wasmtime's epoch every `epoch_tick`; it stops when the
+/// last clone of the engine and the last module loaded by it are dropped.
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<EngineInner>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("defaults", &self.inner.defaults)
+            .field("cache_stats", &self.cache_stats())
+            .finish_non_exhaustive()
+    }
+}
+
+fn engine_err(e: impl std::fmt::Display) -> PolicyError {
+    PolicyError::Engine {
+        reason: e.to_string(),
+    }
+}
+
+impl Engine {
+    /// Builds the engine and starts its epoch ticker.
+    pub fn new(config: EngineConfig) -> Result<Engine> {
+        let max_memory_bytes = config.max_memory_bytes.max(config.defaults.memory_bytes);
+        let instances = config.max_instances.max(1);
+        let mut pool = PoolingAllocationConfig::new();
+        pool.total_core_instances(instances)
+            .total_memories(instances)
+            .total_tables(instances)
+            .max_memories_per_module(1)
+            .max_tables_per_module(1)
+            .table_elements(TABLE_ELEMENTS)
+            .max_memory_size(max_memory_bytes);
+        let mut wasm = Config::new();
+        wasm.consume_fuel(true)
+            .epoch_interruption(true)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        let engine = wasmtime::Engine::new(&wasm).map_err(engine_err)?;
+        let linker = linker(&engine).map_err(engine_err)?;
+        let disk = match &config.cache_dir {
+            Some(dir) => Some(
+                DiskCache::open(dir, engine_hash(&engine))
+                    .map_err(|e| engine_err(format!("cache directory `{}`: {e}", dir.display())))?,
+            ),
+            None => None,
+        };
+        let epoch_tick = config.epoch_tick.max(Duration::from_micros(100));
+        let ticker = Ticker::start(engine.clone(), epoch_tick).map_err(engine_err)?;
+        Ok(Engine {
+            inner: Arc::new(EngineInner {
+                engine,
+                linker,
+                defaults: config.defaults,
+                validation: config.validation,
+                max_memory_bytes,
+                epoch_tick,
+                disk,
+                memory_cache: Mutex::new(HashMap::new()),
+                compiled: AtomicU64::new(0),
+                memory_hits: AtomicU64::new(0),
+                disk_hits: AtomicU64::new(0),
+                _ticker: ticker,
+            }),
+        })
+    }
+
+    /// The limits given to modules loaded without their own.
+    pub fn defaults(&self) -> Limits {
+        self.inner.defaults
+    }
+
+    /// The upload checks in force.
+    pub fn validation_limits(&self) -> &ValidationLimits {
+        &self.inner.validation
+    }
+
+    /// Counters of the compiled-module caches.
+    pub fn cache_stats(&self) -> CacheStats {
+        CacheStats {
+            compiled: self.inner.compiled.load(Ordering::Relaxed),
+            memory_hits: self.inner.memory_hits.load(Ordering::Relaxed),
+            disk_hits: self.inner.disk_hits.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Validates `bytes` (ABI.md §1–§2), compiles them once (or takes the compiled code from
+    /// the in-memory or on-disk cache), links the host imports and checks that the module
+    /// instantiates (its `start` function, its initial memory against the cap).
+    ///
+    /// `limits` overrides the engine's defaults for this module.
+    pub fn load(&self, bytes: &[u8], limits: Option<Limits>) -> Result<Arc<PolicyModule>> {
+        let info = validate(bytes, &self.inner.validation)?;
+        let limits = limits.unwrap_or(self.inner.defaults);
+        if limits.memory_bytes > self.inner.max_memory_bytes {
+            return Err(PolicyError::InvalidLimits {
+                reason: format!(
+                    "memory cap of {} bytes is above the engine's maximum of {} bytes",
+                    limits.memory_bytes, self.inner.max_memory_bytes
+                ),
+            });
+        }
+        let (module, source) = self.compile(bytes, &info.sha256)?;
+        let pre = self
+            .inner
+            .linker
+            .instantiate_pre(&module)
+            .map_err(|e| PolicyError::Compile {
+                reason: format!("{e:#}"),
+            })?;
+        let module = PolicyModule::new(self.inner.clone(), info, limits, pre, source)?;
+        Ok(Arc::new(module))
+    }
+
+    fn compile(&self, bytes: &[u8], sha256: &str) -> Result<(wasmtime::Module, CacheSource)> {
+        let inner = &self.inner;
+        let cached = inner
+            .memory_cache
+            .lock()
+            .ok()
+            .and_then(|cache| cache.get(sha256).cloned());
+        if let Some(module) = cached {
+            inner.memory_hits.fetch_add(1, Ordering::Relaxed);
+            return Ok((module, CacheSource::Memory));
+        }
+        let (module, source) = match inner
+            .disk
+            .as_ref()
+            .and_then(|d| d.load(&inner.engine, sha256))
+        {
+            Some(module) => {
+                inner.disk_hits.fetch_add(1, Ordering::Relaxed);
+                (module, CacheSource::Disk)
+            }
+            None => {
+                let module = wasmtime::Module::from_binary(&inner.engine, bytes).map_err(|e| {
+                    PolicyError::Compile {
+                        reason: format!("{e:#}"),
+                    }
+                })?;
+                inner.compiled.fetch_add(1, Ordering::Relaxed);
+                if let Some(disk) = &inner.disk {
+                    if let Err(e) = disk.store(sha256, &module) {
+                        tracing::warn!(error = %e, "could not write compiled policy module to the cache");
+                    }
+                }
+                (module, CacheSource::Compiled)
+            }
+        };
+        if let Ok(mut cache) = inner.memory_cache.lock() {
+            if cache.len() >= MEMORY_CACHE_ENTRIES {
+                cache.clear();
+            }
+            cache.insert(sha256.to_owned(), module.clone());
+        }
+        Ok((module, source))
+    }
+}

@@ -1,0 +1,318 @@
+//! The host side of the imports of ABI.md §5 and the per-call store state.
+//!
+//! Every guest pointer and length is bounds-checked; a bad one traps the guest (it never
+//! panics the host).
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use wasmtime::{Caller, Extern, Linker, ResourceLimiter};
+
+use crate::error::EvalError;
+use crate::host::{SharedHost, MAX_CALL_DEPTH};
+use crate::metadata::Capability;
+use crate::output::Level;
+use crate::validate::ModuleInfo;
+
+/// Log messages are truncated to this many bytes (ABI.md §5).
+pub const MAX_LOG_MESSAGE: usize = 4096;
+/// At most this many log messages are kept per evaluation; later ones are counted only.
+pub const MAX_LOG_ENTRIES: usize = 256;
+
+/// A trap raised by a host import (bad pointer, bad level, ...).
+#[derive(Debug)]
+pub(crate) struct HostTrap(pub String);
+
+impl std::fmt::Display for HostTrap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for HostTrap {}
+
+/// Raised by the limiter when the guest grows its memory beyond the cap.
+#[derive(Debug)]
+pub(crate) struct MemoryCapHit {
+    pub requested: usize,
+    pub cap: usize,
+}
+
+impl std::fmt::Display for MemoryCapHit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "memory of {} bytes is above the cap of {} bytes",
+            self.requested, self.cap
+        )
+    }
+}
+
+impl std::error::Error for MemoryCapHit {}
+
+/// Enforces the memory cap of one evaluation: growing beyond it traps the guest with
+/// [`MemoryCapHit`] (ABI.md §3 treats it as a failure of the evaluation).
+pub(crate) struct MemoryLimiter {
+    pub memory_cap: usize,
+    pub table_cap: usize,
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.memory_cap {
+            return Err(wasmtime::Error::new(MemoryCapHit {
+                requested: desired,
+                cap: self.memory_cap,
+            }));
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= self.table_cap)
+    }
+
+    fn instances(&self) -> usize {
+        1
+    }
+
+    fn memories(&self) -> usize {
+        1
+    }
+
+    fn tables(&self) -> usize {
+        4
+    }
+}
+
+/// The data of the store of one evaluation.
+pub(crate) struct CallState {
+    pub limiter: MemoryLimiter,
+    pub info: Arc<ModuleInfo>,
+    pub host: SharedHost,
+    /// `now_ms` for the whole evaluation, read once from the host.
+    pub now_ms: i64,
+    /// The call's input (kept only when the module may use `input_get` or `call`).
+    pub input: Option<Value>,
+    pub depth: u32,
+    pub logs: Vec<(Level, String)>,
+    pub dropped_logs: usize,
+}
+
+fn trap(msg: impl Into<String>) -> wasmtime::Error {
+    wasmtime::Error::new(HostTrap(msg.into()))
+}
+
+fn memory(caller: &mut Caller<'_, CallState>) -> wasmtime::Result<wasmtime::Memory> {
+    match caller.get_export("memory") {
+        Some(Extern::Memory(m)) => Ok(m),
+        _ => Err(trap("module has no exported `memory`")),
+    }
+}
+
+/// Copies `len` bytes at `ptr` out of guest memory, trapping if out of bounds.
+fn read(
+    caller: &mut Caller<'_, CallState>,
+    what: &str,
+    ptr: i32,
+    len: i32,
+) -> wasmtime::Result<Vec<u8>> {
+    let mem = memory(caller)?;
+    let data = mem.data(&*caller);
+    let (start, len) = (ptr as u32 as usize, len as u32 as usize);
+    start
+        .checked_add(len)
+        .and_then(|end| data.get(start..end))
+        .map(<[u8]>::to_vec)
+        .ok_or_else(|| {
+            trap(format!(
+                "{what} at {start:#x}+{len} lies outside memory of {} bytes",
+                data.len()
+            ))
+        })
+}
+
+fn read_str(
+    caller: &mut Caller<'_, CallState>,
+    what: &str,
+    ptr: i32,
+    len: i32,
+) -> wasmtime::Result<String> {
+    String::from_utf8(read(caller, what, ptr, len)?)
+        .map_err(|_| trap(format!("{what} is not UTF-8")))
+}
+
+/// The length protocol of ABI.md §5: writes at most `cap` bytes of `value` at `ptr` and
+/// returns its full length.
+fn write(
+    caller: &mut Caller<'_, CallState>,
+    value: &[u8],
+    ptr: i32,
+    cap: i32,
+) -> wasmtime::Result<i32> {
+    let full = i32::try_from(value.len()).map_err(|_| trap("host value is larger than 2 GiB"))?;
+    let mem = memory(caller)?;
+    let data = mem.data_mut(&mut *caller);
+    let (start, cap) = (ptr as u32 as usize, cap as u32 as usize);
+    let memory_len = data.len();
+    let out = start
+        .checked_add(cap)
+        .and_then(|end| data.get_mut(start..end))
+        .ok_or_else(|| {
+            trap(format!(
+                "output buffer at {start:#x}+{cap} lies outside memory of {memory_len} bytes"
+            ))
+        })?;
+    let n = value.len().min(cap);
+    out[..n].copy_from_slice(&value[..n]);
+    Ok(full)
+}
+
+/// Strings as their raw content, everything else as compact JSON (ABI.md §5, `input_get`).
+fn encode(value: &Value) -> Vec<u8> {
+    match value {
+        Value::String(s) => s.as_bytes().to_vec(),
+        other => other.to_string().into_bytes(),
+    }
+}
+
+fn push_log(state: &mut CallState, level: Level, message: String) {
+    let module = state.info.name.as_str();
+    match level {
+        Level::Debug => tracing::debug!(target: "portcullis_policy::guest", module, "{message}"),
+        Level::Info => tracing::info!(target: "portcullis_policy::guest", module, "{message}"),
+        Level::Warn => tracing::warn!(target: "portcullis_policy::guest", module, "{message}"),
+        Level::Error => tracing::error!(target: "portcullis_policy::guest", module, "{message}"),
+    }
+    if state.logs.len() < MAX_LOG_ENTRIES {
+        state.logs.push((level, message));
+    } else {
+        state.dropped_logs += 1;
+    }
+}
+
+/// A linker with every ABI v1 import defined; `InstancePre` picks what a module imports.
+pub(crate) fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<CallState>> {
+    let mut linker = Linker::new(engine);
+    linker.func_wrap(
+        "portcullis",
+        "log",
+        |mut caller: Caller<'_, CallState>,
+         level: i32,
+         ptr: i32,
+         len: i32|
+         -> wasmtime::Result<()> {
+            let level = Level::from_i32(level)
+                .ok_or_else(|| trap(format!("log level `{level}` is not 0..=3")))?;
+            let bytes = read(&mut caller, "log message", ptr, len)?;
+            let mut cut = bytes.len().min(MAX_LOG_MESSAGE);
+            let message = loop {
+                // Cut at a character boundary when the message is valid UTF-8.
+                match std::str::from_utf8(&bytes[..cut]) {
+                    Ok(s) => break s.to_owned(),
+                    Err(e) if e.error_len().is_none() && cut > 0 => cut = e.valid_up_to(),
+                    Err(_) => break String::from_utf8_lossy(&bytes[..cut]).into_owned(),
+                }
+            };
+            push_log(caller.data_mut(), level, message);
+            Ok(())
+        },
+    )?;
+    linker.func_wrap(
+        "portcullis",
+        "now_ms",
+        |caller: Caller<'_, CallState>| -> i64 { caller.data().now_ms },
+    )?;
+    linker.func_wrap(
+        "portcullis",
+        "input_get",
+        |mut caller: Caller<'_, CallState>,
+         path_ptr: i32,
+         path_len: i32,
+         out_ptr: i32,
+         out_cap: i32|
+         -> wasmtime::Result<i32> {
+            let path = read_str(&mut caller, "input path", path_ptr, path_len)?;
+            let found = caller
+                .data()
+                .input
+                .as_ref()
+                .and_then(|input| input.pointer(&path))
+                .map(encode);
+            match found {
+                Some(bytes) => write(&mut caller, &bytes, out_ptr, out_cap),
+                None => Ok(-1),
+            }
+        },
+    )?;
+    linker.func_wrap(
+        "portcullis",
+        "lookup",
+        |mut caller: Caller<'_, CallState>,
+         kind_ptr: i32,
+         kind_len: i32,
+         name_ptr: i32,
+         name_len: i32,
+         out_ptr: i32,
+         out_cap: i32|
+         -> wasmtime::Result<i32> {
+            let kind = read_str(&mut caller, "lookup kind", kind_ptr, kind_len)?;
+            let name = read_str(&mut caller, "lookup name", name_ptr, name_len)?;
+            if !caller.data().info.may_lookup(&kind) {
+                return Ok(-2);
+            }
+            match caller.data().host.lookup(&kind, &name) {
+                Some(value) => write(&mut caller, value.to_string().as_bytes(), out_ptr, out_cap),
+                None => Ok(-1),
+            }
+        },
+    )?;
+    linker.func_wrap(
+        "portcullis",
+        "call",
+        |mut caller: Caller<'_, CallState>, name_ptr: i32, name_len: i32, args_ptr: i32, args_len: i32, out_ptr: i32, out_cap: i32| -> wasmtime::Result<i32> {
+            let name = read_str(&mut caller, "function name", name_ptr, name_len)?;
+            let args = read(&mut caller, "function arguments", args_ptr, args_len)?;
+            let state = caller.data();
+            if !state.info.has_capability(&Capability::Call) || state.depth >= MAX_CALL_DEPTH {
+                return Ok(-3);
+            }
+            let Ok(args @ Value::Array(_)) = serde_json::from_slice::<Value>(&args) else {
+                return Ok(-3);
+            };
+            let field = |key: &str| {
+                state
+                    .input
+                    .as_ref()
+                    .and_then(|i| i.get(key))
+                    .cloned()
+                    .unwrap_or_else(|| Value::Object(Default::default()))
+            };
+            let input = serde_json::json!({"args": args, "user": field("user"), "resource": field("resource")});
+            let host = state.host.clone();
+            let depth = state.depth + 1;
+            match host.call_function(&name, &input, depth) {
+                Ok(result) => {
+                    let out = serde_json::json!({ "result": result }).to_string();
+                    write(&mut caller, out.as_bytes(), out_ptr, out_cap)
+                }
+                Err(EvalError::NoSuchFunction(_)) => Ok(-1),
+                Err(e) => {
+                    tracing::debug!(function = %name, error = %e, "nested policy function failed");
+                    Ok(-3)
+                }
+            }
+        },
+    )?;
+    Ok(linker)
+}

@@ -1,0 +1,444 @@
+//! A loaded [`PolicyModule`] and the calling convention of ABI.md §3.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use wasmtime::{Extern, InstancePre, ModuleExport, Store, Trap};
+
+use crate::engine::{CacheSource, EngineInner};
+use crate::error::{EvalError, PolicyError, Result};
+use crate::host::{SharedHost, SystemHost};
+use crate::imports::{CallState, HostTrap, MemoryCapHit, MemoryLimiter};
+use crate::limits::Limits;
+use crate::metadata::{valid_function_name, Capability, HookKind};
+use crate::output::{self, Effect, Level, Verdict};
+use crate::validate::{hook_export_name, ModuleInfo};
+
+/// A hook to call: one of ABI.md §4.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Hook {
+    /// `portcullis_where`.
+    Where,
+    /// `portcullis_action`.
+    Action,
+    /// `portcullis_access_request`.
+    AccessRequest,
+    /// `portcullis_fn_<name>`.
+    Function(String),
+}
+
+impl Hook {
+    /// The kind of hook (as in the metadata).
+    pub fn kind(&self) -> HookKind {
+        match self {
+            Hook::Where => HookKind::Where,
+            Hook::Action => HookKind::Action,
+            Hook::AccessRequest => HookKind::AccessRequest,
+            Hook::Function(_) => HookKind::Function,
+        }
+    }
+
+    /// The export implementing it.
+    pub fn export_name(&self) -> String {
+        match self {
+            Hook::Function(name) => hook_export_name(HookKind::Function, Some(name)),
+            other => hook_export_name(other.kind(), None),
+        }
+    }
+}
+
+impl fmt::Display for Hook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Hook::Function(name) => write!(f, "function:{name}"),
+            other => f.write_str(other.kind().as_str()),
+        }
+    }
+}
+
+/// `where`, `action`, `access_request` or `function:NAME` (also `fn:NAME`).
+impl FromStr for Hook {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Hook, String> {
+        match s {
+            "where" => Ok(Hook::Where),
+            "action" => Ok(Hook::Action),
+            "access_request" => Ok(Hook::AccessRequest),
+            _ => match s
+                .strip_prefix("function:")
+                .or_else(|| s.strip_prefix("fn:"))
+            {
+                Some(name) if valid_function_name(name) => Ok(Hook::Function(name.to_owned())),
+                _ => Err(format!(
+                    "unknown hook `{s}` (expected where, action, access_request or function:NAME)"
+                )),
+            },
+        }
+    }
+}
+
+/// A successful evaluation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    /// The hook's output, checked against its schema.
+    pub output: Value,
+    /// Messages the module logged through the `log` import.
+    pub logs: Vec<(Level, String)>,
+    /// Fuel consumed (allocation, instantiation and the hook).
+    pub fuel_used: u64,
+    /// Wall-clock time of the whole call.
+    pub elapsed: Duration,
+}
+
+/// An evaluation that may have failed, with what was observed either way (the logs of a
+/// module that later trapped are kept, for the audit log and `pctl policy test`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// The checked output, or why the evaluation failed.
+    pub result: Result<Value, EvalError>,
+    /// Messages the module logged before it finished or failed.
+    pub logs: Vec<(Level, String)>,
+    /// Fuel consumed.
+    pub fuel_used: u64,
+    /// Wall-clock time of the whole call.
+    pub elapsed: Duration,
+}
+
+impl Outcome {
+    /// The [`Evaluation`] if the call succeeded.
+    pub fn into_evaluation(self) -> Result<Evaluation, EvalError> {
+        let output = self.result?;
+        Ok(Evaluation {
+            output,
+            logs: self.logs,
+            fuel_used: self.fuel_used,
+            elapsed: self.elapsed,
+        })
+    }
+}
+
+/// A validated, compiled and pre-linked module. Every call runs in a fresh instance.
+pub struct PolicyModule {
+    engine: Arc<EngineInner>,
+    info: Arc<ModuleInfo>,
+    limits: Limits,
+    pre: InstancePre<CallState>,
+    memory: ModuleExport,
+    alloc: ModuleExport,
+    hooks: HashMap<Hook, ModuleExport>,
+    source: CacheSource,
+}
+
+impl fmt::Debug for PolicyModule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PolicyModule")
+            .field("info", &self.info)
+            .field("limits", &self.limits)
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Maps a wasmtime error to the evaluation failure it stands for.
+fn classify(e: &wasmtime::Error, limits: &Limits) -> EvalError {
+    if let Some(hit) = e.downcast_ref::<MemoryCapHit>() {
+        return EvalError::MemoryCap {
+            requested: hit.requested,
+            cap: hit.cap,
+        };
+    }
+    if let Some(t) = e.downcast_ref::<HostTrap>() {
+        return EvalError::Trap(t.0.clone());
+    }
+    match e.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => EvalError::OutOfFuel { fuel: limits.fuel },
+        Some(Trap::Interrupt) => EvalError::Timeout {
+            timeout: limits.timeout,
+        },
+        Some(Trap::StackOverflow) => EvalError::StackOverflow,
+        Some(trap) => EvalError::Trap(trap.to_string()),
+        None => EvalError::Engine(format!("{e:#}")),
+    }
+}
+
+fn missing_export(name: &str) -> PolicyError {
+    PolicyError::Compile {
+        reason: format!("export `{name}` vanished after validation"),
+    }
+}
+
+impl PolicyModule {
+    pub(crate) fn new(
+        engine: Arc<EngineInner>,
+        info: ModuleInfo,
+        limits: Limits,
+        pre: InstancePre<CallState>,
+        source: CacheSource,
+    ) -> Result<PolicyModule> {
+        let module = pre.module();
+        let export = |name: &str| {
+            module
+                .get_export_index(name)
+                .ok_or_else(|| missing_export(name))
+        };
+        let memory = export("memory")?;
+        let alloc = export("portcullis_alloc")?;
+        let mut hooks = HashMap::new();
+        for kind in &info.hooks {
+            let mut add = |hook: Hook| -> Result<()> {
+                let index = export(&hook.export_name())?;
+                hooks.insert(hook, index);
+                Ok(())
+            };
+            match kind {
+                HookKind::Where => add(Hook::Where)?,
+                HookKind::Action => add(Hook::Action)?,
+                HookKind::AccessRequest => add(Hook::AccessRequest)?,
+                HookKind::Function => {
+                    for f in &info.functions {
+                        add(Hook::Function(f.clone()))?;
+                    }
+                }
+            }
+        }
+        let module = PolicyModule {
+            engine,
+            info: Arc::new(info),
+            limits,
+            pre,
+            memory,
+            alloc,
+            hooks,
+            source,
+        };
+        module.check_instantiates()?;
+        Ok(module)
+    }
+
+    /// What the module is (metadata, digest, ...).
+    pub fn info(&self) -> &ModuleInfo {
+        &self.info
+    }
+
+    /// The limits of its calls.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Where its compiled code came from when it was loaded.
+    pub fn cache_source(&self) -> CacheSource {
+        self.source
+    }
+
+    /// Whether its compiled code came from a cache (no compilation at load).
+    pub fn cache_hit(&self) -> bool {
+        self.source != CacheSource::Compiled
+    }
+
+    /// Whether the module implements `hook`.
+    pub fn implements(&self, hook: &Hook) -> bool {
+        self.hooks.contains_key(hook)
+    }
+
+    fn store(&self, host: SharedHost, input: Option<Value>, depth: u32) -> Store<CallState> {
+        let now_ms = if self.info.has_capability(&Capability::Time) {
+            host.now_ms()
+        } else {
+            0
+        };
+        let state = CallState {
+            limiter: MemoryLimiter {
+                memory_cap: self.limits.memory_bytes,
+                table_cap: 10_000,
+            },
+            info: self.info.clone(),
+            host,
+            now_ms,
+            input,
+            depth,
+            logs: Vec::new(),
+            dropped_logs: 0,
+        };
+        let mut store = Store::new(&self.engine.engine, state);
+        store.limiter(|s| &mut s.limiter);
+        // Cannot fail: fuel consumption is enabled on every engine we build.
+        let _ = store.set_fuel(self.limits.fuel);
+        let tick = self.engine.epoch_tick.as_nanos().max(1);
+        let ticks = self.limits.timeout.as_nanos().div_ceil(tick) + 1;
+        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+        store
+    }
+
+    /// Instantiates once at load, so a trapping `start` function or an initial memory above
+    /// the cap is refused at upload rather than at every call.
+    fn check_instantiates(&self) -> Result<()> {
+        let host: SharedHost = Arc::new(SystemHost);
+        let mut store = self.store(host, None, 0);
+        self.pre
+            .instantiate(&mut store)
+            .map(drop)
+            .map_err(|e| PolicyError::Instantiate {
+                reason: classify(&e, &self.limits).to_string(),
+            })
+    }
+
+    /// Calls `hook` with `input` (ABI.md §3) in a fresh instance.
+    pub fn call(
+        &self,
+        hook: &Hook,
+        input: &Value,
+        host: &SharedHost,
+    ) -> Result<Evaluation, EvalError> {
+        self.call_at_depth(hook, input, host, 0).into_evaluation()
+    }
+
+    /// Like [`call`](Self::call), but keeps the logs and fuel of a failed call, and runs at
+    /// nesting `depth` (0 for a top-level evaluation; see [`Host::call_function`]).
+    ///
+    /// [`Host::call_function`]: crate::Host::call_function
+    pub fn call_at_depth(
+        &self,
+        hook: &Hook,
+        input: &Value,
+        host: &SharedHost,
+        depth: u32,
+    ) -> Outcome {
+        let start = Instant::now();
+        let Some(export) = self.hooks.get(hook) else {
+            return Outcome {
+                result: Err(EvalError::HookNotImplemented(hook.to_string())),
+                logs: Vec::new(),
+                fuel_used: 0,
+                elapsed: start.elapsed(),
+            };
+        };
+        let keep_input = self.info.has_capability(&Capability::Input)
+            || self.info.has_capability(&Capability::Call);
+        let mut store = self.store(host.clone(), keep_input.then(|| input.clone()), depth);
+        let result = self.invoke(&mut store, hook, export, input);
+        let fuel_used = self.limits.fuel - store.get_fuel().unwrap_or(0).min(self.limits.fuel);
+        let state = store.into_data();
+        let mut logs = state.logs;
+        if state.dropped_logs > 0 {
+            logs.push((
+                Level::Warn,
+                format!("{} more log messages were dropped", state.dropped_logs),
+            ));
+        }
+        let elapsed = start.elapsed();
+        if let Err(e) = &result {
+            tracing::debug!(module = %self.info.name, %hook, error = %e, ?elapsed, "policy evaluation failed");
+        }
+        Outcome {
+            result,
+            logs,
+            fuel_used,
+            elapsed,
+        }
+    }
+
+    fn invoke(
+        &self,
+        store: &mut Store<CallState>,
+        hook: &Hook,
+        export: &ModuleExport,
+        input: &Value,
+    ) -> Result<Value, EvalError> {
+        let err = |e: wasmtime::Error| classify(&e, &self.limits);
+        let bytes = serde_json::to_vec(input).map_err(|e| EvalError::Engine(e.to_string()))?;
+        let len = u32::try_from(bytes.len())
+            .map_err(|_| EvalError::Engine("input is larger than 4 GiB".to_owned()))?;
+
+        let instance = self.pre.instantiate(&mut *store).map_err(err)?;
+        let Some(Extern::Memory(memory)) = instance.get_module_export(&mut *store, &self.memory)
+        else {
+            return Err(EvalError::Engine("module has no memory".to_owned()));
+        };
+        let func = |store: &mut Store<CallState>, index: &ModuleExport| {
+            instance
+                .get_module_export(store, index)
+                .and_then(Extern::into_func)
+                .ok_or_else(|| EvalError::Engine("missing function export".to_owned()))
+        };
+        let alloc = func(store, &self.alloc)?
+            .typed::<i32, i32>(&*store)
+            .map_err(err)?;
+        let hook_fn = func(store, export)?
+            .typed::<(i32, i32), i64>(&*store)
+            .map_err(err)?;
+
+        let ptr = alloc.call(&mut *store, len as i32).map_err(err)? as u32;
+        let end = u64::from(ptr) + u64::from(len);
+        if ptr == 0 || end > memory.data_size(&*store) as u64 {
+            return Err(EvalError::Alloc { len, ptr });
+        }
+        memory
+            .write(&mut *store, ptr as usize, &bytes)
+            .map_err(|_| EvalError::Alloc { len, ptr })?;
+
+        let packed = hook_fn
+            .call(&mut *store, (ptr as i32, len as i32))
+            .map_err(err)? as u64;
+        let (out_ptr, out_len) = ((packed >> 32) as u32, packed as u32);
+        if out_len as usize > self.limits.output_bytes {
+            return Err(EvalError::OutputTooLarge {
+                len: out_len,
+                limit: self.limits.output_bytes,
+            });
+        }
+        let data = memory.data(&*store);
+        let start = out_ptr as usize;
+        let out = start
+            .checked_add(out_len as usize)
+            .and_then(|end| data.get(start..end))
+            .ok_or(EvalError::OutputOutOfBounds {
+                ptr: out_ptr,
+                len: out_len,
+                memory: data.len(),
+            })?;
+        output::parse_output(hook, out)
+    }
+
+    /// Evaluates a `where` predicate (§4.1).
+    pub fn eval_where(&self, input: &Value, host: &SharedHost) -> Result<bool, EvalError> {
+        let eval = self.call(&Hook::Where, input, host)?;
+        output::where_result(&eval.output)
+    }
+
+    /// Runs an `action` (§4.2) and returns its effects.
+    pub fn eval_action(&self, input: &Value, host: &SharedHost) -> Result<Vec<Effect>, EvalError> {
+        let eval = self.call(&Hook::Action, input, host)?;
+        output::action_effects(eval.output)
+    }
+
+    /// Decides an access request (§4.3).
+    pub fn eval_access_request(
+        &self,
+        input: &Value,
+        host: &SharedHost,
+    ) -> Result<Verdict, EvalError> {
+        let eval = self.call(&Hook::AccessRequest, input, host)?;
+        output::verdict(eval.output)
+    }
+
+    /// Calls the extra function `name` (§4.4) with `args` (a JSON array) and returns its
+    /// `result`.
+    pub fn eval_function(
+        &self,
+        name: &str,
+        args: &Value,
+        user: &Value,
+        resource: &Value,
+        host: &SharedHost,
+    ) -> Result<Value, EvalError> {
+        let hook = Hook::Function(name.to_owned());
+        let input = serde_json::json!({"args": args, "user": user, "resource": resource});
+        let eval = self.call(&hook, &input, host)?;
+        output::function_result(&hook, eval.output)
+    }
+}

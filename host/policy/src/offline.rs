@@ -1,0 +1,68 @@
+//! Offline evaluation for `pctl policy test FILE.wasm --hook where --input ctx.json`: the same
+//! checks, engine and limits as the server, without a server.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::engine::{Engine, EngineConfig};
+use crate::error::{EvalError, Result};
+use crate::host::{FixedClockHost, SharedHost, SystemHost};
+use crate::limits::Limits;
+use crate::module::Hook;
+use crate::output::Level;
+use crate::validate::ModuleInfo;
+
+/// What one offline evaluation did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OfflineReport {
+    /// What the module is.
+    pub info: ModuleInfo,
+    /// The limits it ran with.
+    pub limits: Limits,
+    /// The checked output, or why the evaluation failed (a failure is a deny in the server).
+    pub output: std::result::Result<Value, EvalError>,
+    /// What it logged (kept when it failed).
+    pub logs: Vec<(Level, String)>,
+    /// Fuel consumed.
+    pub fuel_used: u64,
+    /// Wall-clock time of the call.
+    pub elapsed: Duration,
+}
+
+/// Validates and loads `bytes`, then calls `hook` with `input` once.
+///
+/// `limits` defaults to the server defaults; `now_ms` fixes the clock the module sees
+/// (default: the real clock). There are no resources to look up and no other modules'
+/// functions to call. A module refused at upload is an `Err`; a failed evaluation is an
+/// `Ok` report whose `output` is the error.
+pub fn run_offline(
+    bytes: &[u8],
+    hook: &Hook,
+    input: &Value,
+    limits: Option<Limits>,
+    now_ms: Option<i64>,
+) -> Result<OfflineReport> {
+    let limits = limits.unwrap_or_default();
+    let engine = Engine::new(EngineConfig {
+        defaults: limits,
+        max_instances: 8,
+        max_memory_bytes: limits.memory_bytes,
+        ..EngineConfig::default()
+    })?;
+    let module = engine.load(bytes, None)?;
+    let host: SharedHost = match now_ms {
+        Some(ms) => Arc::new(FixedClockHost(ms)),
+        None => Arc::new(SystemHost),
+    };
+    let outcome = module.call_at_depth(hook, input, &host, 0);
+    Ok(OfflineReport {
+        info: module.info().clone(),
+        limits,
+        output: outcome.result,
+        logs: outcome.logs,
+        fuel_used: outcome.fuel_used,
+        elapsed: outcome.elapsed,
+    })
+}

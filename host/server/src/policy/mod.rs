@@ -1,0 +1,383 @@
+//! Policy modules as the server keeps them: stored as `policy_module` resources (with the
+//! version each replaced, for rollback), compiled by the engine of `portcullis_policy` and
+//! kept ready in its registry, so a replacement takes effect at once and a restart finds
+//! the compiled code in the cache.
+
+pub mod host;
+mod stats;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use portcullis_api::auth::EvaluatePolicyResponse;
+use portcullis_api::services::{PolicyLimits, PolicyModuleSpecV1, PolicyModuleV1, RoleV3, UserV2};
+use portcullis_policy::{CacheSource, Engine, EngineConfig, Hook, Limits, PolicyModule, Registry};
+
+use crate::resources::kinds::KIND_POLICY_MODULE;
+use crate::resources::validate::validate_name;
+use crate::resources::{Collection, ResourceError};
+
+/// Name of the where/actions standard library in the registry.
+pub const PREDICATE_MODULE: &str = "predicate";
+
+/// The built-in `predicate` module (policies/predicate, compiled by this crate's build
+/// script). It is in effect unless a module is uploaded under the same name.
+pub const BUILTIN_PREDICATE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/predicate.wasm"));
+
+/// Why a policy module operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyServiceError {
+    /// The module or request is not acceptable; nothing was stored.
+    #[error("{0}")]
+    Invalid(String),
+    /// There is no previous version to roll back to.
+    #[error("{0}")]
+    NoPrevious(String),
+    /// Stored data could not be read or written.
+    #[error(transparent)]
+    Resource(#[from] ResourceError),
+    /// The engine failed for a reason that is not the module's fault.
+    #[error("policy engine: {0}")]
+    Engine(String),
+}
+
+/// The engine, the registry of loaded modules, and the stored modules.
+pub struct Policies {
+    engine: Engine,
+    registry: Arc<Registry>,
+    modules: Collection<PolicyModuleV1>,
+    users: Collection<UserV2>,
+    roles: Collection<RoleV3>,
+    stats: stats::Stats,
+}
+
+fn limits_from_proto(limits: Option<&PolicyLimits>) -> Option<Limits> {
+    let l = limits?;
+    let defaults = Limits::default();
+    let size = |v: u64, d: usize| {
+        if v == 0 {
+            d
+        } else {
+            usize::try_from(v).unwrap_or(usize::MAX)
+        }
+    };
+    Some(Limits {
+        fuel: if l.fuel == 0 { defaults.fuel } else { l.fuel },
+        timeout: match u64::try_from(l.timeout) {
+            Ok(nanos) if nanos > 0 => Duration::from_nanos(nanos),
+            _ => defaults.timeout,
+        },
+        memory_bytes: size(l.memory_bytes, defaults.memory_bytes),
+        output_bytes: size(l.output_bytes, defaults.output_bytes),
+    })
+}
+
+/// A copy without module bytes (for answers and listings).
+pub fn without_wasm(mut module: PolicyModuleV1) -> PolicyModuleV1 {
+    if let Some(spec) = module.spec.as_mut() {
+        spec.wasm.clear();
+        if let Some(previous) = spec.previous.as_mut() {
+            previous.wasm.clear();
+        }
+    }
+    module
+}
+
+impl Policies {
+    /// An engine caching compiled modules under `cache_dir`, over the stored `modules`.
+    pub fn new(
+        cache_dir: std::path::PathBuf,
+        backend: Arc<dyn portcullis_store::Backend>,
+    ) -> Result<Self, PolicyServiceError> {
+        let engine = Engine::new(EngineConfig {
+            cache_dir: Some(cache_dir),
+            ..EngineConfig::default()
+        })
+        .map_err(|e| PolicyServiceError::Engine(e.to_string()))?;
+        Ok(Self {
+            engine,
+            registry: Arc::new(Registry::new()),
+            modules: Collection::new(backend.clone()),
+            users: Collection::new(backend.clone()),
+            roles: Collection::new(backend),
+            stats: stats::Stats::default(),
+        })
+    }
+
+    /// The registry of loaded modules (what evaluations use).
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Compiles (or takes from the cache) a module, off the async threads.
+    async fn compile(
+        &self,
+        wasm: Vec<u8>,
+        limits: Option<Limits>,
+    ) -> Result<Arc<PolicyModule>, PolicyServiceError> {
+        let engine = self.engine.clone();
+        let module = tokio::task::spawn_blocking(move || engine.load(&wasm, limits))
+            .await
+            .map_err(|e| PolicyServiceError::Engine(format!("compilation task failed: {e}")))?
+            .map_err(|e| PolicyServiceError::Invalid(e.to_string()))?;
+        let source = match module.cache_source() {
+            CacheSource::Compiled => "compiled",
+            CacheSource::Memory => "cache hit (memory)",
+            CacheSource::Disk => "cache hit (disk)",
+        };
+        tracing::info!(digest = %module.info().sha256, %source, "policy module loaded");
+        Ok(module)
+    }
+
+    /// Puts the built-in `predicate` module in effect.
+    async fn install_builtin(&self) -> Result<(), PolicyServiceError> {
+        let module = self.compile(BUILTIN_PREDICATE.to_vec(), None).await?;
+        self.registry.insert(PREDICATE_MODULE, module);
+        Ok(())
+    }
+
+    /// Loads the built-in `predicate` module and every stored module into the registry (at
+    /// start); a stored module named `predicate` replaces the built-in one. A stored module
+    /// that no longer loads is reported and skipped; the server still starts.
+    pub async fn load_stored(&self) -> Result<usize, PolicyServiceError> {
+        self.install_builtin().await?;
+        let mut loaded = 0;
+        for module in self.modules.list().await? {
+            let name = module
+                .metadata
+                .as_ref()
+                .map(|m| m.name.clone())
+                .unwrap_or_default();
+            let Some(spec) = module.spec else { continue };
+            let limits = limits_from_proto(spec.limits.as_ref());
+            match self.compile(spec.wasm, limits).await {
+                Ok(compiled) => {
+                    self.registry.insert(&name, compiled);
+                    loaded += 1;
+                }
+                Err(e) => {
+                    tracing::error!(module = %name, error = %e, "stored policy module does not load")
+                }
+            }
+        }
+        Ok(loaded)
+    }
+
+    /// Validates and compiles `module`, then stores it in place of the module of the same
+    /// name (keeping that one as the previous version) and makes it the one in effect.
+    /// A module that does not validate is refused and nothing changes.
+    pub async fn upsert(
+        &self,
+        module: PolicyModuleV1,
+    ) -> Result<PolicyModuleV1, PolicyServiceError> {
+        let name = module
+            .metadata
+            .as_ref()
+            .map(|m| m.name.clone())
+            .unwrap_or_default();
+        validate_name("policy module", &name)?;
+        let spec = module.spec.unwrap_or_default();
+        if spec.wasm.is_empty() {
+            return Err(PolicyServiceError::Invalid(format!(
+                "policy module `{name}` has no module bytes (spec.wasm)"
+            )));
+        }
+        let limits = limits_from_proto(spec.limits.as_ref());
+        let compiled = self.compile(spec.wasm.clone(), limits).await?;
+        let info = compiled.info().clone();
+        let mut new_spec = PolicyModuleSpecV1 {
+            size: i64::try_from(spec.wasm.len()).unwrap_or(i64::MAX),
+            wasm: spec.wasm,
+            digest: info.sha256.clone(),
+            module_name: info.name.clone(),
+            module_version: info.version.clone(),
+            hooks: info.hooks.iter().map(ToString::to_string).collect(),
+            functions: info.functions.iter().cloned().collect(),
+            capabilities: info.capabilities.iter().map(ToString::to_string).collect(),
+            limits: spec.limits,
+            previous: None,
+        };
+        let stored = match self.modules.find(&name).await? {
+            None => {
+                let resource = resource(&name, new_spec);
+                self.modules.create(&resource).await?
+            }
+            Some(mut current) => {
+                let old = current.spec.take().unwrap_or_default();
+                new_spec.previous = if old.digest == new_spec.digest {
+                    // The same module again: keep what it replaced.
+                    old.previous
+                } else {
+                    Some(Box::new(PolicyModuleSpecV1 {
+                        previous: None,
+                        ..old
+                    }))
+                };
+                current.spec = Some(new_spec);
+                // Compare-and-swap on the revision read above.
+                self.modules.update(&current).await?
+            }
+        };
+        self.registry.insert(&name, compiled);
+        tracing::info!(module = %name, digest = %info.sha256, version = %info.version, "policy module uploaded");
+        Ok(without_wasm(stored))
+    }
+
+    /// Puts back the version the current module replaced.
+    pub async fn rollback(&self, name: &str) -> Result<PolicyModuleV1, PolicyServiceError> {
+        let mut current = self.modules.get(name).await?;
+        let spec = current.spec.take().unwrap_or_default();
+        let Some(previous) = spec.previous.clone() else {
+            return Err(PolicyServiceError::NoPrevious(format!(
+                "policy module `{name}` has no previous version to roll back to"
+            )));
+        };
+        let mut restored = *previous;
+        let limits = limits_from_proto(restored.limits.as_ref());
+        let compiled = self.compile(restored.wasm.clone(), limits).await?;
+        restored.previous = Some(Box::new(PolicyModuleSpecV1 {
+            previous: None,
+            ..spec
+        }));
+        current.spec = Some(restored);
+        let stored = self.modules.update(&current).await?;
+        self.registry.insert(name, compiled);
+        tracing::info!(module = %name, "policy module rolled back");
+        Ok(without_wasm(stored))
+    }
+
+    /// Deletes a module (and its previous version).
+    pub async fn delete(&self, name: &str) -> Result<(), PolicyServiceError> {
+        self.modules.delete(name).await?;
+        self.registry.remove(name);
+        self.stats.remove(name);
+        if name == PREDICATE_MODULE {
+            self.install_builtin().await?;
+        }
+        tracing::info!(module = %name, "policy module deleted");
+        Ok(())
+    }
+
+    /// One stored module.
+    pub async fn get(
+        &self,
+        name: &str,
+        with_wasm: bool,
+    ) -> Result<PolicyModuleV1, PolicyServiceError> {
+        let mut module = self.modules.get(name).await?;
+        module.status = Some(self.stats.get(name));
+        Ok(if with_wasm {
+            module
+        } else {
+            without_wasm(module)
+        })
+    }
+
+    /// Every stored module, without bytes.
+    pub async fn list(&self) -> Result<Vec<PolicyModuleV1>, PolicyServiceError> {
+        Ok(self
+            .modules
+            .list()
+            .await?
+            .into_iter()
+            .map(|mut m| {
+                let name = m
+                    .metadata
+                    .as_ref()
+                    .map(|md| md.name.clone())
+                    .unwrap_or_default();
+                m.status = Some(self.stats.get(&name));
+                without_wasm(m)
+            })
+            .collect())
+    }
+
+    /// Runs `hook` of the loaded module `name` on `input`, on a blocking thread. A failed
+    /// evaluation is an answer here (its error is reported), logged and counted.
+    pub async fn evaluate(
+        &self,
+        name: &str,
+        hook: &str,
+        input: &str,
+    ) -> Result<EvaluatePolicyResponse, PolicyServiceError> {
+        let hook: Hook = hook.parse().map_err(PolicyServiceError::Invalid)?;
+        let input: serde_json::Value = serde_json::from_str(input).map_err(|e| {
+            PolicyServiceError::Invalid(format!("the input is not valid JSON: {e}"))
+        })?;
+        let Some(module) = self.registry.get(name) else {
+            return Err(ResourceError::NotFound {
+                kind: KIND_POLICY_MODULE,
+                name: name.to_owned(),
+            }
+            .into());
+        };
+        let host = host::server_host(
+            self.registry.clone(),
+            self.users.clone(),
+            self.roles.clone(),
+            tokio::runtime::Handle::current(),
+        );
+        let hook_name = hook.to_string();
+        let started = std::time::Instant::now();
+        let result = tokio::task::spawn_blocking(move || module.call(&hook, &input, &host))
+            .await
+            .map_err(|e| PolicyServiceError::Engine(format!("evaluation task failed: {e}")))?;
+        let elapsed = i64::try_from(started.elapsed().as_nanos()).unwrap_or(i64::MAX);
+        Ok(match result {
+            Ok(evaluation) => {
+                self.stats.record(name, None);
+                EvaluatePolicyResponse {
+                    output: evaluation.output.to_string(),
+                    logs: evaluation
+                        .logs
+                        .iter()
+                        .map(|(level, message)| format!("{level}: {message}"))
+                        .collect(),
+                    fuel_used: evaluation.fuel_used,
+                    error: String::new(),
+                    elapsed_nanos: elapsed,
+                }
+            }
+            Err(e) => {
+                let error = e.to_string();
+                tracing::warn!(module = %name, hook = %hook_name, %error, "policy evaluation failed (fail closed)");
+                self.stats.record(name, Some(&error));
+                EvaluatePolicyResponse {
+                    error,
+                    elapsed_nanos: elapsed,
+                    ..Default::default()
+                }
+            }
+        })
+    }
+}
+
+fn resource(name: &str, spec: PolicyModuleSpecV1) -> PolicyModuleV1 {
+    PolicyModuleV1 {
+        kind: KIND_POLICY_MODULE.into(),
+        version: "v1".into(),
+        metadata: Some(portcullis_api::services::Metadata {
+            name: name.to_owned(),
+            namespace: crate::resources::validate::DEFAULT_NAMESPACE.to_owned(),
+            ..Default::default()
+        }),
+        spec: Some(spec),
+        ..Default::default()
+    }
+}
+
+impl From<PolicyServiceError> for tonic::Status {
+    fn from(e: PolicyServiceError) -> Self {
+        match e {
+            PolicyServiceError::Invalid(m) => tonic::Status::invalid_argument(m),
+            PolicyServiceError::NoPrevious(m) => tonic::Status::failed_precondition(m),
+            PolicyServiceError::Resource(r) => r.into(),
+            PolicyServiceError::Engine(m) => tonic::Status::internal(m),
+        }
+    }
+}
