@@ -68,7 +68,12 @@ pub async fn bootstrap(
         ips,
         algorithms: config.algorithms,
     };
-    let policies = Policies::new(config.data_dir.join("policy-cache"), backend.clone())?;
+    let policies = Policies::new(
+        config.data_dir.join("policy-cache"),
+        config.policy_limits,
+        config.max_module_bytes,
+        backend.clone(),
+    )?;
     let state = Arc::new(State::new(cluster_name, backend, settings, policies));
     state.keyring.ensure_and_load(&state.authorities).await?;
     let loaded = state.policies.load_stored().await?;

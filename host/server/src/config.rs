@@ -64,6 +64,25 @@ pub struct FileConfig {
     pub rotation_check_interval: Option<String>,
     /// Key algorithms of newly generated authority keys.
     pub ca: CaSection,
+    /// Server-wide limits of policy module evaluations.
+    pub policy: PolicySection,
+}
+
+/// The `policy:` section of the configuration file: defaults for modules uploaded without
+/// their own limits (guest-sdk/ABI.md §3).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PolicySection {
+    /// Instruction budget per call (default 10000000).
+    pub fuel: Option<u64>,
+    /// Wall-clock deadline per call, e.g. `100ms` (the default).
+    pub timeout: Option<String>,
+    /// Largest linear memory in bytes (default 16 MiB, at most 64 MiB).
+    pub memory_bytes: Option<usize>,
+    /// Largest output document in bytes (default 64 KiB).
+    pub output_bytes: Option<usize>,
+    /// Largest module accepted at upload, in bytes (default 8 MiB).
+    pub max_module_bytes: Option<usize>,
 }
 
 /// The `ca:` section of the configuration file.
@@ -96,6 +115,10 @@ pub struct Config {
     pub rotation_check_interval: Duration,
     /// Algorithms of newly generated authority keys.
     pub algorithms: crate::keyring::Algorithms,
+    /// Default limits of policy evaluations.
+    pub policy_limits: portcullis_policy::Limits,
+    /// Largest policy module accepted at upload.
+    pub max_module_bytes: usize,
 }
 
 fn interval(
@@ -203,6 +226,43 @@ impl FileConfig {
             self.rotation_check_interval,
             crate::keyring::auto::DEFAULT_CHECK_INTERVAL,
         )?;
+        let defaults = portcullis_policy::Limits::default();
+        let positive = |field: &'static str, v: Option<usize>, d: usize| match v {
+            None => Ok(d),
+            Some(0) => Err(ConfigError::Invalid {
+                field,
+                message: "must be larger than zero".into(),
+            }),
+            Some(v) => Ok(v),
+        };
+        let policy_limits = portcullis_policy::Limits {
+            fuel: match self.policy.fuel {
+                Some(0) => {
+                    return Err(ConfigError::Invalid {
+                        field: "policy.fuel",
+                        message: "must be larger than zero".into(),
+                    })
+                }
+                Some(f) => f,
+                None => defaults.fuel,
+            },
+            timeout: interval("policy.timeout", self.policy.timeout, defaults.timeout)?,
+            memory_bytes: positive(
+                "policy.memory_bytes",
+                self.policy.memory_bytes,
+                defaults.memory_bytes,
+            )?,
+            output_bytes: positive(
+                "policy.output_bytes",
+                self.policy.output_bytes,
+                defaults.output_bytes,
+            )?,
+        };
+        let max_module_bytes = positive(
+            "policy.max_module_bytes",
+            self.policy.max_module_bytes,
+            portcullis_policy::DEFAULT_MAX_MODULE_BYTES,
+        )?;
         let algorithms = crate::keyring::Algorithms {
             ssh: algorithm("ca.ssh_algorithm", self.ca.ssh_algorithm)?,
             jwt: algorithm("ca.jwt_algorithm", self.ca.jwt_algorithm)?,
@@ -222,6 +282,8 @@ impl FileConfig {
             sweep_interval,
             rotation_check_interval,
             algorithms,
+            policy_limits,
+            max_module_bytes,
         })
     }
 }

@@ -51,9 +51,10 @@ pub struct Policies {
     stats: stats::Stats,
 }
 
-fn limits_from_proto(limits: Option<&PolicyLimits>) -> Option<Limits> {
+/// A module's own limits (zero fields take the server's defaults), or `None` for the
+/// defaults altogether.
+fn limits_from_proto(limits: Option<&PolicyLimits>, defaults: Limits) -> Option<Limits> {
     let l = limits?;
-    let defaults = Limits::default();
     let size = |v: u64, d: usize| {
         if v == 0 {
             d
@@ -87,10 +88,14 @@ impl Policies {
     /// An engine caching compiled modules under `cache_dir`, over the stored `modules`.
     pub fn new(
         cache_dir: std::path::PathBuf,
+        defaults: Limits,
+        max_module_bytes: usize,
         backend: Arc<dyn portcullis_store::Backend>,
     ) -> Result<Self, PolicyServiceError> {
         let engine = Engine::new(EngineConfig {
             cache_dir: Some(cache_dir),
+            defaults,
+            validation: portcullis_policy::ValidationLimits { max_module_bytes },
             ..EngineConfig::default()
         })
         .map_err(|e| PolicyServiceError::Engine(e.to_string()))?;
@@ -154,7 +159,7 @@ impl Policies {
                 .map(|m| m.name.clone())
                 .unwrap_or_default();
             let Some(spec) = module.spec else { continue };
-            let limits = limits_from_proto(spec.limits.as_ref());
+            let limits = limits_from_proto(spec.limits.as_ref(), self.engine.defaults());
             match self.compile(spec.wasm, limits).await {
                 Ok(compiled) => {
                     self.registry.insert(&name, compiled);
@@ -187,7 +192,7 @@ impl Policies {
                 "policy module `{name}` has no module bytes (spec.wasm)"
             )));
         }
-        let limits = limits_from_proto(spec.limits.as_ref());
+        let limits = limits_from_proto(spec.limits.as_ref(), self.engine.defaults());
         let compiled = self.compile(spec.wasm.clone(), limits).await?;
         let info = compiled.info().clone();
         let mut new_spec = PolicyModuleSpecV1 {
@@ -238,7 +243,7 @@ impl Policies {
             )));
         };
         let mut restored = *previous;
-        let limits = limits_from_proto(restored.limits.as_ref());
+        let limits = limits_from_proto(restored.limits.as_ref(), self.engine.defaults());
         let compiled = self.compile(restored.wasm.clone(), limits).await?;
         restored.previous = Some(Box::new(PolicyModuleSpecV1 {
             previous: None,
