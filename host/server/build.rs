@@ -19,6 +19,7 @@ fn main() {
     for watched in [
         policies.join("Cargo.toml"),
         policies.join("Cargo.lock"),
+        policies.join(".cargo/config.toml"),
         policies.join("predicate"),
         root.join("guest-sdk/src"),
         root.join("guest-sdk/Cargo.toml"),

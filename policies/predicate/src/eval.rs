@@ -126,9 +126,47 @@ pub fn equal(a: &Val<'_>, b: &Val<'_>) -> bool {
     }
 }
 
+/// An input read piece by piece instead of parsed whole: in the module, the host's
+/// `input_get` import (ABI §5), so a clause reads only the fields it names.
+pub trait LazyInput {
+    /// The value at the RFC 6901 `pointer`: strings as their raw text, anything else as
+    /// JSON (the `input_get` convention); `None` if there is no such value.
+    fn get_raw(&self, pointer: &str) -> Option<String>;
+}
+
+impl LazyInput for Value {
+    fn get_raw(&self, pointer: &str) -> Option<String> {
+        match self.pointer(pointer)? {
+            Value::String(s) => Some(s.clone()),
+            other => Some(other.to_string()),
+        }
+    }
+}
+
+/// Where path identifiers are read from.
+#[derive(Clone, Copy)]
+enum Input<'a> {
+    /// A parsed input.
+    Json(&'a Value),
+    /// An input read through [`LazyInput`].
+    Lazy(&'a dyn LazyInput),
+}
+
+/// Escapes one RFC 6901 reference token.
+fn pointer_token(out: &mut String, token: &str) {
+    out.push('/');
+    for c in token.chars() {
+        match c {
+            '~' => out.push_str("~0"),
+            '/' => out.push_str("~1"),
+            c => out.push(c),
+        }
+    }
+}
+
 /// Evaluates expressions against one hook input.
 pub struct Evaluator<'a> {
-    input: &'a Value,
+    input: Input<'a>,
     functions: &'a dyn Functions,
 }
 
@@ -136,7 +174,18 @@ impl<'a> Evaluator<'a> {
     /// An evaluator over `input` (the ABI §4.1 object), calling `functions` for functions
     /// that are not built in.
     pub fn new(input: &'a Value, functions: &'a dyn Functions) -> Self {
-        Evaluator { input, functions }
+        Evaluator {
+            input: Input::Json(input),
+            functions,
+        }
+    }
+
+    /// An evaluator that reads only the fields the expression names from `input`.
+    pub fn lazy(input: &'a dyn LazyInput, functions: &'a dyn Functions) -> Self {
+        Evaluator {
+            input: Input::Lazy(input),
+            functions,
+        }
     }
 
     /// Evaluates `expr`, which must be a boolean.
@@ -201,7 +250,11 @@ impl<'a> Evaluator<'a> {
     }
 
     fn path(&self, root: &str, segments: &'a [Segment]) -> Result<Val<'a>> {
-        let mut current = self.input.get(root);
+        let input = match self.input {
+            Input::Json(input) => input,
+            Input::Lazy(lazy) => return self.lazy_path(lazy, root, segments),
+        };
+        let mut current = input.get(root);
         for segment in segments {
             current = match segment {
                 Segment::Field(name) => current.and_then(|value| value.get(name.as_str())),
@@ -213,6 +266,50 @@ impl<'a> Evaluator<'a> {
             };
         }
         Ok(from_json(current))
+    }
+
+    /// A path read through [`LazyInput`]: the container holding the last field is fetched
+    /// as JSON (so a string and a number or `null` are told apart), the whole input never.
+    fn lazy_path(
+        &self,
+        lazy: &dyn LazyInput,
+        root: &str,
+        segments: &'a [Segment],
+    ) -> Result<Val<'a>> {
+        let mut keys: Vec<Cow<'a, str>> = Vec::with_capacity(segments.len());
+        for segment in segments {
+            keys.push(match segment {
+                Segment::Field(name) => Cow::Borrowed(name.as_str()),
+                Segment::Index(index) => into_str(self.eval(index)?, index.column, "an index")?,
+            });
+        }
+        let mut pointer = String::new();
+        pointer_token(&mut pointer, root);
+        let Some((last, parents)) = keys.split_last() else {
+            // `user` and `resource` are objects (read as JSON); `verb` and `kind` strings.
+            let Some(raw) = lazy.get_raw(&pointer) else {
+                return Ok(Val::Empty);
+            };
+            return Ok(match root {
+                "user" | "resource" => {
+                    from_owned_json(serde_json::from_str(&raw).unwrap_or(Value::Null))
+                }
+                _ => Val::Str(Cow::Owned(raw)),
+            });
+        };
+        for key in parents {
+            pointer_token(&mut pointer, key);
+        }
+        let container: Value = match lazy.get_raw(&pointer) {
+            Some(raw) => serde_json::from_str(&raw).unwrap_or(Value::Null),
+            None => Value::Null,
+        };
+        // Only objects are indexed, as for a parsed input.
+        let value = match container {
+            Value::Object(mut map) => map.remove(last.as_ref()),
+            _ => None,
+        };
+        Ok(value.map(from_owned_json).unwrap_or(Val::Empty))
     }
 
     fn call(&self, name: &str, args: &'a [Expr], column: usize) -> Result<Val<'a>> {
@@ -401,11 +498,13 @@ fn from_json(value: Option<&Value>) -> Val<'_> {
     }
 }
 
-/// The value of an extra function's result.
+/// The value of an extra function's result or of a lazily read field (the same rules as
+/// [`from_json`]: numbers read as their text).
 fn from_owned_json<'a>(value: Value) -> Val<'a> {
     match value {
         Value::Null => Val::Empty,
         Value::Bool(b) => Val::Bool(b),
+        Value::Number(n) => Val::Str(Cow::Owned(n.to_string())),
         Value::String(s) => Val::Str(Cow::Owned(s)),
         Value::Array(items) if items.iter().all(Value::is_string) => Val::List(
             items

@@ -47,10 +47,10 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use portcullis_guest::host::{self, HostError};
-use portcullis_guest::{Effect, Value};
+use portcullis_guest::{Effect, RawInput, Value};
 
 pub use error::{Error, ErrorKind, Result};
-pub use eval::{Functions, NoFunctions};
+pub use eval::{Functions, LazyInput, NoFunctions};
 pub use parser::parse;
 
 use eval::Evaluator;
@@ -63,7 +63,7 @@ portcullis_guest::module! {
         action: action_hook,
     },
     functions: {},
-    capabilities: [call],
+    capabilities: [call, input],
 }
 
 /// Extra functions served by the host through the `call` import (ABI §5). Natively there
@@ -94,6 +94,37 @@ pub fn evaluate_with(expression: &str, input: &Value, functions: &dyn Functions)
     Evaluator::new(input, functions).eval_bool(&expr)
 }
 
+/// [`evaluate_with`] over an input read piece by piece: only the fields the expression
+/// names are fetched (in the module, through the host's `input_get`), never the whole input.
+pub fn evaluate_lazy(
+    expression: &str,
+    input: &dyn LazyInput,
+    functions: &dyn Functions,
+) -> Result<bool> {
+    let expr = parse(expression)?;
+    Evaluator::lazy(input, functions).eval_bool(&expr)
+}
+
+/// [`run_action_with`] over an input read piece by piece.
+pub fn run_action_lazy(
+    expression: &str,
+    input: &dyn LazyInput,
+    functions: &dyn Functions,
+) -> Result<Vec<Effect>> {
+    let expr = parse(expression)?;
+    let effect = action::run(&Evaluator::lazy(input, functions), &expr)?;
+    Ok(alloc::vec![effect])
+}
+
+/// The hook input as the host holds it, read through the `input_get` import.
+struct HostInput;
+
+impl LazyInput for HostInput {
+    fn get_raw(&self, pointer: &str) -> Option<String> {
+        host::input_get(pointer)
+    }
+}
+
 /// Runs one entry of a rule's `actions` (e.g. `log("info", "%v", user.metadata.name)`)
 /// against `input` and returns its effects.
 pub fn run_action(expression: &str, input: &Value) -> Result<Vec<Effect>> {
@@ -111,19 +142,17 @@ pub fn run_action_with(
     Ok(alloc::vec![effect])
 }
 
-fn expression_of(input: &Value) -> core::result::Result<&str, String> {
-    input
-        .get("expression")
-        .and_then(Value::as_str)
+fn expression() -> core::result::Result<String, String> {
+    host::input_get("/expression")
         .ok_or_else(|| String::from("invalid input: no `expression` string"))
 }
 
-/// The `where` hook.
-fn where_hook(input: Value) -> core::result::Result<bool, String> {
-    evaluate(expression_of(&input)?, &input).map_err(|e| e.to_string())
+/// The `where` hook: reads the expression and then only the fields it names.
+fn where_hook(_input: RawInput) -> core::result::Result<bool, String> {
+    evaluate_lazy(&expression()?, &HostInput, &HostFunctions).map_err(|e| e.to_string())
 }
 
 /// The `action` hook.
-fn action_hook(input: Value) -> core::result::Result<Vec<Effect>, String> {
-    run_action(expression_of(&input)?, &input).map_err(|e| e.to_string())
+fn action_hook(_input: RawInput) -> core::result::Result<Vec<Effect>, String> {
+    run_action_lazy(&expression()?, &HostInput, &HostFunctions).map_err(|e| e.to_string())
 }

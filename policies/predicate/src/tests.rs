@@ -1,7 +1,6 @@
 //! Tests of the language, natively.
 
 use alloc::string::{String, ToString};
-use alloc::vec::Vec;
 
 use portcullis_guest::{Effect, Level};
 use serde_json::{json, Value};
@@ -527,25 +526,64 @@ fn annotate_action_and_action_errors() {
 }
 
 #[test]
-fn hooks_read_the_expression_from_the_input() {
-    let mut input = input();
-    input["expression"] = json!(r#"contains(user.spec.traits["team"], "dba")"#);
-    assert_eq!(crate::where_hook(input.clone()), Ok(true));
-    input["expression"] = json!(r#"log("info", "hi %v", user.metadata.name)"#);
+fn lazy_evaluation_serves_where_and_actions() {
+    // The hooks read their input through `input_get`; natively a parsed input plays the
+    // host's part.
+    let input = input();
     assert_eq!(
-        crate::action_hook(input.clone()),
+        crate::evaluate_lazy(
+            r#"contains(user.spec.traits["team"], "dba")"#,
+            &input,
+            &crate::NoFunctions
+        ),
+        Ok(true)
+    );
+    assert_eq!(
+        crate::run_action_lazy(
+            r#"log("info", "hi %v", user.metadata.name)"#,
+            &input,
+            &crate::NoFunctions
+        ),
         Ok(alloc::vec![Effect::Log {
             level: Level::Info,
             message: "hi alice".into()
         }])
     );
-    input["expression"] = json!("(");
     assert_eq!(
-        crate::where_hook(input.clone()),
+        crate::evaluate_lazy("(", &input, &crate::NoFunctions).map_err(|e| e.to_string()),
         Err("syntax error: expected a value, found the end of the expression at column 2".into())
     );
-    assert!(crate::where_hook(json!({}))
-        .unwrap_err()
-        .contains("no `expression`"));
-    let _: Vec<u8> = Vec::new();
+}
+
+#[test]
+fn lazy_reads_agree_with_the_parsed_input() {
+    let input = serde_json::json!({
+        "expression": "ignored",
+        "user": {"metadata": {"name": "alice"},
+                 "spec": {"roles": ["dev", "dba"], "traits": {"team": ["web", "dba"], "n": [], "a/b": ["x"], "t~": ["y"]}}},
+        "resource": {"metadata": {"name": "dba", "labels": {"env": "prod"}}, "spec": {"count": 5}},
+        "verb": "read",
+        "kind": "role",
+    });
+    for expression in [
+        r#"contains(user.spec.traits["team"], "dba")"#,
+        r#"contains(user.spec.traits["missing"], "dba")"#,
+        r#"equals(user.metadata.name, "alice") && !equals(resource.metadata.name, "x")"#,
+        r#"equals(verb, "read") && equals(kind, "role")"#,
+        r#"contains(user.spec.roles, "dba")"#,
+        r#"equals(resource.metadata.labels["env"], "prod")"#,
+        r#"equals(resource.spec.count, "5")"#,
+        r#"contains(user.spec.traits["a/b"], "x") && contains(user.spec.traits["t~"], "y")"#,
+        r#"equals(user.spec.traits["n"], "")"#,
+        r#"equals(user.nothing.deeper, "")"#,
+        r#"equals(user.spec.roles["1"], "dba")"#,
+    ] {
+        let parsed = crate::evaluate_with(expression, &input, &crate::NoFunctions);
+        let lazy = crate::evaluate_lazy(expression, &input, &crate::NoFunctions);
+        assert_eq!(
+            parsed.map_err(|e| e.to_string()),
+            lazy.map_err(|e| e.to_string()),
+            "{expression}"
+        );
+    }
 }
