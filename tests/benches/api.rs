@@ -10,10 +10,8 @@
 use std::sync::Arc;
 
 use portcullis_store::{Backend, RocksBackend};
-use portcullis_tests::bench::measure;
+use portcullis_tests::bench::{admin_clients, measure, CONCURRENCY};
 use portcullis_tests::{role, Server};
-
-const CONCURRENCY: [usize; 3] = [1, 16, 64];
 
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -61,16 +59,7 @@ fn main() {
             .upsert_role(role("bench-role"))
             .await
             .expect("seed role");
-        let max = *CONCURRENCY.iter().max().unwrap_or(&1);
-        let mut clients = Vec::new();
-        for _ in 0..max {
-            clients.push(
-                portcullis_api::Client::connect(&server.addr, &server.admin_files())
-                    .await
-                    .expect("connect"),
-            );
-        }
-        let clients = Arc::new(clients);
+        let clients = admin_clients(&server).await;
         println!(
             "{:<12} {:>8} {:>14} {:>16} {:>8}",
             "operation", "clients", "server req/s", "store ops/s", "ratio"

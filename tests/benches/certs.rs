@@ -12,10 +12,8 @@ use std::sync::Arc;
 use ed25519_dalek::{Signer, SigningKey};
 use portcullis_api::auth::UserCertsRequest;
 use portcullis_ca::ClientKey;
-use portcullis_tests::bench::measure;
+use portcullis_tests::bench::{admin_clients, measure, CONCURRENCY};
 use portcullis_tests::{write_file, Server, ALICE_YAML};
-
-const CONCURRENCY: [usize; 3] = [1, 16, 64];
 
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -48,16 +46,7 @@ fn main() {
             );
         }
 
-        let max = *CONCURRENCY.iter().max().unwrap_or(&1);
-        let mut clients = Vec::new();
-        for _ in 0..max {
-            clients.push(
-                portcullis_api::Client::connect(&server.addr, &server.admin_files())
-                    .await
-                    .expect("connect"),
-            );
-        }
-        let clients = Arc::new(clients);
+        let clients = admin_clients(&server).await;
         println!(
             "{:<18} {:>8} {:>14} {:>18} {:>8}",
             "operation", "clients", "cert pairs/s", "ed25519 sigs/s", "ratio"

@@ -42,3 +42,16 @@ where
     }
     done.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64()
 }
+
+/// The concurrency levels every benchmark measures.
+pub const CONCURRENCY: [usize; 3] = [1, 16, 64];
+
+/// One admin client (one connection) per task of the largest concurrency level.
+pub async fn admin_clients(server: &crate::Server) -> Arc<Vec<portcullis_api::Client>> {
+    let max = CONCURRENCY.iter().copied().max().unwrap_or(1);
+    let mut clients = Vec::with_capacity(max);
+    for _ in 0..max {
+        clients.push(server.admin_client().await);
+    }
+    Arc::new(clients)
+}

@@ -20,7 +20,7 @@ use crate::resources::validate::{validate_name, DEFAULT_NAMESPACE};
 use crate::resources::{Collection, ResourceError};
 use crate::state::State;
 
-pub use crate::keyring::admin::{identity_paths, ADMIN_ROLE, ADMIN_USER};
+pub use crate::keyring::admin::{ADMIN_ROLE, ADMIN_USER};
 pub use crate::keyring::{HOST_CA, JWT_CA, USER_CA};
 
 /// Errors during bootstrap.

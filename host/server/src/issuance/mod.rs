@@ -10,6 +10,18 @@ pub mod user;
 
 pub use error::IssueError;
 
+use std::time::{Duration, SystemTime};
+
+/// How long from `now` until a requested expiry; an expiry that is not in the future is
+/// refused.
+pub fn lifetime_until(expires: SystemTime, now: SystemTime) -> Result<Duration, IssueError> {
+    expires
+        .duration_since(now)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| IssueError::Invalid("the requested expiry is in the past".into()))
+}
+
 /// Non-standard SSH certificate extensions carrying the holder's identity. Their values are
 /// JSON (roles and request ids as arrays, traits as an object) or plain text (cluster).
 pub mod ssh_extensions {

@@ -119,11 +119,7 @@ fn ttl(
 ) -> Result<Duration, IssueError> {
     let requested = match expires {
         None => DEFAULT_USER_TTL,
-        Some(at) => at
-            .duration_since(now)
-            .ok()
-            .filter(|d| !d.is_zero())
-            .ok_or_else(|| IssueError::Invalid("the requested expiry is in the past".into()))?,
+        Some(at) => super::lifetime_until(at, now)?,
     };
     let role_cap = roles
         .iter()

@@ -4,6 +4,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use portcullis_api::TlsFiles;
 use portcullis_ca::Identity;
 
 use super::{KeyringError, Snapshot};
@@ -17,15 +18,10 @@ pub const ADMIN_USER: &str = "admin";
 /// The role that may do anything.
 pub const ADMIN_ROLE: &str = "admin";
 
-/// Paths of an identity's three files: `PREFIX.crt`, `PREFIX.key`, `PREFIX.cas`.
-pub fn identity_paths(dir: &Path, name: &str) -> [PathBuf; 3] {
-    ["crt", "key", "cas"].map(|ext| dir.join(format!("{name}.{ext}")))
-}
-
-/// The contents of a `.cas` file: every trusted host CA certificate.
-pub fn cas_pem(snapshot: &Snapshot) -> String {
+/// PEM documents one after the other, each ending with one newline (a `.cas` file).
+pub fn pem_list(pems: &[String]) -> String {
     let mut out = String::new();
-    for pem in &snapshot.host.trusted_tls {
+    for pem in pems {
         out.push_str(pem.trim_end());
         out.push('\n');
     }
@@ -36,8 +32,13 @@ pub fn cas_pem(snapshot: &Snapshot) -> String {
 /// current signer, trusts exactly the current host CA certificates and is not close to
 /// expiry.
 pub fn ensure(dir: &Path, snapshot: &Snapshot, now: SystemTime) -> Result<(), KeyringError> {
-    let [crt, key, cas] = identity_paths(dir, ADMIN_USER);
-    let wanted_cas = cas_pem(snapshot);
+    let TlsFiles {
+        cert: crt,
+        key,
+        cas,
+    } = TlsFiles::in_dir(dir, ADMIN_USER);
+    // The admin's `.cas` trusts every trusted host CA certificate.
+    let wanted_cas = pem_list(&snapshot.host.trusted_tls);
     let signer = &snapshot.user.tls;
     if usable(&crt, &key, &cas, &wanted_cas, &signer.key_id(), now) {
         return Ok(());

@@ -19,12 +19,9 @@ pub fn spawn(state: Arc<State>, interval: Duration) -> tokio::task::JoinHandle<(
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticker.tick().await;
-            let result = async {
+            let result =
                 super::rotate::advance_due(&state.keyring, &state.authorities, SystemTime::now())
-                    .await?;
-                state.keyring.reload_if_changed(&state.authorities).await
-            }
-            .await;
+                    .await;
             if let Err(e) = result {
                 tracing::warn!(error = %e, "certificate authority check failed");
             }

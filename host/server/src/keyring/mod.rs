@@ -182,24 +182,6 @@ impl KeyRing {
         Ok(snapshot)
     }
 
-    /// Reloads if any stored authority changed since the last load.
-    pub async fn reload_if_changed(
-        &self,
-        authorities: &Collection<CertAuthorityV2>,
-    ) -> Result<(), KeyringError> {
-        let known = self.current()?.revisions();
-        for (ca_type, revision) in known {
-            let stored = authorities
-                .get(&ca_key(ca_type, &self.cluster_name))
-                .await?;
-            if stored.metadata.as_ref().map(|m| m.id) != Some(revision) {
-                self.reload(authorities).await?;
-                return Ok(());
-            }
-        }
-        Ok(())
-    }
-
     fn install_tls(&self, snapshot: &Snapshot) -> Result<(), KeyringError> {
         let signer = snapshot.host.server_signer();
         let signer_id = signer.key_id();

@@ -100,15 +100,22 @@ pub async fn rotate(
     Ok(done)
 }
 
-/// Makes the moves automatic rotations are due for at `now`. Returns how many were made.
+/// One check of the background task: makes the moves automatic rotations are due for at
+/// `now`, and reloads the key ring once if anything changed — a move made here, or a change
+/// made elsewhere since the last load (each authority is read once). Returns how many moves
+/// were made.
 pub async fn advance_due(
     keyring: &KeyRing,
     authorities: &Collection<CertAuthorityV2>,
     now: SystemTime,
 ) -> Result<usize, KeyringError> {
+    let known = keyring.current()?;
     let mut moved = 0;
+    let mut changed = false;
     for t in CA_TYPES {
         let mut ca = authorities.get(&ca_key(t, &keyring.cluster_name)).await?;
+        let revision = ca.metadata.as_ref().map(|m| m.id).unwrap_or(0);
+        changed |= known.revision(t) != Some(revision);
         let current = proto::from_proto(ca.spec.as_ref().and_then(|s| s.rotation.as_ref()));
         let Some(next) = portcullis_ca::due(&current, now) else {
             continue;
@@ -123,14 +130,15 @@ pub async fn advance_due(
             Ok(_) => {
                 tracing::info!(ca = t, phase = %next, "automatic rotation moved");
                 moved += 1;
+                changed = true;
             }
-            // Someone else moved it first (an operator, or another server); look again
-            // next time.
-            Err(crate::resources::ResourceError::Conflict { .. }) => {}
+            // Someone else moved it first (an operator, or another server): load theirs,
+            // and look again next time.
+            Err(crate::resources::ResourceError::Conflict { .. }) => changed = true,
             Err(e) => return Err(e.into()),
         }
     }
-    if moved > 0 {
+    if changed {
         keyring.reload(authorities).await?;
     }
     Ok(moved)

@@ -134,12 +134,13 @@ impl Snapshot {
             .collect()
     }
 
-    /// The revisions the snapshot was loaded at, by authority type.
-    pub fn revisions(&self) -> [(&'static str, i64); 3] {
-        [
-            (USER_CA, self.user.revision),
-            (HOST_CA, self.host.revision),
-            (JWT_CA, self.jwt.revision),
-        ]
+    /// The store revision the `ca_type` authority was loaded at.
+    pub fn revision(&self, ca_type: &str) -> Option<i64> {
+        match ca_type {
+            USER_CA => Some(self.user.revision),
+            HOST_CA => Some(self.host.revision),
+            JWT_CA => Some(self.jwt.revision),
+            _ => None,
+        }
     }
 }

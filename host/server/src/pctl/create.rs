@@ -1,6 +1,5 @@
 //! `pctl create [-f] FILE`.
 
-use std::io::Read;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
@@ -8,6 +7,7 @@ use portcullis_api::Client;
 
 use super::connect::ConnectArgs;
 use super::documents::{parse_documents, Document};
+use super::read_input;
 
 /// Options of `pctl create`.
 #[derive(Debug, clap::Args)]
@@ -19,17 +19,6 @@ pub struct CreateArgs {
     /// and nothing is written).
     #[arg(short = 'f', long)]
     force: bool,
-}
-
-fn read_input(path: &PathBuf) -> anyhow::Result<String> {
-    if path.as_os_str() == "-" {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .context("cannot read standard input")?;
-        return Ok(text);
-    }
-    std::fs::read_to_string(path).with_context(|| format!("cannot read `{}`", path.display()))
 }
 
 async fn exists(client: &Client, doc: &Document) -> anyhow::Result<bool> {

@@ -58,6 +58,15 @@ enum Command {
     Policy(policy::PolicyCommand),
 }
 
+/// Reads a text input named on the command line: a file, or standard input for `-`.
+fn read_input(path: &std::path::Path) -> anyhow::Result<String> {
+    use anyhow::Context;
+    if path.as_os_str() == "-" {
+        return std::io::read_to_string(std::io::stdin()).context("cannot read standard input");
+    }
+    std::fs::read_to_string(path).with_context(|| format!("cannot read `{}`", path.display()))
+}
+
 /// Runs `pctl` and returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -10,7 +10,7 @@ use portcullis_ca::AppTokenClaims;
 use tonic::{Request, Status};
 
 use super::{caller, require_admin};
-use crate::issuance::{host, user};
+use crate::issuance::{self, host, user};
 use crate::resources::to_system_time;
 use crate::state::State;
 
@@ -101,12 +101,7 @@ pub(super) async fn generate_app_token(
     let now = SystemTime::now();
     let ttl = match req.expires.and_then(to_system_time) {
         None => DEFAULT_APP_TOKEN_TTL,
-        Some(at) => at
-            .duration_since(now)
-            .ok()
-            .filter(|d| !d.is_zero())
-            .ok_or_else(|| Status::invalid_argument("the requested expiry is in the past"))?
-            .min(user::MAX_USER_TTL),
+        Some(at) => issuance::lifetime_until(at, now)?.min(user::MAX_USER_TTL),
     };
     let claims = AppTokenClaims {
         username: req.username,

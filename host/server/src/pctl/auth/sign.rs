@@ -11,10 +11,10 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{bail, Context};
 use portcullis_api::auth::{HostCertsRequest, UserCertsRequest};
-use portcullis_api::Client;
+use portcullis_api::{Client, TlsFiles};
 use portcullis_ca::ClientKey;
 
-use crate::keyring::admin::write_private;
+use crate::keyring::admin::{pem_list, write_private};
 use crate::pctl::connect::ConnectArgs;
 
 /// Output formats.
@@ -88,17 +88,14 @@ pub async fn run(connect: &ConnectArgs, args: SignArgs) -> anyhow::Result<()> {
         (None, None) => bail!("give --user or --host"),
     };
     let files: Vec<(PathBuf, Vec<u8>)> = match args.format {
-        Format::Tls => vec![
-            (
-                with_suffix(&args.out, ".key"),
-                key.private_key_pem()?.as_bytes().to_vec(),
-            ),
-            (with_suffix(&args.out, ".crt"), signed.tls.into_bytes()),
-            (
-                with_suffix(&args.out, ".cas"),
-                pem_list(&signed.cas).into_bytes(),
-            ),
-        ],
+        Format::Tls => {
+            let paths = TlsFiles::from_prefix(&args.out);
+            vec![
+                (paths.key, key.private_key_pem()?.as_bytes().to_vec()),
+                (paths.cert, signed.tls.into_bytes()),
+                (paths.cas, pem_list(&signed.cas).into_bytes()),
+            ]
+        }
         Format::Openssh => {
             let Some(ssh) = signed.ssh else {
                 bail!(
@@ -142,15 +139,6 @@ pub async fn run(connect: &ConnectArgs, args: SignArgs) -> anyhow::Result<()> {
         println!("wrote {}", path.display());
     }
     Ok(())
-}
-
-fn pem_list(pems: &[String]) -> String {
-    let mut out = String::new();
-    for pem in pems {
-        out.push_str(pem.trim_end());
-        out.push('\n');
-    }
-    out
 }
 
 async fn sign_user(

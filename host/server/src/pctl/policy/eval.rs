@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use portcullis_api::auth::EvaluatePolicyRequest;
 
 use crate::pctl::connect::ConnectArgs;
@@ -22,12 +22,7 @@ pub struct EvalArgs {
 
 /// Runs the hook on the server and prints the result; fails when the evaluation fails.
 pub async fn run(connect: &ConnectArgs, args: EvalArgs) -> anyhow::Result<()> {
-    let input = if args.input.as_os_str() == "-" {
-        std::io::read_to_string(std::io::stdin()).context("cannot read standard input")?
-    } else {
-        std::fs::read_to_string(&args.input)
-            .with_context(|| format!("cannot read `{}`", args.input.display()))?
-    };
+    let input = crate::pctl::read_input(&args.input)?;
     let client = connect.connect().await?;
     let response = client
         .rpc()

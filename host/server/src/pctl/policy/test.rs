@@ -31,12 +31,7 @@ pub fn run(args: TestArgs) -> anyhow::Result<()> {
     let hook: portcullis_policy::Hook = args.hook.parse().map_err(anyhow::Error::msg)?;
     let wasm = std::fs::read(&args.file)
         .with_context(|| format!("cannot read `{}`", args.file.display()))?;
-    let text = if args.input.as_os_str() == "-" {
-        std::io::read_to_string(std::io::stdin()).context("cannot read standard input")?
-    } else {
-        std::fs::read_to_string(&args.input)
-            .with_context(|| format!("cannot read `{}`", args.input.display()))?
-    };
+    let text = crate::pctl::read_input(&args.input)?;
     let input: serde_json::Value = serde_json::from_str(&text)
         .with_context(|| format!("`{}` is not valid JSON", args.input.display()))?;
     let now_ms = match &args.now {
