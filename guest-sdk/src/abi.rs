@@ -82,6 +82,12 @@ mod imports {
             out_ptr: *mut u8,
             out_cap: usize,
         ) -> i32;
+        pub fn input_get_json(
+            path_ptr: *const u8,
+            path_len: usize,
+            out_ptr: *mut u8,
+            out_cap: usize,
+        ) -> i32;
         pub fn lookup(
             kind_ptr: *const u8,
             kind_len: usize,
@@ -125,6 +131,14 @@ pub fn host_input_get(path: &[u8], out: &mut [u8]) -> i32 {
     // SAFETY: the host reads the live slice `path` and writes at most `out.len()` bytes into
     // the live, exclusively borrowed slice `out`.
     unsafe { imports::input_get(path.as_ptr(), path.len(), out.as_mut_ptr(), out.len()) }
+}
+
+/// The `input_get_json` import: as [`host_input_get`], but strings come back as JSON too.
+#[cfg(target_arch = "wasm32")]
+#[allow(unsafe_code)]
+pub fn host_input_get_json(path: &[u8], out: &mut [u8]) -> i32 {
+    // SAFETY: as for `host_input_get`: one live input slice, one exclusive output slice.
+    unsafe { imports::input_get_json(path.as_ptr(), path.len(), out.as_mut_ptr(), out.len()) }
 }
 
 /// The `lookup` import: same length protocol as [`host_input_get`].
@@ -177,6 +191,12 @@ pub fn host_input_get(_path: &[u8], _out: &mut [u8]) -> i32 {
     -1
 }
 
+/// Native stub of the `input_get_json` import: never a value.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn host_input_get_json(_path: &[u8], _out: &mut [u8]) -> i32 {
+    -1
+}
+
 /// Native stub of the `lookup` import: never a resource.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn host_lookup(_kind: &[u8], _name: &[u8], _out: &mut [u8]) -> i32 {
@@ -202,10 +222,24 @@ mod runtime {
 
     const PAGE: usize = 65536;
 
+    extern "C" {
+        /// Defined by the linker (wasm-ld): the first address after the stack and the
+        /// static data.
+        static __heap_base: u8;
+    }
+
+    /// Where the heap may start.
+    fn heap_base() -> usize {
+        // Only the address of the linker symbol is taken; it is never read.
+        core::ptr::addr_of!(__heap_base) as usize
+    }
+
     /// A bump allocator over `memory.grow`, made for one instance per evaluation.
     ///
-    /// The heap starts at the end of the memory the module was instantiated with and grows
-    /// it page by page as needed. `dealloc` only gives back the most recent allocation and
+    /// The heap starts at the linker's `__heap_base` (just after the stack and the static
+    /// data), so it first uses the free end of the memory the module was instantiated with,
+    /// and grows memory page by page only beyond it: a short call that fits never grows
+    /// memory, which spares the host the page-protection changes a grow costs. `dealloc` only gives back the most recent allocation and
     /// `realloc` grows the most recent allocation in place (the common case of a `Vec` or a
     /// `String` being built), so a hook's memory use is roughly its peak live data plus
     /// garbage — fine for a short call whose instance is then discarded, and about 300
@@ -241,7 +275,7 @@ mod runtime {
             let mut next = self.next.load(Relaxed);
             if end == 0 {
                 end = wasm32::memory_size(0) * PAGE;
-                next = end;
+                next = heap_base().min(end);
                 self.end.store(end, Relaxed);
             }
             // Two rounds: if someone else grew memory, restart the heap at its new end.

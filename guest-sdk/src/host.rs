@@ -65,10 +65,22 @@ pub fn input_get(pointer: &str) -> Option<String> {
     Some(into_string(bytes))
 }
 
+/// The value at the RFC 6901 JSON Pointer `pointer` in the current call's input (capability
+/// `input`), parsed: unlike [`input_get`], a string and a number or `null` are told apart.
+/// `Ok(None)` when there is no such value.
+pub fn input_get_json(pointer: &str) -> Result<Option<Value>, HostError> {
+    read_json(|out| abi::host_input_get_json(pointer.as_bytes(), out))
+}
+
 /// Reads the resource `kind`/`name` (without secrets) as JSON (capability `lookup:KIND`).
 /// `Ok(None)` when it does not exist.
 pub fn lookup(kind: &str, name: &str) -> Result<Option<Value>, HostError> {
-    match read_growing(|out| abi::host_lookup(kind.as_bytes(), name.as_bytes(), out)) {
+    read_json(|out| abi::host_lookup(kind.as_bytes(), name.as_bytes(), out))
+}
+
+/// A JSON value read with the length protocol; `Ok(None)` for `-1` (not found).
+fn read_json(read: impl FnMut(&mut [u8]) -> i32) -> Result<Option<Value>, HostError> {
+    match read_growing(read) {
         Ok(bytes) => serde_json::from_slice(&bytes)
             .map(Some)
             .map_err(|e| HostError::InvalidJson(alloc::format!("{e}"))),

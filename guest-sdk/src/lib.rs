@@ -272,6 +272,7 @@ pub mod __private {
 ///         business_hours: business_hours,
 ///     },
 ///     capabilities: [log, time, input, call, lookup:role],
+///     input_mode: pull,                  // optional: copy (default) or pull (ABI §3)
 /// }
 /// ```
 ///
@@ -281,6 +282,11 @@ pub mod __private {
 /// "functions":["business_hours"],"capabilities":["log","time","input","call","lookup:role"]}`
 /// (`function` is added to `hooks` exactly when `functions` is not empty). Names, the version
 /// and capabilities are checked at compile time.
+///
+/// With `input_mode: pull` (which needs the `input` capability) the host does not copy the
+/// input into the module: hooks take a [`RawInput`] (empty) and read the values they need
+/// with [`host::input_get`] or [`host::input_get_json`] — cheaper when a hook needs a few
+/// fields of a large input.
 #[macro_export]
 macro_rules! module {
     (
@@ -288,7 +294,8 @@ macro_rules! module {
         version: $version:literal,
         hooks: { $($hook:tt : $handler:path),+ $(,)? },
         functions: { $($function:ident : $fhandler:path),* $(,)? },
-        capabilities: [ $($caps:tt)* ] $(,)?
+        capabilities: [ $($caps:tt)* ]
+        $(, input_mode: $mode:ident)? $(,)?
     ) => {
         // Exports get their fixed names only on wasm32: natively the module is an ordinary
         // library, so several modules can be linked into one test or benchmark binary.
@@ -315,7 +322,8 @@ macro_rules! module {
             $crate::__function_hook!($($function),*),
             "],\"functions\":[", $crate::__json_strings!($($function),*),
             "],\"capabilities\":[", $crate::__capabilities!($($caps)*),
-            "]}"
+            "]", $crate::__input_mode!($($mode)?),
+            "}"
         );
 
         /// The `portcullis.metadata` custom section (ABI §2).
@@ -461,6 +469,21 @@ macro_rules! __capabilities {
     };
 }
 
+/// The `input_mode` field, checked (used by [`module!`]).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __input_mode {
+    () => {
+        ""
+    };
+    (copy) => {
+        ",\"input_mode\":\"copy\""
+    };
+    (pull) => {
+        ",\"input_mode\":\"pull\""
+    };
+}
+
 /// One capability as a JSON string (used by [`module!`]).
 #[doc(hidden)]
 #[macro_export]
@@ -579,6 +602,32 @@ mod tests {
             assert_ne!(portcullis_where(0, 0), 0);
             portcullis_abi_v1();
             assert_ne!(portcullis_alloc(8), 0);
+        }
+    }
+
+    mod pulling_module {
+        crate::module! {
+            name: "sdk-pull",
+            version: "1",
+            hooks: { where: always },
+            functions: {},
+            capabilities: [input],
+            input_mode: pull,
+        }
+
+        fn always(input: crate::RawInput) -> Result<bool, &'static str> {
+            Ok(input.json.is_empty())
+        }
+
+        #[test]
+        fn metadata_json_has_the_input_mode() {
+            let metadata: crate::Value = serde_json::from_str(__PORTCULLIS_METADATA_JSON).unwrap();
+            assert_eq!(
+                metadata,
+                serde_json::json!({"abi": 1, "name": "sdk-pull", "version": "1",
+                    "hooks": ["where"], "functions": [], "capabilities": ["input"],
+                    "input_mode": "pull"})
+            );
         }
     }
 }

@@ -29,6 +29,7 @@ const IMPORTS = {
   log: [[I32, I32, I32], [], (caps) => caps.includes("log")],
   now_ms: [[], [I64], (caps) => caps.includes("time")],
   input_get: [[I32, I32, I32, I32], [I32], (caps) => caps.includes("input")],
+  input_get_json: [[I32, I32, I32, I32], [I32], (caps) => caps.includes("input")],
   lookup: [[I32, I32, I32, I32, I32, I32], [I32], (caps) => caps.some((c) => c.startsWith("lookup:"))],
   call: [[I32, I32, I32, I32, I32, I32], [I32], (caps) => caps.includes("call")],
 };
@@ -123,7 +124,7 @@ const sameSig = (t, params, results) =>
 
 function checkMetadata(meta) {
   const errs = [];
-  const allowed = ["abi", "name", "version", "hooks", "functions", "capabilities"];
+  const allowed = ["abi", "name", "version", "hooks", "functions", "capabilities", "input_mode"];
   for (const k of Object.keys(meta)) if (!allowed.includes(k)) errs.push(`unknown metadata field \`${k}\``);
   if (meta.abi !== 1) errs.push("`abi` must be 1");
   if (typeof meta.name !== "string" || !/^[a-z0-9_-]{1,64}$/.test(meta.name)) errs.push("bad `name`");
@@ -266,6 +267,11 @@ function makeHost(testCase, verbose, state) {
         if (!r.found) return -1;
         const text = typeof r.value === "string" ? r.value : JSON.stringify(r.value);
         return writeOut(enc.encode(text), outPtr, outCap);
+      },
+      input_get_json(pathPtr, pathLen, outPtr, outCap) {
+        state.inputGets.push(read(pathPtr, pathLen));
+        const r = resolvePointer(testCase.input, state.inputGets.at(-1));
+        return r.found ? writeOut(enc.encode(JSON.stringify(r.value)), outPtr, outCap) : -1;
       },
       lookup() {
         return -1;

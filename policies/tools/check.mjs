@@ -42,8 +42,11 @@ function shape(loaded, metadata, imports) {
 const predicate = load(join(dir, "predicate.wasm"));
 shape(
   predicate,
-  { abi: 1, name: "predicate", version: "1.0.0", hooks: ["where", "action"], functions: [], capabilities: ["call"] },
-  ["portcullis.call"],
+  {
+    abi: 1, name: "predicate", version: "1.0.0", hooks: ["where", "action"], functions: [],
+    capabilities: ["call", "input"], input_mode: "pull",
+  },
+  ["portcullis.call", "portcullis.input_get", "portcullis.input_get_json"],
 );
 
 const context = {

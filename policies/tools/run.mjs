@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 
 export const OUTPUT_LIMIT = 64 * 1024;
 const HOOKS = ["where", "action", "access_request", "function"];
-const CAPABILITY_OF = { log: "log", now_ms: "time", input_get: "input", call: "call" };
+const CAPABILITY_OF = { log: "log", now_ms: "time", input_get: "input", input_get_json: "input", call: "call" };
 
 /** Compiles a module and reads its metadata section. */
 export function load(path) {
@@ -35,7 +35,7 @@ export function check(loaded) {
   const { module, metadata } = loaded;
   if (loaded.sections !== 1) problems.push(`expected one portcullis.metadata section, found ${loaded.sections}`);
   if (metadata) {
-    const allowed = ["abi", "name", "version", "hooks", "functions", "capabilities"];
+    const allowed = ["abi", "name", "version", "hooks", "functions", "capabilities", "input_mode"];
     for (const key of Object.keys(metadata)) if (!allowed.includes(key)) problems.push(`unknown metadata field ${key}`);
     if (metadata.abi !== 1) problems.push("metadata.abi must be 1");
     if (!/^[a-z0-9_-]{1,64}$/.test(metadata.name ?? "")) problems.push("bad metadata.name");
@@ -47,6 +47,9 @@ export function check(loaded) {
     if ((functions.length > 0) !== hooks.includes("function")) problems.push("functions must be non-empty exactly when hooks has function");
     const capabilities = metadata.capabilities ?? [];
     if (!Array.isArray(capabilities) || capabilities.some((c) => !/^(log|time|input|call|lookup:[a-z_]+)$/.test(c))) problems.push("bad metadata.capabilities");
+    const mode = metadata.input_mode ?? "copy";
+    if (mode !== "copy" && mode !== "pull") problems.push("bad metadata.input_mode");
+    if (mode === "pull" && !capabilities.includes("input")) problems.push("input_mode pull needs the input capability");
   }
   const exports = WebAssembly.Module.exports(module);
   const kind = Object.fromEntries(exports.map((e) => [e.name, e.kind]));
@@ -124,6 +127,10 @@ export function callHook(loaded, hook, input, options = {}) {
         if (value === undefined) return -1;
         return answer(typeof value === "string" ? value : JSON.stringify(value), outPtr, outCap);
       },
+      input_get_json: (pathPtr, pathLen, outPtr, outCap) => {
+        const value = pointer(input, read(pathPtr, pathLen));
+        return value === undefined ? -1 : answer(JSON.stringify(value), outPtr, outCap);
+      },
       lookup: (kindPtr, kindLen, namePtr, nameLen, outPtr, outCap) => {
         const resource = (options.resources ?? {})[`${read(kindPtr, kindLen)}/${read(namePtr, nameLen)}`];
         return resource === undefined ? -1 : answer(JSON.stringify(resource), outPtr, outCap);
@@ -146,11 +153,16 @@ export function callHook(loaded, hook, input, options = {}) {
   const exportName = hook.startsWith("fn_") ? `portcullis_${hook}` : `portcullis_${hook}`;
   const fn = instance.exports[exportName];
   if (typeof fn !== "function") throw new Error(`no export ${exportName}`);
-  const data = encoder.encode(JSON.stringify(input));
-  const ptr = instance.exports.portcullis_alloc(data.length) >>> 0;
-  if (ptr === 0 || ptr + data.length > memory.buffer.byteLength) throw new Error("portcullis_alloc returned no room");
-  bytes().set(data, ptr);
-  const packed = BigInt.asUintN(64, fn(ptr, data.length));
+  // §3: a pulling module gets (0, 0) and reads its input with input_get/input_get_json.
+  let [ptr, len] = [0, 0];
+  if ((loaded.metadata?.input_mode ?? "copy") === "copy") {
+    const data = encoder.encode(JSON.stringify(input));
+    ptr = instance.exports.portcullis_alloc(data.length) >>> 0;
+    if (ptr === 0 || ptr + data.length > memory.buffer.byteLength) throw new Error("portcullis_alloc returned no room");
+    bytes().set(data, ptr);
+    len = data.length;
+  }
+  const packed = BigInt.asUintN(64, fn(ptr, len));
   const outPtr = Number(packed >> 32n);
   const outLen = Number(packed & 0xffffffffn);
   if (outPtr + outLen > memory.buffer.byteLength) throw new Error("malformed output: outside memory");

@@ -48,8 +48,14 @@ impl Lang {
 }
 
 /// The repository root (the directory holding `policies/`).
+///
+/// Read at run time first (`cargo test` sets `CARGO_MANIFEST_DIR`): a test binary compiled
+/// for another checkout that shares the target directory must not look there.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest_dir
         .parent()
         .expect("tests/ has a parent")
         .to_path_buf()

@@ -316,3 +316,59 @@ fn the_builtin_predicate_module_evaluates_where_clauses() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The deepest expressions the predicate language accepts evaluate inside the module (its
+/// stack is large enough), and one level more is a clear error, never a trap.
+#[test]
+fn the_builtin_predicate_module_evaluates_the_deepest_expressions() {
+    use portcullis_policy::{Engine, EngineConfig, SharedHost, SystemHost};
+    use predicate::parser::MAX_DEPTH;
+
+    let engine = Engine::new(EngineConfig::default()).unwrap();
+    let module = engine
+        .load(portcullis_server::policy::BUILTIN_PREDICATE, None)
+        .unwrap();
+    let host: SharedHost = std::sync::Arc::new(SystemHost);
+    let nested = |n: usize| -> Vec<(&'static str, String)> {
+        vec![
+            ("parentheses", "(".repeat(n) + "true" + &")".repeat(n)),
+            (
+                "negations",
+                "!".repeat(n) + if n % 2 == 0 { "true" } else { "false" },
+            ),
+            (
+                "calls",
+                "contains(".to_owned()
+                    + &"set(".repeat(n - 1)
+                    + r#""a""#
+                    + &")".repeat(n - 1)
+                    + r#", "a")"#,
+            ),
+            (
+                "indexes",
+                "equals(".to_owned()
+                    + &r#"user.spec.traits["#.repeat(n - 1)
+                    + r#""x""#
+                    + &"]".repeat(n - 1)
+                    + r#", "")"#,
+            ),
+            ("comparisons", "true".to_owned() + &" == true".repeat(n)),
+        ]
+    };
+    let input = |expression: &str| {
+        serde_json::json!({"expression": expression, "user": {"spec": {"traits": {}}},
+                           "resource": {}, "verb": "read", "kind": "role"})
+    };
+    for (form, expression) in nested(MAX_DEPTH) {
+        let result = module.eval_where(input(&expression), &host);
+        assert_eq!(result, Ok(true), "{form} at depth {MAX_DEPTH}");
+    }
+    for (form, expression) in nested(MAX_DEPTH + 1) {
+        let error = module.eval_where(input(&expression), &host).unwrap_err();
+        assert!(
+            error.to_string().contains("nested too deeply"),
+            "{form} at depth {}: {error}",
+            MAX_DEPTH + 1
+        );
+    }
+}

@@ -33,7 +33,7 @@ fn check_language(lang: Lang) {
         let name = case["name"].as_str().unwrap();
         let host: SharedHost = Arc::new(FixedClockHost(case["now_ms"].as_i64().unwrap()));
         let verdict = module
-            .eval_access_request(&case["input"], &host)
+            .eval_access_request(case["input"].clone(), &host)
             .unwrap_or_else(|e| panic!("{lang:?} `{name}`: {e}"));
         let expected = &case["expected"];
         assert_eq!(

@@ -69,7 +69,7 @@ pub enum PolicyError {
         count: u32,
     },
     /// An import that is not in ABI.md §5.
-    #[error("module imports `{module}.{name}`, which is not part of ABI v1 (allowed: portcullis.log, portcullis.now_ms, portcullis.input_get, portcullis.lookup, portcullis.call)")]
+    #[error("module imports `{module}.{name}`, which is not part of ABI v1 (allowed: portcullis.log, portcullis.now_ms, portcullis.input_get, portcullis.input_get_json, portcullis.lookup, portcullis.call)")]
     UnknownImport {
         /// Import module name.
         module: String,

@@ -33,7 +33,7 @@ pub trait Host: Send + Sync {
     /// this with a [`Registry`](crate::Registry).
     ///
     /// [`RegistryHost`]: crate::RegistryHost
-    fn call_function(&self, name: &str, input: &Value, depth: u32) -> Result<Value, EvalError>;
+    fn call_function(&self, name: &str, input: Value, depth: u32) -> Result<Value, EvalError>;
 }
 
 /// A host shared between evaluations (the store of an evaluation must own it).
@@ -60,7 +60,7 @@ impl Host for SystemHost {
         None
     }
 
-    fn call_function(&self, name: &str, _input: &Value, _depth: u32) -> Result<Value, EvalError> {
+    fn call_function(&self, name: &str, _input: Value, _depth: u32) -> Result<Value, EvalError> {
         Err(EvalError::NoSuchFunction(name.to_owned()))
     }
 }
@@ -78,7 +78,7 @@ impl Host for FixedClockHost {
         None
     }
 
-    fn call_function(&self, name: &str, _input: &Value, _depth: u32) -> Result<Value, EvalError> {
+    fn call_function(&self, name: &str, _input: Value, _depth: u32) -> Result<Value, EvalError> {
         Err(EvalError::NoSuchFunction(name.to_owned()))
     }
 }

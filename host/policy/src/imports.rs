@@ -3,6 +3,7 @@
 //! Every guest pointer and length is bounds-checked; a bad one traps the guest (it never
 //! panics the host).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -103,7 +104,10 @@ pub(crate) struct CallState {
     /// `now_ms` for the whole evaluation, read once from the host.
     pub now_ms: i64,
     /// The call's input (kept only when the module may use `input_get` or `call`).
-    pub input: Option<Value>,
+    pub input: Option<Arc<Value>>,
+    /// The instance's exported memory, once it is instantiated (saves a look-up by name
+    /// on every import call).
+    pub memory: Option<wasmtime::Memory>,
     pub depth: u32,
     pub logs: Vec<(Level, String)>,
     pub dropped_logs: usize,
@@ -114,10 +118,33 @@ fn trap(msg: impl Into<String>) -> wasmtime::Error {
 }
 
 fn memory(caller: &mut Caller<'_, CallState>) -> wasmtime::Result<wasmtime::Memory> {
+    if let Some(memory) = caller.data().memory {
+        return Ok(memory);
+    }
     match caller.get_export("memory") {
         Some(Extern::Memory(m)) => Ok(m),
         _ => Err(trap("module has no exported `memory`")),
     }
+}
+
+/// The `len` bytes at `ptr` of guest memory `data`, trapping if out of bounds.
+fn guest_bytes<'a>(data: &'a [u8], what: &str, ptr: i32, len: i32) -> wasmtime::Result<&'a [u8]> {
+    let (start, len) = (ptr as u32 as usize, len as u32 as usize);
+    start
+        .checked_add(len)
+        .and_then(|end| data.get(start..end))
+        .ok_or_else(|| {
+            trap(format!(
+                "{what} at {start:#x}+{len} lies outside memory of {} bytes",
+                data.len()
+            ))
+        })
+}
+
+/// [`guest_bytes`] that must be UTF-8.
+fn guest_str<'a>(data: &'a [u8], what: &str, ptr: i32, len: i32) -> wasmtime::Result<&'a str> {
+    std::str::from_utf8(guest_bytes(data, what, ptr, len)?)
+        .map_err(|_| trap(format!("{what} is not UTF-8")))
 }
 
 /// Copies `len` bytes at `ptr` out of guest memory, trapping if out of bounds.
@@ -128,18 +155,7 @@ fn read(
     len: i32,
 ) -> wasmtime::Result<Vec<u8>> {
     let mem = memory(caller)?;
-    let data = mem.data(&*caller);
-    let (start, len) = (ptr as u32 as usize, len as u32 as usize);
-    start
-        .checked_add(len)
-        .and_then(|end| data.get(start..end))
-        .map(<[u8]>::to_vec)
-        .ok_or_else(|| {
-            trap(format!(
-                "{what} at {start:#x}+{len} lies outside memory of {} bytes",
-                data.len()
-            ))
-        })
+    guest_bytes(mem.data(&*caller), what, ptr, len).map(<[u8]>::to_vec)
 }
 
 fn read_str(
@@ -148,8 +164,8 @@ fn read_str(
     ptr: i32,
     len: i32,
 ) -> wasmtime::Result<String> {
-    String::from_utf8(read(caller, what, ptr, len)?)
-        .map_err(|_| trap(format!("{what} is not UTF-8")))
+    let mem = memory(caller)?;
+    guest_str(mem.data(&*caller), what, ptr, len).map(str::to_owned)
 }
 
 /// The length protocol of ABI.md §5: writes at most `cap` bytes of `value` at `ptr` and
@@ -178,11 +194,52 @@ fn write(
     Ok(full)
 }
 
-/// Strings as their raw content, everything else as compact JSON (ABI.md §5, `input_get`).
-fn encode(value: &Value) -> Vec<u8> {
-    match value {
-        Value::String(s) => s.as_bytes().to_vec(),
-        other => other.to_string().into_bytes(),
+/// The value at the RFC 6901 JSON Pointer `pointer` in `value` (as `Value::pointer`, without
+/// allocating for tokens that have no escapes).
+fn json_pointer<'v>(value: &'v Value, pointer: &str) -> Option<&'v Value> {
+    if pointer.is_empty() {
+        return Some(value);
+    }
+    pointer
+        .strip_prefix('/')?
+        .split('/')
+        .try_fold(value, |current, token| {
+            let token = if token.contains('~') {
+                Cow::Owned(token.replace("~1", "/").replace("~0", "~"))
+            } else {
+                Cow::Borrowed(token)
+            };
+            match current {
+                Value::Object(map) => map.get(token.as_ref()),
+                // Array indexes are plain decimals: no sign, no leading zero.
+                Value::Array(items) if token == "0" || !token.starts_with(['0', '+']) => {
+                    token.parse::<usize>().ok().and_then(|i| items.get(i))
+                }
+                _ => None,
+            }
+        })
+}
+
+/// `input_get` (strings as their raw content, everything else as compact JSON) and
+/// `input_get_json` (always JSON): the value at an RFC 6901 pointer of the call's input
+/// (ABI.md §5).
+fn input_get(
+    mut caller: Caller<'_, CallState>,
+    always_json: bool,
+    (path_ptr, path_len, out_ptr, out_cap): (i32, i32, i32, i32),
+) -> wasmtime::Result<i32> {
+    let mem = memory(&mut caller)?;
+    let input = caller.data().input.clone();
+    let path = guest_str(mem.data(&caller), "input path", path_ptr, path_len)?;
+    match input.as_deref().and_then(|input| json_pointer(input, path)) {
+        None => Ok(-1),
+        Some(Value::String(s)) if !always_json => {
+            write(&mut caller, s.as_bytes(), out_ptr, out_cap)
+        }
+        Some(value) => {
+            let json = serde_json::to_vec(value).map_err(|e| trap(e.to_string()))?;
+            write(&mut caller, &json, out_ptr, out_cap)
+        }
     }
 }
 
@@ -233,28 +290,15 @@ pub(crate) fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<CallS
         "now_ms",
         |caller: Caller<'_, CallState>| -> i64 { caller.data().now_ms },
     )?;
-    linker.func_wrap(
-        "portcullis",
-        "input_get",
-        |mut caller: Caller<'_, CallState>,
-         path_ptr: i32,
-         path_len: i32,
-         out_ptr: i32,
-         out_cap: i32|
-         -> wasmtime::Result<i32> {
-            let path = read_str(&mut caller, "input path", path_ptr, path_len)?;
-            let found = caller
-                .data()
-                .input
-                .as_ref()
-                .and_then(|input| input.pointer(&path))
-                .map(encode);
-            match found {
-                Some(bytes) => write(&mut caller, &bytes, out_ptr, out_cap),
-                None => Ok(-1),
-            }
-        },
-    )?;
+    for (name, always_json) in [("input_get", false), ("input_get_json", true)] {
+        linker.func_wrap(
+            "portcullis",
+            name,
+            move |caller: Caller<'_, CallState>, a: i32, b: i32, c: i32, d: i32| {
+                input_get(caller, always_json, (a, b, c, d))
+            },
+        )?;
+    }
     linker.func_wrap(
         "portcullis",
         "lookup",
@@ -301,7 +345,7 @@ pub(crate) fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<CallS
             let input = serde_json::json!({"args": args, "user": field("user"), "resource": field("resource")});
             let host = state.host.clone();
             let depth = state.depth + 1;
-            match host.call_function(&name, &input, depth) {
+            match host.call_function(&name, input, depth) {
                 Ok(result) => {
                     let out = serde_json::json!({ "result": result }).to_string();
                     write(&mut caller, out.as_bytes(), out_ptr, out_cap)
@@ -315,4 +359,46 @@ pub(crate) fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<CallS
         },
     )?;
     Ok(linker)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_pointer;
+
+    #[test]
+    fn json_pointer_agrees_with_serde_json() {
+        let value = serde_json::json!({
+            "a": {"b": ["x", "y"], "c/d": 1, "e~f": 2, "": 3, "0": "zero", "01": "one"},
+            "list": [[{"k": true}]],
+        });
+        for pointer in [
+            "",
+            "/",
+            "/a",
+            "/a/b",
+            "/a/b/0",
+            "/a/b/1",
+            "/a/b/2",
+            "/a/b/01",
+            "/a/b/+1",
+            "/a/b/-",
+            "/a/c~1d",
+            "/a/e~0f",
+            "/a/c/d",
+            "/a/",
+            "/a/0",
+            "/a/01",
+            "/list/0/0/k",
+            "/missing",
+            "a",
+            "/a/b/0/x",
+            "/a/b/18446744073709551616",
+        ] {
+            assert_eq!(
+                json_pointer(&value, pointer),
+                value.pointer(pointer),
+                "{pointer:?}"
+            );
+        }
+    }
 }

@@ -41,7 +41,7 @@ pub use imports::{MAX_LOG_ENTRIES, MAX_LOG_MESSAGE};
 pub use limits::{
     Limits, DEFAULT_FUEL, DEFAULT_MEMORY_BYTES, DEFAULT_OUTPUT_BYTES, DEFAULT_TIMEOUT,
 };
-pub use metadata::{Capability, HookKind, Metadata, METADATA_SECTION};
+pub use metadata::{Capability, HookKind, InputMode, Metadata, METADATA_SECTION};
 pub use module::{Evaluation, Hook, Outcome, PolicyModule};
 pub use offline::{run_offline, OfflineReport};
 pub use output::{Decision, Effect, Level, Verdict};

@@ -49,7 +49,7 @@ pub enum Capability {
     Log,
     /// `time`: the `portcullis.now_ms` import.
     Time,
-    /// `input`: the `portcullis.input_get` import.
+    /// `input`: the `portcullis.input_get` and `portcullis.input_get_json` imports.
     Input,
     /// `lookup:KIND`: the `portcullis.lookup` import for resources of `KIND`.
     Lookup(String),
@@ -102,6 +102,29 @@ struct RawMetadata {
     functions: Vec<String>,
     #[serde(default)]
     capabilities: Vec<String>,
+    #[serde(default)]
+    input_mode: Option<String>,
+}
+
+/// How a hook receives its input (the `input_mode` field of the metadata, ABI.md §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InputMode {
+    /// `copy` (the default): the input JSON is written into the module's memory.
+    #[default]
+    Copy,
+    /// `pull`: nothing is written (the hook gets `(0, 0)`); the module reads the values it
+    /// needs with `input_get`/`input_get_json`.
+    Pull,
+}
+
+impl InputMode {
+    /// The metadata spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InputMode::Copy => "copy",
+            InputMode::Pull => "pull",
+        }
+    }
 }
 
 /// The metadata of a module, checked against the rules of ABI.md §2.
@@ -117,6 +140,8 @@ pub struct Metadata {
     pub functions: BTreeSet<String>,
     /// The host capabilities asked for.
     pub capabilities: BTreeSet<Capability>,
+    /// How hooks receive their input.
+    pub input_mode: InputMode,
 }
 
 fn invalid(reason: impl Into<String>) -> PolicyError {
@@ -217,12 +242,27 @@ impl Metadata {
                 return Err(invalid(format!("capability `{cap}` is listed twice")));
             }
         }
+        let input_mode = match raw.input_mode.as_deref() {
+            None | Some("copy") => InputMode::Copy,
+            Some("pull") if capabilities.contains(&Capability::Input) => InputMode::Pull,
+            Some("pull") => {
+                return Err(invalid(
+                    "`input_mode` is `pull` but `capabilities` lacks `input` (a pulling module reads its input with input_get)",
+                ))
+            }
+            Some(other) => {
+                return Err(invalid(format!(
+                    "unknown `input_mode` `{other}` (known: copy, pull)"
+                )))
+            }
+        };
         Ok(Metadata {
             name: raw.name,
             version: raw.version,
             hooks,
             functions,
             capabilities,
+            input_mode,
         })
     }
 
@@ -296,5 +336,13 @@ mod tests {
                 .contains("twice")
         );
         assert!(err("not json").contains("not valid metadata JSON"));
+        assert!(
+            err(r#"{"abi":1,"name":"a","version":"1","hooks":["where"],"input_mode":"pull"}"#)
+                .contains("lacks `input`")
+        );
+        assert!(
+            err(r#"{"abi":1,"name":"a","version":"1","hooks":["where"],"input_mode":"push"}"#)
+                .contains("unknown `input_mode` `push` (known: copy, pull)")
+        );
     }
 }

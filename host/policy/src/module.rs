@@ -14,7 +14,7 @@ use crate::error::{EvalError, PolicyError, Result};
 use crate::host::{SharedHost, SystemHost};
 use crate::imports::{CallState, HostTrap, MemoryCapHit, MemoryLimiter};
 use crate::limits::Limits;
-use crate::metadata::{valid_function_name, Capability, HookKind};
+use crate::metadata::{valid_function_name, Capability, HookKind, InputMode};
 use crate::output::{self, Effect, Level, Verdict};
 use crate::validate::{hook_export_name, ModuleInfo};
 
@@ -245,7 +245,7 @@ impl PolicyModule {
         self.hooks.contains_key(hook)
     }
 
-    fn store(&self, host: SharedHost, input: Option<Value>, depth: u32) -> Store<CallState> {
+    fn store(&self, host: SharedHost, input: Option<Arc<Value>>, depth: u32) -> Store<CallState> {
         let now_ms = if self.info.has_capability(&Capability::Time) {
             host.now_ms()
         } else {
@@ -260,6 +260,7 @@ impl PolicyModule {
             host,
             now_ms,
             input,
+            memory: None,
             depth,
             logs: Vec::new(),
             dropped_logs: 0,
@@ -288,13 +289,17 @@ impl PolicyModule {
     }
 
     /// Calls `hook` with `input` (ABI.md §3) in a fresh instance.
+    ///
+    /// The input is shared with the call (no copy) for the `input_get` imports; pass an
+    /// owned [`Value`] or an [`Arc`] of one.
     pub fn call(
         &self,
         hook: &Hook,
-        input: &Value,
+        input: impl Into<Arc<Value>>,
         host: &SharedHost,
     ) -> Result<Evaluation, EvalError> {
-        self.call_at_depth(hook, input, host, 0).into_evaluation()
+        self.call_at_depth(hook, input.into(), host, 0)
+            .into_evaluation()
     }
 
     /// Like [`call`](Self::call), but keeps the logs and fuel of a failed call, and runs at
@@ -304,7 +309,7 @@ impl PolicyModule {
     pub fn call_at_depth(
         &self,
         hook: &Hook,
-        input: &Value,
+        input: Arc<Value>,
         host: &SharedHost,
         depth: u32,
     ) -> Outcome {
@@ -319,8 +324,15 @@ impl PolicyModule {
         };
         let keep_input = self.info.has_capability(&Capability::Input)
             || self.info.has_capability(&Capability::Call);
-        let mut store = self.store(host.clone(), keep_input.then(|| input.clone()), depth);
-        let result = self.invoke(&mut store, hook, export, input);
+        // A pulling module reads what it needs with `input_get`: nothing to encode or copy.
+        let bytes = match self.info.input_mode {
+            InputMode::Copy => serde_json::to_vec(&*input).map(Some),
+            InputMode::Pull => Ok(None),
+        };
+        let mut store = self.store(host.clone(), keep_input.then_some(input), depth);
+        let result = bytes
+            .map_err(|e| EvalError::Engine(e.to_string()))
+            .and_then(|bytes| self.invoke(&mut store, hook, export, bytes.as_deref()));
         let fuel_used = self.limits.fuel - store.get_fuel().unwrap_or(0).min(self.limits.fuel);
         let state = store.into_data();
         let mut logs = state.logs;
@@ -347,39 +359,44 @@ impl PolicyModule {
         store: &mut Store<CallState>,
         hook: &Hook,
         export: &ModuleExport,
-        input: &Value,
+        input: Option<&[u8]>,
     ) -> Result<Value, EvalError> {
         let err = |e: wasmtime::Error| classify(&e, &self.limits);
-        let bytes = serde_json::to_vec(input).map_err(|e| EvalError::Engine(e.to_string()))?;
-        let len = u32::try_from(bytes.len())
-            .map_err(|_| EvalError::Engine("input is larger than 4 GiB".to_owned()))?;
 
         let instance = self.pre.instantiate(&mut *store).map_err(err)?;
         let Some(Extern::Memory(memory)) = instance.get_module_export(&mut *store, &self.memory)
         else {
             return Err(EvalError::Engine("module has no memory".to_owned()));
         };
+        store.data_mut().memory = Some(memory);
         let func = |store: &mut Store<CallState>, index: &ModuleExport| {
             instance
                 .get_module_export(store, index)
                 .and_then(Extern::into_func)
                 .ok_or_else(|| EvalError::Engine("missing function export".to_owned()))
         };
-        let alloc = func(store, &self.alloc)?
-            .typed::<i32, i32>(&*store)
-            .map_err(err)?;
         let hook_fn = func(store, export)?
             .typed::<(i32, i32), i64>(&*store)
             .map_err(err)?;
-
-        let ptr = alloc.call(&mut *store, len as i32).map_err(err)? as u32;
-        let end = u64::from(ptr) + u64::from(len);
-        if ptr == 0 || end > memory.data_size(&*store) as u64 {
-            return Err(EvalError::Alloc { len, ptr });
-        }
-        memory
-            .write(&mut *store, ptr as usize, &bytes)
-            .map_err(|_| EvalError::Alloc { len, ptr })?;
+        let (ptr, len) = match input {
+            Some(bytes) => {
+                let len = u32::try_from(bytes.len())
+                    .map_err(|_| EvalError::Engine("input is larger than 4 GiB".to_owned()))?;
+                let alloc = func(store, &self.alloc)?
+                    .typed::<i32, i32>(&*store)
+                    .map_err(err)?;
+                let ptr = alloc.call(&mut *store, len as i32).map_err(err)? as u32;
+                let end = u64::from(ptr) + u64::from(len);
+                if ptr == 0 || end > memory.data_size(&*store) as u64 {
+                    return Err(EvalError::Alloc { len, ptr });
+                }
+                memory
+                    .write(&mut *store, ptr as usize, bytes)
+                    .map_err(|_| EvalError::Alloc { len, ptr })?;
+                (ptr, len)
+            }
+            None => (0, 0),
+        };
 
         let packed = hook_fn
             .call(&mut *store, (ptr as i32, len as i32))
@@ -405,13 +422,21 @@ impl PolicyModule {
     }
 
     /// Evaluates a `where` predicate (§4.1).
-    pub fn eval_where(&self, input: &Value, host: &SharedHost) -> Result<bool, EvalError> {
+    pub fn eval_where(
+        &self,
+        input: impl Into<Arc<Value>>,
+        host: &SharedHost,
+    ) -> Result<bool, EvalError> {
         let eval = self.call(&Hook::Where, input, host)?;
         output::where_result(&eval.output)
     }
 
     /// Runs an `action` (§4.2) and returns its effects.
-    pub fn eval_action(&self, input: &Value, host: &SharedHost) -> Result<Vec<Effect>, EvalError> {
+    pub fn eval_action(
+        &self,
+        input: impl Into<Arc<Value>>,
+        host: &SharedHost,
+    ) -> Result<Vec<Effect>, EvalError> {
         let eval = self.call(&Hook::Action, input, host)?;
         output::action_effects(eval.output)
     }
@@ -419,7 +444,7 @@ impl PolicyModule {
     /// Decides an access request (§4.3).
     pub fn eval_access_request(
         &self,
-        input: &Value,
+        input: impl Into<Arc<Value>>,
         host: &SharedHost,
     ) -> Result<Verdict, EvalError> {
         let eval = self.call(&Hook::AccessRequest, input, host)?;
@@ -438,7 +463,7 @@ impl PolicyModule {
     ) -> Result<Value, EvalError> {
         let hook = Hook::Function(name.to_owned());
         let input = serde_json::json!({"args": args, "user": user, "resource": resource});
-        let eval = self.call(&hook, &input, host)?;
+        let eval = self.call(&hook, input, host)?;
         output::function_result(&hook, eval.output)
     }
 }

@@ -56,7 +56,7 @@ pub fn run_offline(
         Some(ms) => Arc::new(FixedClockHost(ms)),
         None => Arc::new(SystemHost),
     };
-    let outcome = module.call_at_depth(hook, input, &host, 0);
+    let outcome = module.call_at_depth(hook, Arc::new(input.clone()), &host, 0);
     Ok(OfflineReport {
         info: module.info().clone(),
         limits,

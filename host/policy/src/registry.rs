@@ -122,7 +122,7 @@ impl Registry {
     pub fn call_function(
         &self,
         fn_name: &str,
-        input: &Value,
+        input: Value,
         host: &SharedHost,
         depth: u32,
     ) -> Result<Value, EvalError> {
@@ -136,7 +136,7 @@ impl Registry {
             .ok_or_else(|| EvalError::NoSuchFunction(fn_name.to_owned()))?;
         let hook = Hook::Function(fn_name.to_owned());
         let output = module
-            .call_at_depth(&hook, input, host, depth)
+            .call_at_depth(&hook, Arc::new(input), host, depth)
             .into_evaluation()?
             .output;
         output::function_result(&hook, output)
@@ -201,7 +201,7 @@ impl Host for RegistryHost {
         (self.lookup)(kind, name)
     }
 
-    fn call_function(&self, name: &str, input: &Value, depth: u32) -> Result<Value, EvalError> {
+    fn call_function(&self, name: &str, input: Value, depth: u32) -> Result<Value, EvalError> {
         self.registry
             .call_function(name, input, &self.shared(), depth)
     }

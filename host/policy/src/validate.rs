@@ -8,7 +8,7 @@ use wasmparser::types::{EntityType, TypesRef};
 use wasmparser::{CompositeInnerType, FuncType, Parser, Payload, ValType, Validator, WasmFeatures};
 
 use crate::error::{PolicyError, Result};
-use crate::metadata::{Capability, HookKind, Metadata, METADATA_SECTION};
+use crate::metadata::{Capability, HookKind, InputMode, Metadata, METADATA_SECTION};
 
 /// Default upload size limit (8 MiB).
 pub const DEFAULT_MAX_MODULE_BYTES: usize = 8 * 1024 * 1024;
@@ -41,6 +41,8 @@ pub struct ModuleInfo {
     pub functions: BTreeSet<String>,
     /// The host capabilities it may use.
     pub capabilities: BTreeSet<Capability>,
+    /// How its hooks receive their input.
+    pub input_mode: InputMode,
     /// Lower-case hex SHA-256 of the module bytes.
     pub sha256: String,
     /// Size of the module in bytes.
@@ -162,6 +164,13 @@ const IMPORTS: &[ImportSpec] = &[
         "input",
     ),
     (
+        "input_get_json",
+        &[I32, I32, I32, I32],
+        &[I32],
+        "(i32, i32, i32, i32) -> i32",
+        "input",
+    ),
+    (
         "lookup",
         &[I32, I32, I32, I32, I32, I32],
         &[I32],
@@ -181,7 +190,7 @@ fn capability_allows(meta: &Metadata, import: &str) -> bool {
     match import {
         "log" => meta.capabilities.contains(&Capability::Log),
         "now_ms" => meta.capabilities.contains(&Capability::Time),
-        "input_get" => meta.capabilities.contains(&Capability::Input),
+        "input_get" | "input_get_json" => meta.capabilities.contains(&Capability::Input),
         "lookup" => meta
             .capabilities
             .iter()
@@ -252,6 +261,7 @@ pub fn validate(bytes: &[u8], limits: &ValidationLimits) -> Result<ModuleInfo> {
         hooks: meta.hooks,
         functions: meta.functions,
         capabilities: meta.capabilities,
+        input_mode: meta.input_mode,
         sha256: sha256_hex(bytes),
         size: bytes.len(),
         initial_memory_bytes: memory.initial.saturating_mul(page),

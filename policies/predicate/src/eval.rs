@@ -127,19 +127,16 @@ pub fn equal(a: &Val<'_>, b: &Val<'_>) -> bool {
 }
 
 /// An input read piece by piece instead of parsed whole: in the module, the host's
-/// `input_get` import (ABI §5), so a clause reads only the fields it names.
+/// `input_get_json` import (ABI §5), so a clause reads only the values it names.
 pub trait LazyInput {
-    /// The value at the RFC 6901 `pointer`: strings as their raw text, anything else as
-    /// JSON (the `input_get` convention); `None` if there is no such value.
-    fn get_raw(&self, pointer: &str) -> Option<String>;
+    /// The value at the RFC 6901 `pointer`: `Ok(None)` if there is no such value, `Err`
+    /// with the reason if it could not be read.
+    fn get(&self, pointer: &str) -> core::result::Result<Option<Value>, String>;
 }
 
 impl LazyInput for Value {
-    fn get_raw(&self, pointer: &str) -> Option<String> {
-        match self.pointer(pointer)? {
-            Value::String(s) => Some(s.clone()),
-            other => Some(other.to_string()),
-        }
+    fn get(&self, pointer: &str) -> core::result::Result<Option<Value>, String> {
+        Ok(self.pointer(pointer).cloned())
     }
 }
 
@@ -207,7 +204,7 @@ impl<'a> Evaluator<'a> {
         match &expr.kind {
             ExprKind::Str(s) => Ok(Val::Str(Cow::Borrowed(s))),
             ExprKind::Bool(b) => Ok(Val::Bool(*b)),
-            ExprKind::Path { root, segments } => self.path(root, segments),
+            ExprKind::Path { root, segments } => self.path(root, segments, expr.column),
             ExprKind::Call { name, args } => self.call(name, args, expr.column),
             ExprKind::Not(operand) => Ok(Val::Bool(!self.operand(operand, "!")?)),
             ExprKind::And(operands) => {
@@ -249,10 +246,10 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    fn path(&self, root: &str, segments: &'a [Segment]) -> Result<Val<'a>> {
+    fn path(&self, root: &str, segments: &'a [Segment], column: usize) -> Result<Val<'a>> {
         let input = match self.input {
             Input::Json(input) => input,
-            Input::Lazy(lazy) => return self.lazy_path(lazy, root, segments),
+            Input::Lazy(lazy) => return self.lazy_path(lazy, root, segments, column),
         };
         let mut current = input.get(root);
         for segment in segments {
@@ -268,13 +265,14 @@ impl<'a> Evaluator<'a> {
         Ok(from_json(current))
     }
 
-    /// A path read through [`LazyInput`]: the container holding the last field is fetched
-    /// as JSON (so a string and a number or `null` are told apart), the whole input never.
+    /// A path read through [`LazyInput`]: only the value it names is fetched, never the
+    /// whole input.
     fn lazy_path(
         &self,
         lazy: &dyn LazyInput,
         root: &str,
         segments: &'a [Segment],
+        column: usize,
     ) -> Result<Val<'a>> {
         let mut keys: Vec<Cow<'a, str>> = Vec::with_capacity(segments.len());
         for segment in segments {
@@ -285,31 +283,34 @@ impl<'a> Evaluator<'a> {
         }
         let mut pointer = String::new();
         pointer_token(&mut pointer, root);
-        let Some((last, parents)) = keys.split_last() else {
-            // `user` and `resource` are objects (read as JSON); `verb` and `kind` strings.
-            let Some(raw) = lazy.get_raw(&pointer) else {
-                return Ok(Val::Empty);
-            };
-            return Ok(match root {
-                "user" | "resource" => {
-                    from_owned_json(serde_json::from_str(&raw).unwrap_or(Value::Null))
-                }
-                _ => Val::Str(Cow::Owned(raw)),
-            });
-        };
-        for key in parents {
-            pointer_token(&mut pointer, key);
+        // Paths index objects only, but a JSON Pointer token made of digits would also
+        // index an array: such (rare) paths read their root and walk it like a parsed input.
+        let numeric =
+            |key: &Cow<'_, str>| !key.is_empty() && key.bytes().all(|b| b.is_ascii_digit());
+        let walk = keys.iter().any(numeric);
+        if !walk {
+            for key in &keys {
+                pointer_token(&mut pointer, key);
+            }
         }
-        let container: Value = match lazy.get_raw(&pointer) {
-            Some(raw) => serde_json::from_str(&raw).unwrap_or(Value::Null),
-            None => Value::Null,
-        };
-        // Only objects are indexed, as for a parsed input.
-        let value = match container {
-            Value::Object(mut map) => map.remove(last.as_ref()),
-            _ => None,
-        };
-        Ok(value.map(from_owned_json).unwrap_or(Val::Empty))
+        let value = lazy.get(&pointer).map_err(|reason| {
+            Error::new(
+                ErrorKind::Function,
+                alloc::format!("cannot read `{pointer}` from the input: {reason}"),
+                column,
+            )
+        })?;
+        if !walk {
+            return Ok(value.map(from_owned_json).unwrap_or(Val::Empty));
+        }
+        let mut current = value;
+        for key in &keys {
+            current = match current {
+                Some(Value::Object(mut map)) => map.remove(key.as_ref()),
+                _ => None,
+            };
+        }
+        Ok(current.map(from_owned_json).unwrap_or(Val::Empty))
     }
 
     fn call(&self, name: &str, args: &'a [Expr], column: usize) -> Result<Val<'a>> {

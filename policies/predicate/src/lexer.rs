@@ -73,10 +73,11 @@ impl TokenKind {
 /// Splits `source` into tokens, ending with [`TokenKind::End`].
 pub fn tokenize(source: &str) -> Result<Vec<Token>, Error> {
     let mut lexer = Lexer {
-        chars: source.chars().peekable(),
+        source,
+        position: 0,
         column: 0,
     };
-    let mut tokens = Vec::new();
+    let mut tokens = Vec::with_capacity(16);
     loop {
         let token = lexer.next_token()?;
         let end = token.kind == TokenKind::End;
@@ -87,32 +88,64 @@ pub fn tokenize(source: &str) -> Result<Vec<Token>, Error> {
     }
 }
 
+/// Reads `source` character by character; names and strings are copied out of it in one
+/// piece (one allocation each), not pushed character by character.
 struct Lexer<'a> {
-    chars: core::iter::Peekable<core::str::Chars<'a>>,
+    source: &'a str,
+    /// Byte offset of the next character.
+    position: usize,
     /// Column of the last character taken (0 before the first).
     column: usize,
 }
 
 impl Lexer<'_> {
-    fn bump(&mut self) -> Option<char> {
-        let c = self.chars.next()?;
+    fn peek(&self) -> Option<char> {
+        match *self.source.as_bytes().get(self.position)? {
+            // The language is ASCII but for names and strings: decode only when needed.
+            byte if byte.is_ascii() => Some(char::from(byte)),
+            _ => self.source.get(self.position..)?.chars().next(),
+        }
+    }
+
+    /// Moves past `c`, the character [`peek`](Self::peek) returned.
+    fn advance(&mut self, c: char) {
+        self.position += c.len_utf8();
         self.column += 1;
+    }
+
+    fn bump(&mut self) -> Option<char> {
+        let c = self.peek()?;
+        self.advance(c);
         Some(c)
     }
 
+    /// Moves past the characters that satisfy `pred`.
+    fn skip_while(&mut self, pred: impl Fn(char) -> bool) {
+        while let Some(c) = self.peek() {
+            if !pred(c) {
+                break;
+            }
+            self.advance(c);
+        }
+    }
+
     fn eat(&mut self, expected: char) -> bool {
-        if self.chars.peek() == Some(&expected) {
-            self.bump();
+        if self.peek() == Some(expected) {
+            self.advance(expected);
             true
         } else {
             false
         }
     }
 
+    /// The source from byte offset `start` to the current position.
+    fn since(&self, start: usize) -> &str {
+        self.source.get(start..self.position).unwrap_or_default()
+    }
+
     fn next_token(&mut self) -> Result<Token, Error> {
-        while self.chars.peek().is_some_and(|c| c.is_whitespace()) {
-            self.bump();
-        }
+        self.skip_while(char::is_whitespace);
+        let start = self.position;
         let Some(c) = self.bump() else {
             return Ok(Token {
                 kind: TokenKind::End,
@@ -139,15 +172,8 @@ impl Lexer<'_> {
             '"' => TokenKind::Str(self.quoted(column)?),
             '`' => TokenKind::Str(self.raw(column)?),
             c if c.is_alphabetic() || c == '_' => {
-                let mut name = String::from(c);
-                while let Some(&c) = self.chars.peek() {
-                    if !(c.is_alphanumeric() || c == '_') {
-                        break;
-                    }
-                    name.push(c);
-                    self.bump();
-                }
-                TokenKind::Ident(name)
+                self.skip_while(|c| c.is_alphanumeric() || c == '_');
+                TokenKind::Ident(String::from(self.since(start)))
             }
             c => {
                 return Err(Error::new(
@@ -163,13 +189,20 @@ impl Lexer<'_> {
     /// A double-quoted string; the opening quote is at `start`.
     fn quoted(&mut self, start: usize) -> Result<String, Error> {
         let mut text = String::new();
+        // Start of the run of plain characters not yet copied to `text`.
+        let mut run = self.position;
         loop {
+            let before = self.position;
             let Some(c) = self.bump() else {
                 return Err(Error::new(ErrorKind::Syntax, "unterminated string", start));
             };
             match c {
-                '"' => return Ok(text),
+                '"' => {
+                    text.push_str(self.source.get(run..before).unwrap_or_default());
+                    return Ok(text);
+                }
                 '\\' => {
+                    text.push_str(self.source.get(run..before).unwrap_or_default());
                     let escape_column = self.column;
                     let escaped = match self.bump() {
                         Some('"') => '"',
@@ -193,8 +226,9 @@ impl Lexer<'_> {
                         }
                     };
                     text.push(escaped);
+                    run = self.position;
                 }
-                c => text.push(c),
+                _ => {}
             }
         }
     }
@@ -224,11 +258,16 @@ impl Lexer<'_> {
 
     /// A backquoted raw string (no escapes); the opening quote is at `start`.
     fn raw(&mut self, start: usize) -> Result<String, Error> {
-        let mut text = String::new();
+        let run = self.position;
         loop {
+            let before = self.position;
             match self.bump() {
-                Some('`') => return Ok(text),
-                Some(c) => text.push(c),
+                Some('`') => {
+                    return Ok(String::from(
+                        self.source.get(run..before).unwrap_or_default(),
+                    ))
+                }
+                Some(_) => {}
                 None => return Err(Error::new(ErrorKind::Syntax, "unterminated string", start)),
             }
         }

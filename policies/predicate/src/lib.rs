@@ -64,6 +64,7 @@ portcullis_guest::module! {
     },
     functions: {},
     capabilities: [call, input],
+    input_mode: pull,
 }
 
 /// Extra functions served by the host through the `call` import (ABI §5). Natively there
@@ -95,7 +96,7 @@ pub fn evaluate_with(expression: &str, input: &Value, functions: &dyn Functions)
 }
 
 /// [`evaluate_with`] over an input read piece by piece: only the fields the expression
-/// names are fetched (in the module, through the host's `input_get`), never the whole input.
+/// names are fetched (in the module, through the host's `input_get_json`), never the whole input.
 pub fn evaluate_lazy(
     expression: &str,
     input: &dyn LazyInput,
@@ -116,12 +117,12 @@ pub fn run_action_lazy(
     Ok(alloc::vec![effect])
 }
 
-/// The hook input as the host holds it, read through the `input_get` import.
+/// The hook input as the host holds it, read through the `input_get_json` import.
 struct HostInput;
 
 impl LazyInput for HostInput {
-    fn get_raw(&self, pointer: &str) -> Option<String> {
-        host::input_get(pointer)
+    fn get(&self, pointer: &str) -> core::result::Result<Option<Value>, String> {
+        host::input_get_json(pointer).map_err(|e| e.to_string())
     }
 }
 

@@ -20,8 +20,10 @@ use alloc::vec::Vec;
 use crate::error::{Error, ErrorKind, Result};
 use crate::lexer::{tokenize, Token, TokenKind};
 
-/// Deepest nesting of parentheses, `!` and calls accepted (keeps recursion bounded).
-pub const MAX_DEPTH: usize = 64;
+/// Deepest nesting of parentheses, `!`, calls, `[...]` and `==` chains accepted: keeps the
+/// recursion of parsing and evaluation within the module's 64 KiB stack (with room to
+/// spare; a where clause rarely nests beyond a handful of levels).
+pub const MAX_DEPTH: usize = 32;
 
 /// An expression and the column where it starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,12 +121,15 @@ impl Parser {
         self.tokens.get(self.position).unwrap_or(&END)
     }
 
+    /// Takes the next token (moved out, never copied: the parser does not look back).
     fn next(&mut self) -> Token {
-        let token = self.peek().clone();
-        if token.kind != TokenKind::End {
-            self.position += 1;
+        match self.tokens.get_mut(self.position) {
+            Some(token) if token.kind != TokenKind::End => {
+                self.position += 1;
+                core::mem::replace(token, END)
+            }
+            _ => self.peek().clone(),
         }
-        token
     }
 
     fn expect(&mut self, kind: TokenKind, what: &str) -> Result<Token> {

@@ -5,6 +5,7 @@ use alloc::string::{String, ToString};
 use portcullis_guest::{Effect, Level};
 use serde_json::{json, Value};
 
+use crate::parser::MAX_DEPTH;
 use crate::{evaluate, evaluate_with, run_action, run_action_with, Error, ErrorKind, Functions};
 
 fn input() -> Value {
@@ -308,7 +309,7 @@ fn syntax_errors_have_columns() {
     // Columns count characters, not bytes.
     check_error(r#""é☃" == = "x""#, ErrorKind::Syntax, 9, "expected `==`");
     let deep = "(".repeat(100) + "true" + &")".repeat(100);
-    check_error(&deep, ErrorKind::Syntax, 65, "nested too deeply");
+    check_error(&deep, ErrorKind::Syntax, MAX_DEPTH + 1, "nested too deeply");
     let long_and = ["true"; 5000].join(" && ");
     assert!(eval(&long_and), "long flat chains do not recurse");
 }
@@ -527,7 +528,7 @@ fn annotate_action_and_action_errors() {
 
 #[test]
 fn lazy_evaluation_serves_where_and_actions() {
-    // The hooks read their input through `input_get`; natively a parsed input plays the
+    // The hooks read their input through `input_get_json`; natively a parsed input plays the
     // host's part.
     let input = input();
     assert_eq!(
@@ -560,8 +561,9 @@ fn lazy_reads_agree_with_the_parsed_input() {
     let input = serde_json::json!({
         "expression": "ignored",
         "user": {"metadata": {"name": "alice"},
-                 "spec": {"roles": ["dev", "dba"], "traits": {"team": ["web", "dba"], "n": [], "a/b": ["x"], "t~": ["y"]}}},
-        "resource": {"metadata": {"name": "dba", "labels": {"env": "prod"}}, "spec": {"count": 5}},
+                 "spec": {"roles": ["dev", "dba"], "traits": {"team": ["web", "dba"], "n": [], "a/b": ["x"], "t~": ["y"], "0": ["z"]}}},
+        "resource": {"metadata": {"name": "dba", "labels": {"env": "prod"}},
+                     "spec": {"count": 5, "flag": true, "s": "true", "nul": null, "list": [{"0": "q"}]}},
         "verb": "read",
         "kind": "role",
     });
@@ -577,6 +579,14 @@ fn lazy_reads_agree_with_the_parsed_input() {
         r#"equals(user.spec.traits["n"], "")"#,
         r#"equals(user.nothing.deeper, "")"#,
         r#"equals(user.spec.roles["1"], "dba")"#,
+        r#"equals(user.spec.traits["0"], "z")"#,
+        r#"equals(resource.spec.list["0"]["0"], "q")"#,
+        r#"resource.spec.flag"#,
+        r#"equals(resource.spec.s, "true")"#,
+        r#"resource.spec.s"#,
+        r#"equals(resource.spec.nul, "") && equals(resource.spec.nul, set())"#,
+        r#"equals(user.metadata, user.metadata)"#,
+        r#"equals(resource.spec.count, 5)"#,
     ] {
         let parsed = crate::evaluate_with(expression, &input, &crate::NoFunctions);
         let lazy = crate::evaluate_lazy(expression, &input, &crate::NoFunctions);

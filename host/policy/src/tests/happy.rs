@@ -14,20 +14,20 @@ fn where_uses_input_get_and_log() {
     assert_eq!(good.info().name, "good");
     assert_eq!(good.info().sha256.len(), 64);
     let eval = good
-        .call(&Hook::Where, &where_input("alice"), &system())
+        .call(&Hook::Where, where_input("alice"), &system())
         .unwrap();
     assert_eq!(eval.output, json!({"result": true}));
     assert_eq!(eval.logs, vec![(Level::Info, "where called".to_owned())]);
     assert!(eval.fuel_used > 0 && eval.fuel_used < 10_000);
-    assert!(!good.eval_where(&where_input("alicia"), &system()).unwrap());
+    assert!(!good.eval_where(where_input("alicia"), &system()).unwrap());
     // No such input value: input_get returns -1, so the name is not alice.
-    assert!(!good.eval_where(&json!({}), &system()).unwrap());
+    assert!(!good.eval_where(json!({}), &system()).unwrap());
 }
 
 #[test]
 fn action_effects() {
     let good = engine().load(&good_bytes(), None).unwrap();
-    let effects = good.eval_action(&where_input("alice"), &system()).unwrap();
+    let effects = good.eval_action(where_input("alice"), &system()).unwrap();
     assert_eq!(
         effects,
         vec![
@@ -47,12 +47,14 @@ fn action_effects() {
 fn access_request_sees_a_fixed_clock() {
     let good = engine().load(&good_bytes(), None).unwrap();
     let input = json!({"request": {"id": "r1"}, "requester": {}, "reviews": [], "now": ""});
-    let v = good.eval_access_request(&input, &clock(2_000_000)).unwrap();
+    let v = good
+        .eval_access_request(input.clone(), &clock(2_000_000))
+        .unwrap();
     assert_eq!(v.decision, Decision::Approve);
     assert_eq!(v.reason.as_deref(), Some("clock ok"));
     assert_eq!(v.annotations["policy"], vec!["good".to_owned()]);
     assert_eq!(v.suggested_reviewers, vec!["alice".to_owned()]);
-    let v = good.eval_access_request(&input, &clock(5)).unwrap();
+    let v = good.eval_access_request(input.clone(), &clock(5)).unwrap();
     assert_eq!(v.decision, Decision::Pending);
 
     // A clock that moves between two reads within one evaluation is still read once.
@@ -64,12 +66,12 @@ fn access_request_sees_a_fixed_clock() {
         fn lookup(&self, _: &str, _: &str) -> Option<Value> {
             None
         }
-        fn call_function(&self, n: &str, _: &Value, _: u32) -> Result<Value, EvalError> {
+        fn call_function(&self, n: &str, _: Value, _: u32) -> Result<Value, EvalError> {
             Err(EvalError::NoSuchFunction(n.to_owned()))
         }
     }
     let ticking: SharedHost = Arc::new(Ticking(std::sync::atomic::AtomicI64::new(3_000_000)));
-    let v = good.eval_access_request(&input, &ticking).unwrap();
+    let v = good.eval_access_request(input.clone(), &ticking).unwrap();
     assert_eq!(v.decision, Decision::Approve);
 }
 
@@ -124,7 +126,7 @@ fn lookup_enforces_capabilities() {
         })
         .shared();
     let m = engine().load(&bytes, None).unwrap();
-    assert!(m.eval_where(&json!({}), &host).unwrap());
+    assert!(m.eval_where(json!({}), &host).unwrap());
 }
 
 #[test]
@@ -156,10 +158,10 @@ fn nested_function_calls_through_the_registry() {
     registry.insert("caller", caller.clone());
     assert_eq!(registry.find_function("echo").unwrap().0, "good");
     let host = RegistryHost::new(registry.clone()).shared();
-    assert!(caller.eval_where(&json!({}), &host).unwrap());
+    assert!(caller.eval_where(json!({}), &host).unwrap());
     // Without the callee, call returns -1 and the predicate is false.
     registry.remove("good");
-    assert!(!caller.eval_where(&json!({}), &host).unwrap());
+    assert!(!caller.eval_where(json!({}), &host).unwrap());
 }
 
 #[test]
@@ -229,7 +231,7 @@ fn concurrent_evaluations_from_four_threads() {
                 for j in 0..200 {
                     let name = if (i + j) % 2 == 0 { "alice" } else { "bob" };
                     assert_eq!(
-                        good.eval_where(&where_input(name), &system()).unwrap(),
+                        good.eval_where(where_input(name), &system()).unwrap(),
                         name == "alice"
                     );
                 }
@@ -266,7 +268,7 @@ fn call_latency_printout() {
     let n = 2000;
     let start = std::time::Instant::now();
     for _ in 0..n {
-        assert!(good.eval_where(&input, &host).unwrap());
+        assert!(good.eval_where(input.clone(), &host).unwrap());
     }
     println!("where: {:?} per call", start.elapsed() / n);
 }
@@ -307,7 +309,7 @@ fn nested_calls_stop_at_depth_four() {
         fn lookup(&self, _: &str, _: &str) -> Option<Value> {
             None
         }
-        fn call_function(&self, name: &str, input: &Value, depth: u32) -> Result<Value, EvalError> {
+        fn call_function(&self, name: &str, input: Value, depth: u32) -> Result<Value, EvalError> {
             self.max
                 .fetch_max(depth, std::sync::atomic::Ordering::SeqCst);
             let me: SharedHost = Arc::new(self.clone());
@@ -330,4 +332,49 @@ fn nested_calls_stop_at_depth_four() {
         counting.max.load(std::sync::atomic::Ordering::SeqCst),
         crate::MAX_CALL_DEPTH
     );
+}
+
+/// Reads `/verb` with `input_get` (raw: 4 bytes) and `input_get_json` (`"read"`: 6 bytes,
+/// starting with a quote); traps if it was handed an input or if `portcullis_alloc` is called.
+const PULL_WAT: &str = r#"(module
+  (import "portcullis" "input_get" (func $get (param i32 i32 i32 i32) (result i32)))
+  (import "portcullis" "input_get_json" (func $get_json (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "/verb")
+  (data (i32.const 16) "{\"result\":true}")
+  (data (i32.const 32) "{\"result\":false}")
+  (func (export "portcullis_abi_v1"))
+  (func (export "portcullis_alloc") (param i32) (result i32) unreachable)
+  (func (export "portcullis_where") (param $ptr i32) (param $len i32) (result i64)
+    (if (i32.or (local.get $ptr) (local.get $len)) (then unreachable))
+    (if (i32.and
+          (i32.eq (call $get (i32.const 0) (i32.const 5) (i32.const 100) (i32.const 64)) (i32.const 4))
+          (i32.and
+            (i32.eq (call $get_json (i32.const 0) (i32.const 5) (i32.const 200) (i32.const 64))
+                    (i32.const 6))
+            (i32.eq (i32.load8_u (i32.const 200)) (i32.const 34))))
+      (then (return (i64.or (i64.shl (i64.const 16) (i64.const 32)) (i64.const 15)))))
+    (i64.or (i64.shl (i64.const 32) (i64.const 32)) (i64.const 16))))"#;
+
+#[test]
+fn pulling_modules_get_no_input_copy_and_read_json_values() {
+    let meta = |mode: &str| {
+        format!(
+            r#"{{"abi":1,"name":"pull","version":"1","hooks":["where"],
+                "capabilities":["input"],"input_mode":"{mode}"}}"#
+        )
+    };
+    let pulling = engine()
+        .load(&module(PULL_WAT, &meta("pull")), None)
+        .unwrap();
+    assert_eq!(pulling.info().input_mode, crate::InputMode::Pull);
+    assert!(pulling.eval_where(where_input("alice"), &system()).unwrap());
+    // The same code as a copying module is handed its input: `portcullis_alloc` traps.
+    let copying = engine()
+        .load(&module(PULL_WAT, &meta("copy")), None)
+        .unwrap();
+    let e = copying
+        .eval_where(where_input("alice"), &system())
+        .unwrap_err();
+    assert!(matches!(e, EvalError::Trap(_)), "{e}");
 }

@@ -14,8 +14,7 @@ fn eval(
     limits: Option<Limits>,
 ) -> Result<serde_json::Value, EvalError> {
     let m = engine.load(bytes, limits).unwrap();
-    m.call(&Hook::Where, &json!({}), &system())
-        .map(|e| e.output)
+    m.call(&Hook::Where, json!({}), &system()).map(|e| e.output)
 }
 
 #[test]
@@ -180,11 +179,11 @@ fn wrong_schema_is_malformed() {
     let m = engine
         .load(&hostile_with("", "(i64.const 0x400000000F)"), None)
         .unwrap();
-    assert!(m.call(&Hook::Where, &json!({}), &system()).is_ok());
+    assert!(m.call(&Hook::Where, json!({}), &system()).is_ok());
     let wat = GOOD_WAT.replace("(i64.const 0x1900000006b)", "(i64.const 0x400000000F)");
     assert_ne!(wat, GOOD_WAT);
     let good = engine.load(&module(&wat, GOOD_META), None).unwrap();
-    let r = good.eval_access_request(&json!({}), &clock(2_000_000));
+    let r = good.eval_access_request(json!({}), &clock(2_000_000));
     assert!(matches!(r, Err(EvalError::MalformedOutput(_))), "{r:?}");
     assert_still_serving(&engine);
 }
@@ -224,7 +223,7 @@ fn alloc_returning_zero_is_refused() {
     );
     assert_ne!(wat, GOOD_WAT);
     let m = engine.load(&module(&wat, GOOD_META), None).unwrap();
-    let r = m.eval_where(&where_input("alice"), &system());
+    let r = m.eval_where(where_input("alice"), &system());
     assert!(matches!(r, Err(EvalError::Alloc { ptr: 0, .. })), "{r:?}");
     assert_still_serving(&engine);
 }

@@ -63,8 +63,8 @@ pub(crate) fn assert_still_serving(engine: &Engine) {
 }
 
 pub(crate) fn assert_good(good: &PolicyModule) {
-    assert!(good.eval_where(&where_input("alice"), &system()).unwrap());
-    assert!(!good.eval_where(&where_input("bob"), &system()).unwrap());
+    assert!(good.eval_where(where_input("alice"), &system()).unwrap());
+    assert!(!good.eval_where(where_input("bob"), &system()).unwrap());
 }
 
 /// A valid ABI v1 module whose `where` hook has `body` (imports `log`; the data segment

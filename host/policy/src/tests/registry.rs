@@ -52,7 +52,7 @@ fn hot_replace_while_evaluating() {
                 let mut n = 0;
                 while !stop.load(Ordering::Relaxed) || n < 50 {
                     let m = registry.get("p").unwrap();
-                    assert!(m.eval_where(&where_input("alice"), &system()).unwrap());
+                    assert!(m.eval_where(where_input("alice"), &system()).unwrap());
                     n += 1;
                 }
                 n

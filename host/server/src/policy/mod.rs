@@ -329,7 +329,7 @@ impl Policies {
         );
         let hook_name = hook.to_string();
         let started = std::time::Instant::now();
-        let result = tokio::task::spawn_blocking(move || module.call(&hook, &input, &host))
+        let result = tokio::task::spawn_blocking(move || module.call(&hook, input, &host))
             .await
             .map_err(|e| PolicyServiceError::Engine(format!("evaluation task failed: {e}")))?;
         let elapsed = i64::try_from(started.elapsed().as_nanos()).unwrap_or(i64::MAX);
