@@ -93,6 +93,19 @@
 //! Build with `cargo build --release --target wasm32-unknown-unknown`; the module is
 //! `target/wasm32-unknown-unknown/release/team_check.wasm`.
 //!
+//! Every evaluation instantiates the module afresh and resets its memory afterwards, so a
+//! small initial memory is a faster module. rustc gives wasm32 a 1 MiB stack by default; a
+//! policy call rarely needs more than a few KiB, so set a smaller one in the module's
+//! `.cargo/config.toml`:
+//!
+//! ```toml
+//! [target.wasm32-unknown-unknown]
+//! rustflags = ["-C", "link-arg=-zstack-size=65536"]
+//! ```
+//!
+//! The SDK's allocator (feature `runtime`) starts its heap right after the static data and
+//! grows memory only when that space runs out, so a call that fits never grows memory.
+//!
 //! # Native builds
 //!
 //! On targets other than wasm32 the exports are ordinary functions without fixed symbol
