@@ -28,24 +28,8 @@ const TRIVIAL: &str = r#"(module
   (func (export "portcullis_where") (param i32 i32) (result i64)
     (i64.or (i64.shl (i64.const 16) (i64.const 32)) (i64.const 15))))"#;
 
-fn percentiles(mut samples: Vec<Duration>) -> (Duration, Duration) {
-    samples.sort();
-    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q) as usize];
-    (at(0.50), at(0.99))
-}
-
-fn time<F: FnMut()>(mut op: F) -> (Duration, Duration) {
-    for _ in 0..500 {
-        op();
-    }
-    let samples = (0..SAMPLES)
-        .map(|_| {
-            let start = Instant::now();
-            op();
-            start.elapsed()
-        })
-        .collect();
-    percentiles(samples)
+fn time<F: FnMut()>(op: F) -> (Duration, Duration) {
+    portcullis_tests::bench::latency(SAMPLES, op)
 }
 
 fn us(d: Duration) -> String {

@@ -55,3 +55,20 @@ pub async fn admin_clients(server: &crate::Server) -> Arc<Vec<portcullis_api::Cl
     }
     Arc::new(clients)
 }
+
+/// Latency percentiles (p50, p99) of `op`: 500 warm-up calls, then `samples` timed ones.
+pub fn latency<F: FnMut()>(samples: usize, mut op: F) -> (Duration, Duration) {
+    for _ in 0..500 {
+        op();
+    }
+    let mut times: Vec<Duration> = (0..samples)
+        .map(|_| {
+            let start = Instant::now();
+            op();
+            start.elapsed()
+        })
+        .collect();
+    times.sort();
+    let at = |q: f64| times[((times.len() as f64 - 1.0) * q) as usize];
+    (at(0.50), at(0.99))
+}

@@ -243,7 +243,7 @@ fn connections_without_a_cluster_certificate_are_refused() {
 }
 
 #[test]
-fn only_the_admin_identity_may_write() {
+fn callers_get_only_what_their_roles_allow() {
     let tmp = tempfile::tempdir().unwrap();
     let server = Server::start(&tmp.path().join("data"), &[]);
     let rt = rt();
@@ -280,9 +280,11 @@ fn only_the_admin_identity_may_write() {
         .await
         .unwrap();
 
-        // Reads are allowed, secrets and writes are not.
+        // Without roles a caller may ping and read the CAs' public parts (the implicit
+        // role), nothing else: no role reads, no secrets, no writes.
         bob.ping().await.unwrap();
-        bob.get_roles().await.unwrap();
+        let err = bob.get_roles().await.unwrap_err();
+        assert!(err.to_string().contains("may not call GetRoles"), "{err}");
         let public = bob
             .rpc()
             .get_cert_authority(GetCertAuthorityRequest {

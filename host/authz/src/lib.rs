@@ -1,5 +1,42 @@
 //! Role-based access control for Portcullis.
 //!
-//! This crate will compile roles into Cedar policy sets and answer access decisions with
-//! explanations. Until the RBAC issue lands it is empty; the server only lets the bootstrap
-//! admin identity call mutating RPCs.
+//! Roles (`RoleV3`) are compiled into [Cedar](https://www.cedarpolicy.com) policies: every
+//! rule of a role's `allow` side becomes a `permit`, every rule of its `deny` side a `forbid`,
+//! so that Cedar's own semantics — any matching `forbid` denies, otherwise any matching
+//! `permit` allows, otherwise deny — are exactly the role semantics. [`Authorizer::decide`]
+//! answers whether a caller may apply a verb to a resource kind, and [`Decision`] says which
+//! role and rule decided.
+//!
+//! - Only the caller's own roles are compiled (and the compiled set is cached per role set
+//!   and role revisions), so a decision's cost does not depend on how many roles the cluster
+//!   has.
+//! - A rule with a `where` clause matches only if the clause holds. Clauses are evaluated by
+//!   the caller of this crate ([`RuleHooks`], in the server the Wasm `predicate` module)
+//!   before Cedar decides: a deny rule whose clause fails to evaluate counts as matching
+//!   (deny), an allow rule whose clause fails does not (fail closed). The outcomes reach
+//!   Cedar through the request context (`context.where_true`).
+//! - `actions` of the rules that decided run afterwards, through [`RuleHooks::run_action`].
+//! - [`access`] checks node, app, cluster and Kubernetes access (labels and logins), with
+//!   label values `*`, globs and `^regex$` ([`labels`]); [`templates`] expands
+//!   `{{internal.NAME}}` / `{{external.NAME}}` from user traits.
+//! - [`builtin`] holds the roles no one can edit: `admin` and the system roles of hosts.
+//! - [`validate`] checks a role before it is stored.
+
+pub mod access;
+pub mod builtin;
+mod compile;
+mod decide;
+mod error;
+pub mod labels;
+pub mod templates;
+pub mod validate;
+pub mod verbs;
+
+pub use compile::{RuleRef, Side};
+pub use decide::{
+    ActionOutcome, Authorizer, Decision, Request, RuleHooks, WhereOutcome, MAX_CACHED_ROLE_SETS,
+};
+pub use error::AuthzError;
+
+#[cfg(test)]
+mod tests;

@@ -13,6 +13,7 @@ pub mod issuance;
 pub mod keyring;
 pub mod pctl;
 pub mod policy;
+pub mod rbac;
 pub mod resources;
 pub mod service;
 pub mod state;

@@ -25,6 +25,8 @@ pub struct State {
     pub keyring: KeyRing,
     /// Policy modules, stored and loaded.
     pub policies: Policies,
+    /// Access decisions over roles (Cedar), with its cache of compiled role sets.
+    pub authz: portcullis_authz::Authorizer,
 }
 
 impl State {
@@ -38,6 +40,9 @@ impl State {
     ) -> Self {
         Self {
             policies,
+            // Only fails if the built-in Cedar schema does not parse, which tests rule out.
+            #[allow(clippy::expect_used)]
+            authz: portcullis_authz::Authorizer::new().expect("the built-in Cedar schema parses"),
             keyring: KeyRing::new(cluster_name.clone(), settings),
             cluster_name,
             users: Collection::new(backend.clone()),

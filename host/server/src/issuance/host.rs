@@ -12,18 +12,7 @@ use crate::state::State;
 /// Lifetime of host certificates.
 pub const HOST_CERT_TTL: Duration = portcullis_ca::SERVER_CERT_TTL;
 
-/// The system roles a host may hold.
-pub const SYSTEM_ROLES: [&str; 9] = [
-    "Auth",
-    "Node",
-    "Proxy",
-    "App",
-    "Kube",
-    "Db",
-    "WindowsDesktop",
-    "RemoteProxy",
-    "Trusted_cluster",
-];
+pub use portcullis_authz::builtin::SYSTEM_ROLES;
 
 /// What a host asks to have signed.
 #[derive(Debug, Clone, Default)]

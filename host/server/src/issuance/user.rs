@@ -55,36 +55,16 @@ fn traits_of(user: &UserV2) -> BTreeMap<String, Vec<String>> {
         .unwrap_or_default()
 }
 
-/// Expands a login that is a trait reference (`{{internal.logins}}`, `{{external.unix}}`)
-/// into the user's trait values; a literal login stays as it is.
-fn expand_login(login: &str, traits: &BTreeMap<String, Vec<String>>) -> Vec<String> {
-    let Some(inner) = login
-        .trim()
-        .strip_prefix("{{")
-        .and_then(|s| s.strip_suffix("}}"))
-    else {
-        return vec![login.to_owned()];
-    };
-    let inner = inner.trim();
-    let name = inner
-        .strip_prefix("internal.")
-        .or_else(|| inner.strip_prefix("external."));
-    match name {
-        Some(name) => traits.get(name).cloned().unwrap_or_default(),
-        None => Vec::new(),
-    }
-}
-
 fn logins(roles: &[RoleV3], traits: &BTreeMap<String, Vec<String>>) -> Vec<String> {
     let mut allowed = BTreeSet::new();
     let mut denied = BTreeSet::new();
     for role in roles {
         let Some(spec) = &role.spec else { continue };
         for login in spec.allow.iter().flat_map(|c| &c.logins) {
-            allowed.extend(expand_login(login, traits));
+            allowed.extend(portcullis_authz::templates::expand(login, traits));
         }
         for login in spec.deny.iter().flat_map(|c| &c.logins) {
-            denied.extend(expand_login(login, traits));
+            denied.extend(portcullis_authz::templates::expand(login, traits));
         }
     }
     allowed
@@ -180,6 +160,10 @@ pub async fn issue(
         .map(|s| s.roles.as_slice())
         .unwrap_or(&[])
     {
+        if let Some(role) = portcullis_authz::builtin::role_named(name) {
+            roles.push(role);
+            continue;
+        }
         match state.roles.find(name).await? {
             Some(role) => roles.push(role),
             None => {

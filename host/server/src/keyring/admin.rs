@@ -15,8 +15,8 @@ const ADMIN_TTL: Duration = Duration::from_secs(365 * 24 * 3600);
 const ADMIN_RENEW_BEFORE: Duration = Duration::from_secs(30 * 24 * 3600);
 /// User name of the bootstrap admin identity.
 pub const ADMIN_USER: &str = "admin";
-/// The role that may do anything.
-pub const ADMIN_ROLE: &str = "admin";
+/// The role that may do anything (built in: `portcullis_authz::builtin::admin`).
+pub const ADMIN_ROLE: &str = portcullis_authz::builtin::ADMIN;
 
 /// PEM documents one after the other, each ending with one newline (a `.cas` file).
 pub fn pem_list(pems: &[String]) -> String {

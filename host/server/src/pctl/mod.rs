@@ -4,6 +4,7 @@
 //! the server wrote into its data directory; `--auth-server`, `--identity-dir` and
 //! `--cert/--key/--cas` point it elsewhere.
 
+mod acl;
 mod auth;
 mod connect;
 mod create;
@@ -56,6 +57,9 @@ enum Command {
     /// WebAssembly policy modules.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
+    /// Access control: explain decisions.
+    #[command(subcommand)]
+    Acl(acl::AclCommand),
 }
 
 /// Reads a text input named on the command line: a file, or standard input for `-`.
@@ -89,6 +93,7 @@ pub fn main() -> ExitCode {
             Command::Status(args) => status::run(&cli.connect, args).await,
             Command::Auth(cmd) => auth::run(&cli.connect, cmd).await,
             Command::Policy(cmd) => policy::run(&cli.connect, cmd).await,
+            Command::Acl(cmd) => acl::run(&cli.connect, cmd).await,
         }
     });
     match result {

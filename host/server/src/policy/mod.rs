@@ -4,6 +4,7 @@
 //! the compiled code in the cache.
 
 pub mod host;
+pub mod rules;
 mod stats;
 
 use std::sync::Arc;
@@ -112,6 +113,21 @@ impl Policies {
     /// The registry of loaded modules (what evaluations use).
     pub fn registry(&self) -> &Registry {
         &self.registry
+    }
+
+    /// What role rules' `where` clauses and actions run with: the registry's `predicate`
+    /// module, with the server's host imports. Call from a thread that may block (look-ups
+    /// read the store).
+    pub fn rule_hooks(&self) -> rules::WasmRuleHooks {
+        rules::WasmRuleHooks::new(
+            self.registry.clone(),
+            host::server_host(
+                self.registry.clone(),
+                self.users.clone(),
+                self.roles.clone(),
+                tokio::runtime::Handle::current(),
+            ),
+        )
     }
 
     /// The engine.

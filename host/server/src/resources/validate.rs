@@ -3,24 +3,12 @@
 //! The same checks run in `pctl` (before anything is sent) and in the server (before anything
 //! is written), so a bad document is refused with the same message in both places.
 
-use portcullis_api::services::{Metadata, RoleV3, Rule, UserV2};
+use portcullis_api::services::{Metadata, RoleV3, UserV2};
 
 use super::ResourceError;
 
 /// The namespace every resource lives in unless it says otherwise.
 pub const DEFAULT_NAMESPACE: &str = "default";
-
-/// Verbs a role rule may name.
-pub const VERBS: &[&str] = &[
-    "list",
-    "create",
-    "read",
-    "readnosecrets",
-    "update",
-    "delete",
-    "rotate",
-    "*",
-];
 
 /// Longest accepted resource name.
 const MAX_NAME_LEN: usize = 255;
@@ -133,56 +121,6 @@ pub fn normalize_role(role: &mut RoleV3) -> Result<(), ResourceError> {
         .as_ref()
         .map(|m| m.name.clone())
         .unwrap_or_default();
-    let Some(spec) = &role.spec else {
-        return Ok(());
-    };
-    let sides = [("allow", spec.allow.as_ref()), ("deny", spec.deny.as_ref())];
-    for (side, cond) in sides {
-        let Some(cond) = cond else { continue };
-        for (i, rule) in cond.rules.iter().enumerate() {
-            check_rule(rule).map_err(|why| {
-                ResourceError::invalid(format!("role `{name}`: spec.{side}.rules[{i}]: {why}"))
-            })?;
-        }
-        let label_sets = [
-            ("node_labels", &cond.node_labels),
-            ("app_labels", &cond.app_labels),
-            ("cluster_labels", &cond.cluster_labels),
-            ("kubernetes_labels", &cond.kubernetes_labels),
-        ];
-        for (field, labels) in label_sets {
-            if labels.keys().any(|k| k.is_empty()) {
-                return Err(ResourceError::invalid(format!(
-                    "role `{name}`: spec.{side}.{field} has an empty label key"
-                )));
-            }
-        }
-    }
-    if let Some(options) = &spec.options {
-        if options.max_session_ttl < 0 {
-            return Err(ResourceError::invalid(format!(
-                "role `{name}`: spec.options.max_session_ttl must not be negative"
-            )));
-        }
-    }
-    Ok(())
-}
-
-fn check_rule(rule: &Rule) -> Result<(), String> {
-    if rule.resources.is_empty() {
-        return Err("resources must name at least one resource kind or `*`".into());
-    }
-    if rule.verbs.is_empty() {
-        return Err("verbs must name at least one verb".into());
-    }
-    if let Some(verb) = rule.verbs.iter().find(|v| !VERBS.contains(&v.as_str())) {
-        return Err(format!(
-            "unknown verb `{verb}` (known: {})",
-            VERBS.join(", ")
-        ));
-    }
-    if let Some(res) = rule.resources.iter().find(|r| r.is_empty()) {
-        return Err(format!("empty resource name `{res}`"));
-    }
-    Ok(())
+    portcullis_authz::validate::role(role)
+        .map_err(|why| ResourceError::invalid(format!("role `{name}`: {why}")))
 }

@@ -11,8 +11,8 @@ use portcullis_api::services::{CaKeySet, CertAuthorityV2};
 use portcullis_ca::{Phase, RotateRequest, Schedule};
 use tonic::{Request, Status};
 
-use super::{caller, require_admin, secrets_allowed};
 use crate::keyring::{rotate, CA_TYPES};
+use crate::rbac::{authorize, Target};
 use crate::resources::kinds::ca_key;
 use crate::resources::to_system_time;
 use crate::resources::validate::validate_name;
@@ -65,9 +65,14 @@ pub(super) async fn get(
     state: &State,
     request: Request<GetCertAuthorityRequest>,
 ) -> Result<CertAuthorityV2, Status> {
-    let identity = caller(&request)?;
+    let name = format!(
+        "{}/{}",
+        request.get_ref().r#type,
+        request.get_ref().domain_name
+    );
+    let target = Target::named("cert_authority", &name).secrets(request.get_ref().with_secrets);
+    authorize(state, &request, "GetCertAuthority", target).await?;
     let req = request.into_inner();
-    secrets_allowed(&identity, req.with_secrets, "certificate authority")?;
     check_type(&req.r#type)?;
     let cluster = if req.domain_name.is_empty() {
         state.cluster_name.clone()
@@ -90,9 +95,9 @@ pub(super) async fn list(
     state: &State,
     request: Request<GetCertAuthoritiesRequest>,
 ) -> Result<CertAuthorityList, Status> {
-    let identity = caller(&request)?;
+    let target = Target::default().secrets(request.get_ref().with_secrets);
+    authorize(state, &request, "GetCertAuthorities", target).await?;
     let req = request.into_inner();
-    secrets_allowed(&identity, req.with_secrets, "certificate authority")?;
     if !req.r#type.is_empty() {
         check_type(&req.r#type)?;
     }
@@ -117,8 +122,8 @@ pub(super) async fn rotate(
     state: &State,
     request: Request<RotateCertAuthorityRequest>,
 ) -> Result<(), Status> {
-    let identity = caller(&request)?;
-    require_admin(&identity, "rotate certificate authorities")?;
+    let target = Target::named("cert_authority", &request.get_ref().r#type);
+    let identity = authorize(state, &request, "RotateCertAuthority", target).await?;
     let req = request.into_inner();
     let bad = |e: portcullis_ca::RotationError| Status::invalid_argument(e.to_string());
     let mode = req.mode.parse().map_err(bad)?;

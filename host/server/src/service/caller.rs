@@ -6,7 +6,6 @@ use std::time::SystemTime;
 use portcullis_ca::Identity;
 use tonic::{Request, Status};
 
-use crate::keyring::admin::ADMIN_ROLE;
 use crate::tls::PeerInfo;
 
 /// The identity of the caller. It comes from the client certificate verified during the TLS
@@ -33,30 +32,4 @@ pub fn caller<T>(request: &Request<T>) -> Result<Arc<Identity>, Status> {
         }
     }
     Ok(info.identity.clone())
-}
-
-/// Refuses callers that do not hold the `admin` role. Until role-based access control lands,
-/// every mutating RPC and every read of secrets requires it.
-pub fn require_admin(identity: &Identity, action: &str) -> Result<(), Status> {
-    if identity.has_role(ADMIN_ROLE) {
-        Ok(())
-    } else {
-        Err(Status::permission_denied(format!(
-            "`{}` may not {action}: only the admin identity may, until role-based access control is enabled",
-            identity.username
-        )))
-    }
-}
-
-/// Checks a request for secrets: asking for them requires the admin role. Returns whether
-/// secrets are to be included.
-pub fn secrets_allowed(
-    identity: &Identity,
-    with_secrets: bool,
-    what: &str,
-) -> Result<bool, Status> {
-    if with_secrets {
-        require_admin(identity, &format!("read {what} secrets"))?;
-    }
-    Ok(with_secrets)
 }

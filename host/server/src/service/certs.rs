@@ -9,8 +9,9 @@ use portcullis_api::auth::{
 use portcullis_ca::AppTokenClaims;
 use tonic::{Request, Status};
 
-use super::{caller, require_admin};
+use super::caller;
 use crate::issuance::{self, host, user};
+use crate::rbac::{authorize, Target};
 use crate::resources::to_system_time;
 use crate::state::State;
 
@@ -21,16 +22,14 @@ pub(super) async fn generate_user_certs(
     state: &State,
     request: Request<UserCertsRequest>,
 ) -> Result<Certs, Status> {
-    let identity = caller(&request)?;
-    let req = request.into_inner();
-    let username = if req.username.is_empty() {
-        identity.username.clone()
+    let username = if request.get_ref().username.is_empty() {
+        caller(&request)?.username.clone()
     } else {
-        req.username
+        request.get_ref().username.clone()
     };
-    if username != identity.username {
-        require_admin(&identity, &format!("issue certificates for `{username}`"))?;
-    }
+    let target = Target::named("user", &username).for_user(&username);
+    let identity = authorize(state, &request, "GenerateUserCerts", target).await?;
+    let req = request.into_inner();
     let params = user::UserCertsParams {
         username,
         public_key: req.public_key,
@@ -56,8 +55,8 @@ pub(super) async fn generate_host_certs(
     state: &State,
     request: Request<HostCertsRequest>,
 ) -> Result<HostCerts, Status> {
-    let identity = caller(&request)?;
-    require_admin(&identity, "issue host certificates")?;
+    let target = Target::named("host_cert", &request.get_ref().host_id);
+    let identity = authorize(state, &request, "GenerateHostCerts", target).await?;
     let req = request.into_inner();
     let params = host::HostCertsParams {
         host_id: req.host_id,
@@ -90,8 +89,8 @@ pub(super) async fn generate_app_token(
     state: &State,
     request: Request<GenerateAppTokenRequest>,
 ) -> Result<GenerateAppTokenResponse, Status> {
-    let identity = caller(&request)?;
-    require_admin(&identity, "issue application tokens")?;
+    let target = Target::named("jwt", &request.get_ref().uri);
+    authorize(state, &request, "GenerateAppToken", target).await?;
     let req = request.into_inner();
     if req.username.is_empty() || req.uri.is_empty() {
         return Err(Status::invalid_argument(

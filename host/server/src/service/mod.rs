@@ -4,6 +4,7 @@
 //! into the generated trait. RPCs that a later part of the roadmap owns answer UNIMPLEMENTED
 //! with a message naming the feature, never a silent default.
 
+mod access;
 mod authorities;
 mod caller;
 mod certs;
@@ -19,7 +20,7 @@ use portcullis_api::{events, services, BoxStream};
 use tonic::{Request, Response, Status};
 
 use crate::state::State;
-pub use caller::{caller, require_admin, secrets_allowed};
+pub use caller::caller;
 
 /// The auth server's gRPC service.
 #[derive(Clone)]
@@ -135,6 +136,9 @@ auth_service! {
         }
         async fn evaluate_policy(&self, request: Request<auth::EvaluatePolicyRequest>) -> Result<Response<auth::EvaluatePolicyResponse>, Status> {
             policies::evaluate(&self.state, request).await.map(Response::new)
+        }
+        async fn check_access(&self, request: Request<auth::CheckAccessRequest>) -> Result<Response<auth::CheckAccessResponse>, Status> {
+            access::check(&self.state, request).await.map(Response::new)
         }
         async fn generate_app_token(&self, request: Request<auth::GenerateAppTokenRequest>) -> Result<Response<auth::GenerateAppTokenResponse>, Status> {
             certs::generate_app_token(&self.state, request).await.map(Response::new)

@@ -1,6 +1,4 @@
-//! Policy module RPCs. Uploads, replacements, rollbacks and deletions need the admin role
-//! until role-based access control lands; reading is open to every caller (module bytes
-//! are not secrets).
+//! Policy module RPCs, authorized by the caller's roles on `policy_module`.
 
 use portcullis_api::auth::{
     EvaluatePolicyRequest, EvaluatePolicyResponse, GetPolicyModuleRequest, PolicyModuleList,
@@ -9,15 +7,26 @@ use portcullis_api::auth::{
 use portcullis_api::services::PolicyModuleV1;
 use tonic::{Request, Status};
 
-use super::{caller, require_admin};
+use crate::rbac::{authorize, Target};
 use crate::state::State;
 
 pub(super) async fn upsert(
     state: &State,
     request: Request<PolicyModuleV1>,
 ) -> Result<PolicyModuleV1, Status> {
-    let identity = caller(&request)?;
-    require_admin(&identity, "upload policy modules")?;
+    let name = request
+        .get_ref()
+        .metadata
+        .as_ref()
+        .map(|m| m.name.clone())
+        .unwrap_or_default();
+    authorize(
+        state,
+        &request,
+        "UpsertPolicyModule",
+        Target::named("policy_module", &name),
+    )
+    .await?;
     Ok(state.policies.upsert(request.into_inner()).await?)
 }
 
@@ -25,13 +34,14 @@ pub(super) async fn get(
     state: &State,
     request: Request<GetPolicyModuleRequest>,
 ) -> Result<PolicyModuleV1, Status> {
-    caller(&request)?;
+    let target = Target::named("policy_module", &request.get_ref().name);
+    authorize(state, &request, "GetPolicyModule", target).await?;
     let req = request.into_inner();
     Ok(state.policies.get(&req.name, req.with_wasm).await?)
 }
 
 pub(super) async fn list(state: &State, request: Request<()>) -> Result<PolicyModuleList, Status> {
-    caller(&request)?;
+    authorize(state, &request, "GetPolicyModules", Target::default()).await?;
     Ok(PolicyModuleList {
         policy_modules: state.policies.list().await?,
     })
@@ -41,8 +51,8 @@ pub(super) async fn delete(
     state: &State,
     request: Request<PolicyModuleName>,
 ) -> Result<(), Status> {
-    let identity = caller(&request)?;
-    require_admin(&identity, "delete policy modules")?;
+    let target = Target::named("policy_module", &request.get_ref().name);
+    authorize(state, &request, "DeletePolicyModule", target).await?;
     Ok(state.policies.delete(&request.into_inner().name).await?)
 }
 
@@ -50,8 +60,8 @@ pub(super) async fn rollback(
     state: &State,
     request: Request<PolicyModuleName>,
 ) -> Result<PolicyModuleV1, Status> {
-    let identity = caller(&request)?;
-    require_admin(&identity, "roll back policy modules")?;
+    let target = Target::named("policy_module", &request.get_ref().name);
+    authorize(state, &request, "RollbackPolicyModule", target).await?;
     Ok(state.policies.rollback(&request.into_inner().name).await?)
 }
 
@@ -59,8 +69,8 @@ pub(super) async fn evaluate(
     state: &State,
     request: Request<EvaluatePolicyRequest>,
 ) -> Result<EvaluatePolicyResponse, Status> {
-    let identity = caller(&request)?;
-    require_admin(&identity, "evaluate policy modules")?;
+    let target = Target::named("policy_module", &request.get_ref().name);
+    authorize(state, &request, "EvaluatePolicy", target).await?;
     let req = request.into_inner();
     Ok(state
         .policies

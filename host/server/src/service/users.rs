@@ -5,7 +5,7 @@ use portcullis_api::services::UserV2;
 use portcullis_api::BoxStream;
 use tonic::{Request, Status};
 
-use super::{caller, require_admin, secrets_allowed};
+use crate::rbac::{authorize, Target};
 use crate::resources::validate::{normalize_user, validate_name};
 use crate::state::State;
 
@@ -18,11 +18,16 @@ fn strip_secrets(mut user: UserV2) -> UserV2 {
 }
 
 pub(super) async fn get(state: &State, request: Request<GetUserRequest>) -> Result<UserV2, Status> {
-    let identity = caller(&request)?;
-    let req = request.into_inner();
-    let secrets = secrets_allowed(&identity, req.with_secrets, "user")?;
-    validate_name("user", &req.name)?;
-    let user = state.users.get(&req.name).await?;
+    let (name, secrets) = (&request.get_ref().name, request.get_ref().with_secrets);
+    validate_name("user", name)?;
+    authorize(
+        state,
+        &request,
+        "GetUser",
+        Target::named("user", name).secrets(secrets),
+    )
+    .await?;
+    let user = state.users.get(name).await?;
     Ok(if secrets { user } else { strip_secrets(user) })
 }
 
@@ -30,8 +35,14 @@ pub(super) async fn list(
     state: &State,
     request: Request<GetUsersRequest>,
 ) -> Result<BoxStream<UserV2>, Status> {
-    let identity = caller(&request)?;
-    let secrets = secrets_allowed(&identity, request.get_ref().with_secrets, "user")?;
+    let secrets = request.get_ref().with_secrets;
+    authorize(
+        state,
+        &request,
+        "GetUsers",
+        Target::default().secrets(secrets),
+    )
+    .await?;
     let users = state.users.list().await?;
     let items = users
         .into_iter()
@@ -40,8 +51,13 @@ pub(super) async fn list(
 }
 
 pub(super) async fn create(state: &State, request: Request<UserV2>) -> Result<(), Status> {
-    let identity = caller(&request)?;
-    require_admin(&identity, "create users")?;
+    authorize(
+        state,
+        &request,
+        "CreateUser",
+        Target::resource(request.get_ref()),
+    )
+    .await?;
     let mut user = request.into_inner();
     normalize_user(&mut user)?;
     state.users.create(&user).await?;
@@ -49,8 +65,13 @@ pub(super) async fn create(state: &State, request: Request<UserV2>) -> Result<()
 }
 
 pub(super) async fn update(state: &State, request: Request<UserV2>) -> Result<(), Status> {
-    let identity = caller(&request)?;
-    require_admin(&identity, "update users")?;
+    authorize(
+        state,
+        &request,
+        "UpdateUser",
+        Target::resource(request.get_ref()),
+    )
+    .await?;
     let mut user = request.into_inner();
     normalize_user(&mut user)?;
     state.users.update(&user).await?;
@@ -61,10 +82,10 @@ pub(super) async fn delete(
     state: &State,
     request: Request<DeleteUserRequest>,
 ) -> Result<(), Status> {
-    let identity = caller(&request)?;
-    require_admin(&identity, "delete users")?;
+    let name = &request.get_ref().name;
+    validate_name("user", name)?;
+    authorize(state, &request, "DeleteUser", Target::named("user", name)).await?;
     let name = request.into_inner().name;
-    validate_name("user", &name)?;
     state.users.delete(&name).await?;
     Ok(())
 }

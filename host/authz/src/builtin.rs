@@ -1,0 +1,215 @@
+//! Roles that exist without being stored and cannot be created, changed or deleted: `admin`
+//! (held by the bootstrap admin identity; a user gets it only if its spec names it) and the
+//! system roles of hosts, each with the least privileges its RPCs need.
+
+use std::collections::BTreeMap;
+
+use portcullis_api::services::{Metadata, RoleConditions, RoleOptions, RoleSpecV3, RoleV3, Rule};
+use portcullis_api::wrappers::StringValues;
+
+/// The built-in administrator role.
+pub const ADMIN: &str = "admin";
+
+/// The role every authenticated caller holds implicitly: reading the public parts of the
+/// cluster's certificate authorities and its name (what a client needs to trust the
+/// cluster), as Teleport's implicit rules allow.
+pub const IMPLICIT: &str = "default-implicit-role";
+
+/// System roles of hosts (as in host certificates), case as issued.
+pub const SYSTEM_ROLES: [&str; 9] = [
+    "Auth",
+    "Node",
+    "Proxy",
+    "App",
+    "Kube",
+    "Db",
+    "WindowsDesktop",
+    "RemoteProxy",
+    "Trusted_cluster",
+];
+
+/// Longest certificate lifetime of the admin role (30 hours), in nanoseconds.
+const ADMIN_MAX_SESSION_TTL_NANOS: i64 = 30 * 3600 * 1_000_000_000;
+
+/// A rule naming `verbs` on `resources`, without `where` clause or actions.
+pub fn rule(resources: &[&str], verbs: &[&str]) -> Rule {
+    Rule {
+        resources: resources.iter().map(|s| (*s).to_owned()).collect(),
+        verbs: verbs.iter().map(|s| (*s).to_owned()).collect(),
+        r#where: String::new(),
+        actions: Vec::new(),
+    }
+}
+
+fn everything() -> BTreeMap<String, StringValues> {
+    BTreeMap::from([(
+        "*".to_owned(),
+        StringValues {
+            values: vec!["*".to_owned()],
+        },
+    )])
+}
+
+fn role(name: &str, options: RoleOptions, allow: RoleConditions) -> RoleV3 {
+    RoleV3 {
+        kind: "role".to_owned(),
+        sub_kind: String::new(),
+        version: "v3".to_owned(),
+        metadata: Some(Metadata {
+            name: name.to_owned(),
+            namespace: "default".to_owned(),
+            description: format!("built-in role `{name}`"),
+            ..Metadata::default()
+        }),
+        spec: Some(RoleSpecV3 {
+            options: Some(options),
+            allow: Some(allow),
+            deny: Some(RoleConditions::default()),
+        }),
+    }
+}
+
+/// `admin`: every verb on every resource, every node, app, cluster and Kubernetes cluster,
+/// with the logins of the user's `logins` trait.
+pub fn admin() -> RoleV3 {
+    role(
+        ADMIN,
+        RoleOptions {
+            forward_agent: true,
+            max_session_ttl: ADMIN_MAX_SESSION_TTL_NANOS,
+            port_forwarding: Some(true),
+            certificate_format: "standard".to_owned(),
+            ..RoleOptions::default()
+        },
+        RoleConditions {
+            logins: vec!["{{internal.logins}}".to_owned()],
+            namespaces: vec!["*".to_owned()],
+            node_labels: everything(),
+            app_labels: everything(),
+            cluster_labels: everything(),
+            kubernetes_labels: everything(),
+            rules: vec![rule(&["*"], &["*"])],
+            ..RoleConditions::default()
+        },
+    )
+}
+
+/// What every host may read: the cluster's authorities (without secrets), its name, and
+/// the roles and users it checks logins against.
+fn host_rules() -> Vec<Rule> {
+    vec![
+        rule(&["cert_authority"], &["readnosecrets", "list"]),
+        rule(&["cluster_name"], &["read"]),
+        rule(&["role"], &["read", "list"]),
+        rule(&["user"], &["readnosecrets", "list"]),
+        rule(&["event"], &["create"]),
+    ]
+}
+
+/// The rules of system role `name` (case-insensitive), or `None` if it is not one.
+fn system_rules(name: &str) -> Option<Vec<Rule>> {
+    let mut rules = host_rules();
+    let own = |rules: &mut Vec<Rule>, extra: &[(&[&str], &[&str])]| {
+        rules.extend(extra.iter().map(|(r, v)| rule(r, v)));
+    };
+    match *SYSTEM_ROLES.iter().find(|r| r.eq_ignore_ascii_case(name))? {
+        "Auth" => return Some(vec![rule(&["*"], &["*"])]),
+        "Node" => own(
+            &mut rules,
+            &[
+                (&["node"], &["create", "update", "read", "list"]),
+                (&["session"], &["create", "update", "read", "list"]),
+            ],
+        ),
+        "Proxy" => own(
+            &mut rules,
+            &[
+                (&["proxy"], &["create", "update", "read", "list"]),
+                (
+                    &[
+                        "node",
+                        "app_server",
+                        "kube_service",
+                        "db_server",
+                        "windows_desktop",
+                        "auth_server",
+                        "remote_cluster",
+                        "tunnel_connection",
+                    ],
+                    &["read", "list"],
+                ),
+                (&["tunnel_connection"], &["create", "update", "delete"]),
+                (&["session"], &["create", "update", "read", "list"]),
+                (&["access_request"], &["read", "list"]),
+            ],
+        ),
+        "App" => own(
+            &mut rules,
+            &[
+                (&["app_server"], &["create", "update", "read", "list"]),
+                (&["jwt"], &["create"]),
+            ],
+        ),
+        "Kube" => own(
+            &mut rules,
+            &[(&["kube_service"], &["create", "update", "read", "list"])],
+        ),
+        "Db" => own(
+            &mut rules,
+            &[(&["db_server"], &["create", "update", "read", "list"])],
+        ),
+        "WindowsDesktop" => own(
+            &mut rules,
+            &[(&["windows_desktop"], &["create", "update", "read", "list"])],
+        ),
+        "RemoteProxy" => own(
+            &mut rules,
+            &[(&["remote_cluster", "tunnel_connection"], &["read", "list"])],
+        ),
+        _ => own(
+            &mut rules,
+            &[(&["trusted_cluster", "remote_cluster"], &["read", "list"])],
+        ),
+    }
+    Some(rules)
+}
+
+/// The implicit role of every caller (see [`IMPLICIT`]).
+pub fn implicit() -> RoleV3 {
+    role(
+        IMPLICIT,
+        RoleOptions::default(),
+        RoleConditions {
+            rules: vec![
+                rule(&["cert_authority"], &["readnosecrets", "list"]),
+                rule(&["cluster_name"], &["read", "list"]),
+            ],
+            ..RoleConditions::default()
+        },
+    )
+}
+
+/// The built-in role called `name`: `admin`, the implicit role, or a system role (`Node`,
+/// `Proxy`, ...).
+pub fn role_named(name: &str) -> Option<RoleV3> {
+    if name == ADMIN {
+        return Some(admin());
+    }
+    if name == IMPLICIT {
+        return Some(implicit());
+    }
+    let rules = system_rules(name)?;
+    Some(role(
+        name,
+        RoleOptions::default(),
+        RoleConditions {
+            rules,
+            ..RoleConditions::default()
+        },
+    ))
+}
+
+/// Whether `name` is reserved for a built-in role (stored roles may not use it).
+pub fn is_reserved(name: &str) -> bool {
+    name == ADMIN || name == IMPLICIT || SYSTEM_ROLES.iter().any(|r| r.eq_ignore_ascii_case(name))
+}

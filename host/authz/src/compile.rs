@@ -1,0 +1,264 @@
+//! Roles to a Cedar policy set.
+
+use std::fmt;
+use std::str::FromStr;
+
+use cedar_policy::{Entities, Policy, PolicyId, PolicySet, Schema};
+use portcullis_api::services::{RoleV3, Rule};
+
+use crate::error::AuthzError;
+use crate::verbs::{VERBS, WILDCARD};
+
+/// The Cedar schema of role decisions: a `User` applies an action (a verb) to a `Kind` of
+/// resource; `readnosecrets` is a member of `read`, so a rule allowing `read` also allows
+/// reading without secrets. `where_true` lists the rules whose `where` clause holds.
+pub(crate) const SCHEMA: &str = r#"
+entity User;
+entity Kind;
+type RuleContext = { where_true: Set<String> };
+action "list", "create", "read", "update", "delete", "rotate"
+  appliesTo { principal: User, resource: Kind, context: RuleContext };
+action "readnosecrets" in ["read"]
+  appliesTo { principal: User, resource: Kind, context: RuleContext };
+"#;
+
+/// The schema and the action entities (the `readnosecrets in read` hierarchy).
+pub(crate) fn schema() -> Result<(Schema, Entities), AuthzError> {
+    let (schema, _warnings) =
+        Schema::from_cedarschema_str(SCHEMA).map_err(|e| AuthzError::Internal(e.to_string()))?;
+    let actions = schema
+        .action_entities()
+        .map_err(|e| AuthzError::Internal(e.to_string()))?;
+    Ok((schema, actions))
+}
+
+/// The side of a role a rule is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Side {
+    /// `spec.allow`.
+    Allow,
+    /// `spec.deny`.
+    Deny,
+}
+
+impl Side {
+    /// `allow` or `deny`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Allow => "allow",
+            Side::Deny => "deny",
+        }
+    }
+}
+
+/// Which rule of which role: `role-name` `deny.rules[0]`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RuleRef {
+    /// The role's name.
+    pub role: String,
+    /// Allow or deny.
+    pub side: Side,
+    /// Index in the side's `rules`.
+    pub index: usize,
+}
+
+impl fmt::Display for RuleRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "role `{}` {}.rules[{}]",
+            self.role,
+            self.side.as_str(),
+            self.index
+        )
+    }
+}
+
+/// One compiled rule.
+#[derive(Debug, Clone)]
+pub(crate) struct CompiledRule {
+    pub(crate) at: RuleRef,
+    pub(crate) rule: Rule,
+    /// The Cedar policy (and the `where_true` entry when the rule has a `where` clause).
+    pub(crate) id: String,
+}
+
+impl CompiledRule {
+    /// Whether the rule names `verb` (or `*`; `read` covers `readnosecrets`) and `kind` (or
+    /// `*`), leaving its `where` clause aside.
+    pub(crate) fn applies_to(&self, verb: &str, kind: &str) -> bool {
+        let verb_ok = self
+            .rule
+            .verbs
+            .iter()
+            .any(|v| v == WILDCARD || v == verb || (verb == "readnosecrets" && v == "read"));
+        verb_ok
+            && self
+                .rule
+                .resources
+                .iter()
+                .any(|r| r == WILDCARD || r == kind)
+    }
+}
+
+/// The caller's roles as Cedar policies, with the rules they came from.
+#[derive(Debug)]
+pub(crate) struct CompiledRoles {
+    pub(crate) policies: PolicySet,
+    pub(crate) rules: Vec<CompiledRule>,
+}
+
+impl CompiledRoles {
+    /// The rule a Cedar policy id stands for.
+    pub(crate) fn rule(&self, id: &PolicyId) -> Option<&CompiledRule> {
+        let index: usize = id.to_string().strip_prefix('p')?.parse().ok()?;
+        self.rules.get(index)
+    }
+}
+
+/// A Cedar string literal.
+fn quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The Cedar text of one rule.
+fn policy_text(rule: &Rule, side: Side, id: &str) -> Result<String, String> {
+    let effect = match side {
+        Side::Allow => "permit",
+        Side::Deny => "forbid",
+    };
+    let action = if rule.verbs.iter().any(|v| v == WILDCARD) {
+        "action".to_owned()
+    } else {
+        let mut verbs = Vec::new();
+        for verb in &rule.verbs {
+            if !VERBS.contains(&verb.as_str()) {
+                return Err(format!("unknown verb `{verb}`"));
+            }
+            verbs.push(format!("Action::{}", quoted(verb)));
+        }
+        format!("action in [{}]", verbs.join(", "))
+    };
+    let mut conditions = Vec::new();
+    if !rule.resources.iter().any(|r| r == WILDCARD) {
+        let kinds: Vec<String> = rule
+            .resources
+            .iter()
+            .map(|kind| format!("Kind::{}", quoted(kind)))
+            .collect();
+        conditions.push(format!("[{}].contains(resource)", kinds.join(", ")));
+    }
+    if !rule.r#where.trim().is_empty() {
+        conditions.push(format!("context.where_true.contains({})", quoted(id)));
+    }
+    let when = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!(" when {{ {} }}", conditions.join(" && "))
+    };
+    Ok(format!("{effect}(principal, {action}, resource){when};"))
+}
+
+/// Compiles `roles` (already validated) into one policy set.
+pub(crate) fn compile(roles: &[RoleV3]) -> Result<CompiledRoles, AuthzError> {
+    let mut policies = PolicySet::new();
+    let mut rules = Vec::new();
+    for role in roles {
+        let name = role
+            .metadata
+            .as_ref()
+            .map(|m| m.name.clone())
+            .unwrap_or_default();
+        let Some(spec) = &role.spec else { continue };
+        for (side, conditions) in [(Side::Allow, &spec.allow), (Side::Deny, &spec.deny)] {
+            let Some(conditions) = conditions else {
+                continue;
+            };
+            for (index, rule) in conditions.rules.iter().enumerate() {
+                let id = format!("p{}", rules.len());
+                let invalid = |reason: String| AuthzError::InvalidRole {
+                    role: name.clone(),
+                    reason: format!("{}.rules[{index}]: {reason}", side.as_str()),
+                };
+                let text = policy_text(rule, side, &id).map_err(invalid)?;
+                let policy_id =
+                    PolicyId::from_str(&id).map_err(|e| AuthzError::Internal(e.to_string()))?;
+                let policy = Policy::parse(Some(policy_id), &text)
+                    .map_err(|e| invalid(format!("cannot be compiled: {e}")))?;
+                policies
+                    .add(policy)
+                    .map_err(|e| AuthzError::Internal(e.to_string()))?;
+                rules.push(CompiledRule {
+                    at: RuleRef {
+                        role: name.clone(),
+                        side,
+                        index,
+                    },
+                    rule: rule.clone(),
+                    id,
+                });
+            }
+        }
+    }
+    Ok(CompiledRoles { policies, rules })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use cedar_policy::{ValidationMode, Validator};
+
+    fn rule(resources: &[&str], verbs: &[&str], where_clause: &str) -> Rule {
+        Rule {
+            r#where: where_clause.to_owned(),
+            ..crate::builtin::rule(resources, verbs)
+        }
+    }
+
+    #[test]
+    fn rules_become_policies_that_the_schema_validates() {
+        let cases = [
+            (
+                rule(&["*"], &["*"], ""),
+                Side::Allow,
+                "permit(principal, action, resource);",
+            ),
+            (
+                rule(&["role", "user"], &["read", "list"], ""),
+                Side::Deny,
+                r#"forbid(principal, action in [Action::"read", Action::"list"], resource) when { [Kind::"role", Kind::"user"].contains(resource) };"#,
+            ),
+            (
+                rule(&["role"], &["*"], "x"),
+                Side::Allow,
+                r#"permit(principal, action, resource) when { [Kind::"role"].contains(resource) && context.where_true.contains("p7") };"#,
+            ),
+        ];
+        let (schema, _) = schema().unwrap();
+        for (rule, side, expected) in cases {
+            let text = policy_text(&rule, side, "p7").unwrap();
+            assert_eq!(text, expected);
+            let set = PolicySet::from_str(&text).unwrap();
+            let result = Validator::new(schema.clone()).validate(&set, ValidationMode::Strict);
+            assert!(result.validation_passed(), "{text}: {result}");
+        }
+        assert_eq!(quoted("a\"b\\c"), r#""a\"b\\c""#);
+        assert!(
+            policy_text(&rule(&["role"], &["fly"], ""), Side::Allow, "p0")
+                .unwrap_err()
+                .contains("unknown verb `fly`")
+        );
+    }
+}

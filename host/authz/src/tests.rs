@@ -1,0 +1,321 @@
+//! Decisions over small role sets, with `where` clauses answered by a fake evaluator.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use portcullis_api::services::{Metadata, RoleConditions, RoleSpecV3, RoleV3, Rule};
+use serde_json::{json, Value};
+
+use crate::{Authorizer, Decision, Request, RuleHooks, RuleRef, Side};
+
+use crate::builtin::rule;
+
+fn with_where(mut rule: Rule, clause: &str) -> Rule {
+    rule.r#where = clause.to_owned();
+    rule
+}
+
+fn role(name: &str, revision: i64, allow: Vec<Rule>, deny: Vec<Rule>) -> RoleV3 {
+    RoleV3 {
+        kind: "role".into(),
+        version: "v3".into(),
+        metadata: Some(Metadata {
+            name: name.into(),
+            id: revision,
+            ..Metadata::default()
+        }),
+        spec: Some(RoleSpecV3 {
+            options: None,
+            allow: Some(RoleConditions {
+                rules: allow,
+                ..RoleConditions::default()
+            }),
+            deny: Some(RoleConditions {
+                rules: deny,
+                ..RoleConditions::default()
+            }),
+        }),
+        ..RoleV3::default()
+    }
+}
+
+/// `where` clauses: `yes` holds, `no` does not, `team-dba` checks the user's team trait,
+/// anything else fails. Actions log their text.
+struct Fake;
+
+impl RuleHooks for Fake {
+    fn eval_where(&self, expression: &str, input: &Value) -> Result<bool, String> {
+        match expression {
+            "yes" => Ok(true),
+            "no" => Ok(false),
+            "team-dba" => Ok(input["user"]["spec"]["traits"]["team"]
+                .as_array()
+                .is_some_and(|t| t.iter().any(|v| v == "dba"))),
+            other => Err(format!("cannot evaluate `{other}`")),
+        }
+    }
+
+    fn run_action(&self, expression: &str, _input: &Value) -> Result<Vec<String>, String> {
+        Ok(vec![format!("ran {expression}")])
+    }
+}
+
+fn decide(roles: &[RoleV3], verb: &str, kind: &str) -> Decision {
+    decide_as(roles, verb, kind, &json!({"metadata": {"name": "alice"}}))
+}
+
+fn decide_as(roles: &[RoleV3], verb: &str, kind: &str, user: &Value) -> Decision {
+    let authorizer = Authorizer::new().unwrap();
+    let resource = json!({});
+    authorizer
+        .decide(
+            roles,
+            &Request {
+                user: "alice",
+                verb,
+                kind,
+                user_resource: user,
+                resource: &resource,
+            },
+            &Fake,
+        )
+        .unwrap()
+}
+
+fn at(role: &str, side: Side, index: usize) -> RuleRef {
+    RuleRef {
+        role: role.into(),
+        side,
+        index,
+    }
+}
+
+#[test]
+fn allow_rules_permit_and_everything_else_is_denied() {
+    let plugin = role(
+        "access-plugin",
+        1,
+        vec![rule(&["access_request"], &["list", "read", "update"])],
+        vec![],
+    );
+    let d = decide(std::slice::from_ref(&plugin), "update", "access_request");
+    assert!(d.allowed);
+    assert_eq!(d.decided_by, [at("access-plugin", Side::Allow, 0)]);
+    assert!(
+        d.to_string()
+            .contains("allowed by role `access-plugin` allow.rules[0]"),
+        "{d}"
+    );
+    for (verb, kind) in [
+        ("delete", "access_request"),
+        ("read", "role"),
+        ("create", "access_request"),
+    ] {
+        let d = decide(std::slice::from_ref(&plugin), verb, kind);
+        assert!(!d.allowed, "{verb} {kind}");
+        assert!(d.decided_by.is_empty());
+        assert!(
+            d.to_string()
+                .contains("no rule of the caller's roles allows it"),
+            "{d}"
+        );
+    }
+}
+
+#[test]
+fn a_deny_rule_on_another_role_beats_an_allow_rule() {
+    let admin = role("everything", 1, vec![rule(&["*"], &["*"])], vec![]);
+    let no_roles = role(
+        "no-role-writes",
+        1,
+        vec![],
+        vec![rule(&["role"], &["create", "update", "delete"])],
+    );
+    let roles = [admin, no_roles];
+    assert!(decide(&roles, "read", "role").allowed);
+    let d = decide(&roles, "delete", "role");
+    assert!(!d.allowed);
+    assert_eq!(d.decided_by, [at("no-role-writes", Side::Deny, 0)]);
+    assert!(
+        d.to_string()
+            .contains("denied by role `no-role-writes` deny.rules[0]"),
+        "{d}"
+    );
+}
+
+#[test]
+fn read_covers_readnosecrets_but_not_the_other_way_round() {
+    let reader = role(
+        "reader",
+        1,
+        vec![rule(&["cert_authority"], &["read"])],
+        vec![],
+    );
+    let no_secrets = role(
+        "no-secrets",
+        1,
+        vec![rule(&["cert_authority"], &["readnosecrets"])],
+        vec![],
+    );
+    assert!(decide(&[reader], "readnosecrets", "cert_authority").allowed);
+    assert!(
+        decide(
+            std::slice::from_ref(&no_secrets),
+            "readnosecrets",
+            "cert_authority"
+        )
+        .allowed
+    );
+    assert!(!decide(&[no_secrets], "read", "cert_authority").allowed);
+}
+
+#[test]
+fn where_clauses_match_and_fail_closed() {
+    let dba = role(
+        "dba",
+        1,
+        vec![with_where(rule(&["role"], &["read"]), "team-dba")],
+        vec![],
+    );
+    let in_team = json!({"spec": {"traits": {"team": ["dba"]}}});
+    let outside = json!({"spec": {"traits": {"team": ["web"]}}});
+    let d = decide_as(std::slice::from_ref(&dba), "read", "role", &in_team);
+    assert!(d.allowed);
+    assert_eq!(d.wheres[0].result, Ok(true));
+    assert!(
+        d.to_string()
+            .contains("where `team-dba` of role `dba` allow.rules[0] is true"),
+        "{d}"
+    );
+    assert!(!decide_as(&[dba], "read", "role", &outside).allowed);
+
+    // An allow clause that fails does not allow; a deny clause that fails denies.
+    let broken_allow = role(
+        "broken-allow",
+        1,
+        vec![with_where(rule(&["role"], &["read"]), "boom")],
+        vec![],
+    );
+    let d = decide(&[broken_allow], "read", "role");
+    assert!(!d.allowed);
+    assert!(d.wheres[0].result.is_err());
+    let everything = role("everything", 1, vec![rule(&["*"], &["*"])], vec![]);
+    let broken_deny = role(
+        "broken-deny",
+        1,
+        vec![],
+        vec![with_where(rule(&["role"], &["read"]), "boom")],
+    );
+    let d = decide(&[everything.clone(), broken_deny], "read", "role");
+    assert!(!d.allowed);
+    assert_eq!(d.decided_by, [at("broken-deny", Side::Deny, 0)]);
+    assert!(
+        d.to_string().contains("failed (cannot evaluate `boom`)"),
+        "{d}"
+    );
+
+    // A deny clause that is false leaves the allow rules to decide; one that does not apply
+    // to the verb is not evaluated at all.
+    let maybe = role(
+        "maybe",
+        1,
+        vec![],
+        vec![
+            with_where(rule(&["role"], &["delete"]), "yes"),
+            with_where(rule(&["role"], &["read"]), "no"),
+        ],
+    );
+    let d = decide(&[everything, maybe], "read", "role");
+    assert!(d.allowed);
+    assert_eq!(d.wheres.len(), 1);
+}
+
+#[test]
+fn actions_of_the_deciding_rules_run() {
+    let mut logged = rule(&["role"], &["read"]);
+    logged.actions = vec![r#"log("info", "read")"#.into()];
+    let mut other = rule(&["user"], &["read"]);
+    other.actions = vec!["never".into()];
+    let d = decide(
+        &[role("audited", 1, vec![logged, other], vec![])],
+        "read",
+        "role",
+    );
+    assert!(d.allowed);
+    assert_eq!(d.actions.len(), 1);
+    assert_eq!(
+        d.actions[0].result,
+        Ok(vec![r#"ran log("info", "read")"#.to_owned()])
+    );
+}
+
+#[test]
+fn compiled_role_sets_are_cached_per_roles_and_revisions() {
+    let authorizer = Authorizer::new().unwrap();
+    let user = json!({});
+    let request = Request {
+        user: "alice",
+        verb: "read",
+        kind: "role",
+        user_resource: &user,
+        resource: &user,
+    };
+    let v1 = role("r", 1, vec![rule(&["role"], &["read"])], vec![]);
+    let v2 = role("r", 2, vec![], vec![]);
+    assert!(
+        authorizer
+            .decide(std::slice::from_ref(&v1), &request, &Fake)
+            .unwrap()
+            .allowed
+    );
+    assert!(authorizer.decide(&[v1], &request, &Fake).unwrap().allowed);
+    assert_eq!(authorizer.cached_role_sets(), 1);
+    // A new revision is compiled afresh.
+    assert!(!authorizer.decide(&[v2], &request, &Fake).unwrap().allowed);
+    assert_eq!(authorizer.cached_role_sets(), 2);
+}
+
+#[test]
+fn unknown_verbs_in_requests_and_rules_are_errors() {
+    let authorizer = Authorizer::new().unwrap();
+    let user = json!({});
+    let request = Request {
+        user: "alice",
+        verb: "fly",
+        kind: "role",
+        user_resource: &user,
+        resource: &user,
+    };
+    assert!(authorizer.decide(&[], &request, &Fake).is_err());
+    let bad = role("bad", 1, vec![rule(&["role"], &["fly"])], vec![]);
+    let request = Request {
+        verb: "read",
+        ..request
+    };
+    let e = authorizer.decide(&[bad], &request, &Fake).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("role `bad`: allow.rules[0]: unknown verb `fly`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn builtin_roles() {
+    let admin = crate::builtin::admin();
+    assert!(decide(&[admin], "delete", "cert_authority").allowed);
+    let node = crate::builtin::role_named("Node").unwrap();
+    assert!(
+        decide(
+            std::slice::from_ref(&node),
+            "readnosecrets",
+            "cert_authority"
+        )
+        .allowed
+    );
+    assert!(!decide(std::slice::from_ref(&node), "read", "cert_authority").allowed);
+    assert!(!decide(&[node], "create", "role").allowed);
+    assert!(crate::builtin::is_reserved("admin") && crate::builtin::is_reserved("node"));
+    assert!(crate::validate::role(&crate::builtin::admin())
+        .unwrap_err()
+        .contains("built-in"));
+}

@@ -1,0 +1,121 @@
+//! Checks of a role before it is stored; every error names the field.
+
+use portcullis_api::services::{RoleConditions, RoleV3, Rule};
+
+use crate::builtin;
+use crate::labels;
+use crate::templates;
+use crate::verbs::{is_verb, VERBS, WILDCARD};
+
+/// Certificate formats a role may ask for.
+pub const CERTIFICATE_FORMATS: [&str; 2] = ["standard", "oldssh"];
+
+/// Checks `role`; `Err` says which field is wrong and why (without the role's name, which
+/// the caller adds).
+pub fn role(role: &RoleV3) -> Result<(), String> {
+    let name = role.metadata.as_ref().map_or("", |m| m.name.as_str());
+    if builtin::is_reserved(name) {
+        return Err(format!(
+            "`{name}` is a built-in role and cannot be created, changed or deleted"
+        ));
+    }
+    let Some(spec) = &role.spec else {
+        return Ok(());
+    };
+    if let Some(options) = &spec.options {
+        let non_negative = [
+            ("max_session_ttl", options.max_session_ttl),
+            ("client_idle_timeout", options.client_idle_timeout),
+            ("max_connections", options.max_connections),
+            ("max_sessions", options.max_sessions),
+        ];
+        for (field, value) in non_negative {
+            if value < 0 {
+                return Err(format!("spec.options.{field} must not be negative"));
+            }
+        }
+        let format = options.certificate_format.as_str();
+        if !format.is_empty() && !CERTIFICATE_FORMATS.contains(&format) {
+            return Err(format!(
+                "spec.options.cert_format `{format}` is not one of {}",
+                CERTIFICATE_FORMATS.join(", ")
+            ));
+        }
+    }
+    for (side, conditions) in [("allow", &spec.allow), ("deny", &spec.deny)] {
+        if let Some(conditions) = conditions {
+            self::conditions(conditions).map_err(|e| format!("spec.{side}.{e}"))?;
+        }
+    }
+    Ok(())
+}
+
+fn conditions(conditions: &RoleConditions) -> Result<(), String> {
+    let templated = [
+        ("logins", &conditions.logins),
+        ("kubernetes_groups", &conditions.kube_groups),
+        ("kubernetes_users", &conditions.kube_users),
+    ];
+    for (field, values) in templated {
+        for (i, value) in values.iter().enumerate() {
+            if value.trim().is_empty() {
+                return Err(format!("{field}[{i}] is empty"));
+            }
+            templates::parse(value).map_err(|e| format!("{field}[{i}]: {e}"))?;
+        }
+    }
+    let selectors = [
+        ("node_labels", &conditions.node_labels),
+        ("app_labels", &conditions.app_labels),
+        ("cluster_labels", &conditions.cluster_labels),
+        ("kubernetes_labels", &conditions.kubernetes_labels),
+    ];
+    for (field, selector) in selectors {
+        labels::validate(selector).map_err(|e| format!("{field}: {e}"))?;
+    }
+    for (i, rule) in conditions.rules.iter().enumerate() {
+        self::rule(rule).map_err(|e| format!("rules[{i}]: {e}"))?;
+    }
+    if let Some(request) = &conditions.request {
+        for (i, role) in request.roles.iter().enumerate() {
+            if role.trim().is_empty() {
+                return Err(format!("request.roles[{i}] is empty"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Checks one rule: known verbs, named resources. (`where` clauses are checked by the
+/// server, which owns the predicate module.)
+pub fn rule(rule: &Rule) -> Result<(), String> {
+    if rule.resources.is_empty() {
+        return Err("resources must name at least one resource kind or `*`".into());
+    }
+    if rule.verbs.is_empty() {
+        return Err("verbs must name at least one verb".into());
+    }
+    if let Some(verb) = rule.verbs.iter().find(|v| !is_verb(v)) {
+        return Err(format!(
+            "unknown verb `{verb}` (known: {}, {WILDCARD})",
+            VERBS.join(", ")
+        ));
+    }
+    if let Some(kind) = rule.resources.iter().find(|r| !valid_kind(r)) {
+        return Err(format!(
+            "resource `{kind}` is not a resource kind (lower-case letters, digits and `_`) or `*`"
+        ));
+    }
+    if let Some(i) = rule.actions.iter().position(|a| a.trim().is_empty()) {
+        return Err(format!("actions[{i}] is empty"));
+    }
+    Ok(())
+}
+
+fn valid_kind(kind: &str) -> bool {
+    kind == WILDCARD
+        || (!kind.is_empty()
+            && kind
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'))
+}

@@ -1,0 +1,235 @@
+//! Role-based access control of every RPC: the caller's roles (stored, or built in), the
+//! RPC's permission from [`table`], a decision by `portcullis-authz` (Cedar, with `where`
+//! clauses and actions in the Wasm `predicate` module).
+
+pub mod table;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use portcullis_api::services::RoleV3;
+use portcullis_authz::{builtin, Decision, Request as AuthzRequest};
+use portcullis_ca::Identity;
+use serde_json::{json, Value};
+use tonic::{Request, Status};
+
+use crate::service::caller;
+use crate::state::State;
+
+/// What an RPC acts on, for `where` clauses (`resource.*`) and own-user checks.
+#[derive(Debug, Default)]
+pub struct Target {
+    /// The resource as `where` clauses see it (`{}` when the RPC is not about one).
+    pub resource: Option<Value>,
+    /// The user the RPC acts for, when it acts for a user (own-user checks).
+    pub user: Option<String>,
+    /// Whether secrets are asked for (`readnosecrets` becomes `read`).
+    pub with_secrets: bool,
+}
+
+impl Target {
+    /// A resource of `kind` known by its name only.
+    pub fn named(kind: &str, name: &str) -> Self {
+        Target {
+            resource: Some(json!({"kind": kind, "metadata": {"name": name}})),
+            ..Target::default()
+        }
+    }
+
+    /// A resource given whole (creates and updates).
+    pub fn resource(resource: &impl serde::Serialize) -> Self {
+        Target {
+            resource: serde_json::to_value(resource).ok(),
+            ..Target::default()
+        }
+    }
+
+    /// Secrets asked for, or not.
+    pub fn secrets(mut self, with_secrets: bool) -> Self {
+        self.with_secrets = with_secrets;
+        self
+    }
+
+    /// Acting for user `user`.
+    pub fn for_user(mut self, user: &str) -> Self {
+        self.user = Some(user.to_owned());
+        self
+    }
+}
+
+/// The caller's roles: the implicit role of every caller, built-in ones (`admin`, system
+/// roles) and stored ones, with their revisions. A role the identity names that no longer
+/// exists grants nothing.
+pub async fn roles_of(state: &State, identity: &Identity) -> Result<Vec<RoleV3>, Status> {
+    let mut roles = vec![builtin::implicit()];
+    for name in identity.roles.iter().chain(&identity.system_roles) {
+        if let Some(role) = builtin::role_named(name) {
+            roles.push(role);
+        } else if let Some(role) = state.roles.find(name).await? {
+            roles.push(role);
+        } else {
+            tracing::debug!(user = %identity.username, role = %name, "role no longer exists");
+        }
+    }
+    Ok(roles)
+}
+
+/// The user as `where` clauses see it: the stored user without secrets, or what the
+/// certificate says (hosts, the bootstrap admin).
+pub async fn user_resource(state: &State, identity: &Identity) -> Result<Value, Status> {
+    if let Some(mut user) = state.users.find(&identity.username).await? {
+        if let Some(spec) = user.spec.as_mut() {
+            spec.local_auth = None;
+        }
+        if let Ok(value) = serde_json::to_value(user) {
+            return Ok(value);
+        }
+    }
+    let traits: BTreeMap<&String, &Vec<String>> = identity.traits.iter().collect();
+    Ok(json!({
+        "kind": "user",
+        "version": "v2",
+        "metadata": {"name": identity.username},
+        "spec": {"roles": identity.roles, "traits": traits},
+    }))
+}
+
+/// Decides whether `identity` may apply `verb` to `kind` (`resource` for `where` clauses).
+pub async fn decide(
+    state: &State,
+    identity: &Identity,
+    verb: &str,
+    kind: &str,
+    resource: &Value,
+) -> Result<Decision, Status> {
+    let roles = roles_of(state, identity).await?;
+    let user = user_resource(state, identity).await?;
+    let hooks = state.policies.rule_hooks();
+    let request = AuthzRequest {
+        user: &identity.username,
+        verb,
+        kind,
+        user_resource: &user,
+        resource,
+    };
+    // `where` clauses run Wasm and may read the store: off the async worker.
+    let decision = tokio::task::block_in_place(|| state.authz.decide(&roles, &request, &hooks))
+        .map_err(|e| Status::internal(e.to_string()))?;
+    for outcome in &decision.actions {
+        match &outcome.result {
+            Ok(lines) => {
+                for line in lines {
+                    tracing::info!(target: "portcullis::audit", user = %identity.username, rule = %outcome.rule, "{line}");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(user = %identity.username, rule = %outcome.rule, action = %outcome.action, "rule action failed: {e}");
+            }
+        }
+    }
+    for outcome in &decision.wheres {
+        if let Err(e) = &outcome.result {
+            tracing::warn!(user = %identity.username, rule = %outcome.rule, "where clause failed (fail closed): {e}");
+        }
+    }
+    Ok(decision)
+}
+
+/// Authorizes `request`, a call of RPC `rpc` on `target`: the caller's identity if every
+/// verb the RPC needs is allowed, PERMISSION_DENIED with the explanation otherwise.
+pub async fn authorize<T>(
+    state: &State,
+    request: &Request<T>,
+    rpc: &str,
+    target: Target,
+) -> Result<Arc<Identity>, Status> {
+    let identity = caller(request)?;
+    if table::PUBLIC.contains(&rpc) {
+        return Ok(identity);
+    }
+    let permission = table::permission(rpc)
+        .ok_or_else(|| Status::internal(format!("RPC {rpc} has no entry in the access table")))?;
+    if permission.own && target.user.as_deref() == Some(identity.username.as_str()) {
+        return Ok(identity);
+    }
+    let resource = target
+        .resource
+        .unwrap_or_else(|| json!({"kind": permission.kind}));
+    for verb in permission.verbs {
+        let verb = if *verb == "readnosecrets" && target.with_secrets {
+            "read"
+        } else {
+            verb
+        };
+        let decision = decide(state, &identity, verb, permission.kind, &resource).await?;
+        if !decision.allowed {
+            return Err(Status::permission_denied(format!(
+                "`{}` may not call {rpc}: {decision}",
+                identity.username
+            )));
+        }
+    }
+    Ok(identity)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::table::{permission, PUBLIC, TABLE};
+    use portcullis_authz::verbs::VERBS;
+
+    #[test]
+    fn the_table_names_known_verbs_once_per_rpc() {
+        for (i, (rpc, p)) in TABLE.iter().enumerate() {
+            assert!(!PUBLIC.contains(rpc), "{rpc}");
+            assert!(
+                TABLE[..i].iter().all(|(other, _)| other != rpc),
+                "{rpc} twice"
+            );
+            assert!(p.verbs.iter().all(|v| VERBS.contains(v)), "{rpc}");
+            assert_eq!(permission(rpc), Some(*p));
+        }
+        assert_eq!(permission("Nope"), None);
+    }
+
+    /// Every implemented RPC of the service has an entry (or is public), and every entry
+    /// is an implemented RPC.
+    #[test]
+    fn every_implemented_rpc_is_in_the_table() {
+        let source = include_str!("../service/mod.rs");
+        // The macro's invocation, not its definition.
+        let invocation = source.rfind("auth_service! {").unwrap_or(0);
+        let source = &source[invocation..];
+        let start = source.find("implemented {").unwrap_or(0);
+        let end = source.find("later {").unwrap_or(source.len());
+        let implemented: Vec<String> = source[start..end]
+            .split("async fn ")
+            .skip(1)
+            .filter_map(|rest| rest.split('(').next())
+            .map(|snake| {
+                snake
+                    .split('_')
+                    .map(|part| {
+                        let mut chars = part.chars();
+                        chars
+                            .next()
+                            .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                            .unwrap_or_default()
+                    })
+                    .collect()
+            })
+            .collect();
+        assert!(implemented.len() > 20, "{implemented:?}");
+        for rpc in &implemented {
+            assert!(
+                PUBLIC.contains(&rpc.as_str()) || permission(rpc).is_some(),
+                "{rpc} is implemented but has no entry in the access table"
+            );
+        }
+        for (rpc, _) in TABLE {
+            assert!(
+                implemented.iter().any(|i| i == rpc),
+                "{rpc} is in the table but not implemented"
+            );
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! The one table of what every RPC needs: verbs on a resource kind. The service code asks
+//! [`super::authorize`] with the RPC's name and never checks roles itself.
+
+/// What an RPC needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Permission {
+    /// Every one of these verbs must be allowed. `readnosecrets` becomes `read` when the
+    /// request asks for secrets.
+    pub verbs: &'static [&'static str],
+    /// On this kind of resource.
+    pub kind: &'static str,
+    /// Whether a caller acting on its own user needs no rule (e.g. renewing its own
+    /// certificates, or checking its own access).
+    pub own: bool,
+}
+
+const fn p(verbs: &'static [&'static str], kind: &'static str) -> Permission {
+    Permission {
+        verbs,
+        kind,
+        own: false,
+    }
+}
+
+const fn own(verbs: &'static [&'static str], kind: &'static str) -> Permission {
+    Permission {
+        verbs,
+        kind,
+        own: true,
+    }
+}
+
+/// RPCs any authenticated caller may make.
+pub const PUBLIC: [&str; 1] = ["Ping"];
+
+/// Every implemented RPC (by its gRPC method name) and what it needs.
+pub const TABLE: [(&str, Permission); 23] = [
+    ("GetUser", p(&["readnosecrets"], "user")),
+    ("GetUsers", p(&["list", "readnosecrets"], "user")),
+    ("CreateUser", p(&["create"], "user")),
+    ("UpdateUser", p(&["update"], "user")),
+    ("DeleteUser", p(&["delete"], "user")),
+    ("GetRole", p(&["read"], "role")),
+    ("GetRoles", p(&["list", "read"], "role")),
+    ("CreateRole", p(&["create"], "role")),
+    ("UpsertRole", p(&["create", "update"], "role")),
+    ("DeleteRole", p(&["delete"], "role")),
+    ("GetCertAuthority", p(&["readnosecrets"], "cert_authority")),
+    (
+        "GetCertAuthorities",
+        p(&["list", "readnosecrets"], "cert_authority"),
+    ),
+    ("RotateCertAuthority", p(&["rotate"], "cert_authority")),
+    ("GenerateUserCerts", own(&["create"], "user_cert")),
+    ("GenerateHostCerts", p(&["create"], "host_cert")),
+    ("GenerateAppToken", p(&["create"], "jwt")),
+    (
+        "UpsertPolicyModule",
+        p(&["create", "update"], "policy_module"),
+    ),
+    ("GetPolicyModule", p(&["read"], "policy_module")),
+    ("GetPolicyModules", p(&["list", "read"], "policy_module")),
+    ("DeletePolicyModule", p(&["delete"], "policy_module")),
+    ("RollbackPolicyModule", p(&["update"], "policy_module")),
+    ("EvaluatePolicy", p(&["read"], "policy_module")),
+    ("CheckAccess", own(&["read"], "role")),
+];
+
+/// What `rpc` needs, or `None` if it is not in the table.
+pub fn permission(rpc: &str) -> Option<Permission> {
+    TABLE
+        .iter()
+        .find(|(name, _)| *name == rpc)
+        .map(|(_, permission)| *permission)
+}

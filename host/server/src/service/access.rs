@@ -1,0 +1,129 @@
+//! CheckAccess: a decision with its explanation, for `pctl acl check`.
+
+use std::collections::BTreeMap;
+
+use portcullis_api::auth::{
+    CheckAccessRequest, CheckAccessResponse, RoleRequestCheck, WhereOutcome,
+};
+use portcullis_authz::access::may_request;
+use portcullis_authz::verbs::VERBS;
+use portcullis_ca::Identity;
+use serde_json::{json, Value};
+use tonic::{Request, Status};
+
+use crate::rbac::{authorize, decide, roles_of, Target};
+use crate::resources::validate::validate_name;
+use crate::state::State;
+
+/// The identity of the user whose access is checked: the caller, or a stored user.
+async fn subject(state: &State, caller: &Identity, user: &str) -> Result<Identity, Status> {
+    if user.is_empty() || user == caller.username {
+        return Ok(caller.clone());
+    }
+    validate_name("user", user)?;
+    let stored = state.users.get(user).await?;
+    let spec = stored.spec.unwrap_or_default();
+    let mut identity = Identity::new(user, spec.roles);
+    identity.traits = spec
+        .traits
+        .into_iter()
+        .map(|(k, v)| (k, v.values))
+        .collect::<BTreeMap<_, _>>();
+    Ok(identity)
+}
+
+pub(super) async fn check(
+    state: &State,
+    request: Request<CheckAccessRequest>,
+) -> Result<CheckAccessResponse, Status> {
+    let user = request.get_ref().user.clone();
+    let own = if user.is_empty() {
+        crate::service::caller(&request)?.username.clone()
+    } else {
+        user.clone()
+    };
+    let caller = authorize(
+        state,
+        &request,
+        "CheckAccess",
+        Target::default().for_user(&own),
+    )
+    .await?;
+    let req = request.into_inner();
+    if !VERBS.contains(&req.verb.as_str()) {
+        return Err(Status::invalid_argument(format!(
+            "unknown verb `{}` (known: {})",
+            req.verb,
+            VERBS.join(", ")
+        )));
+    }
+    if req.kind.is_empty() {
+        return Err(Status::invalid_argument("a resource kind is required"));
+    }
+    let subject = subject(state, &caller, &req.user).await?;
+    let mut resource: Value = if req.resource_json.is_empty() {
+        json!({"kind": req.kind})
+    } else {
+        serde_json::from_str(&req.resource_json).map_err(|e| {
+            Status::invalid_argument(format!("resource_json is not valid JSON: {e}"))
+        })?
+    };
+    if !req.name.is_empty() {
+        if let Some(object) = resource.as_object_mut() {
+            let metadata = object.entry("metadata").or_insert_with(|| json!({}));
+            if let Some(metadata) = metadata.as_object_mut() {
+                metadata.insert("name".to_owned(), Value::String(req.name.clone()));
+            }
+        }
+    }
+    let decision = decide(state, &subject, &req.verb, &req.kind, &resource).await?;
+    let roles = roles_of(state, &subject).await?;
+    let role_requests = req
+        .request_roles
+        .iter()
+        .map(|role| {
+            let access = may_request(&roles, &subject.traits, role);
+            RoleRequestCheck {
+                role: role.clone(),
+                allowed: access.allowed,
+                reason: access.reason,
+            }
+        })
+        .collect();
+    let node = (!req.node_labels.is_empty() || !req.login.is_empty()).then(|| {
+        let labels: BTreeMap<String, String> = req.node_labels.clone().into_iter().collect();
+        portcullis_authz::access::check(
+            &roles,
+            &subject.traits,
+            portcullis_authz::access::Target::Node,
+            &labels,
+            Some(req.login.as_str()),
+        )
+    });
+    Ok(CheckAccessResponse {
+        node_allowed: node.as_ref().map(|n| n.allowed),
+        node_reason: node.map(|n| n.reason).unwrap_or_default(),
+        allowed: decision.allowed,
+        explanation: decision.to_string(),
+        decided_by: decision
+            .decided_by
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        wheres: decision
+            .wheres
+            .iter()
+            .map(|w| WhereOutcome {
+                rule: w.rule.to_string(),
+                expression: w.expression.clone(),
+                result: matches!(w.result, Ok(true)),
+                error: w.result.as_ref().err().cloned().unwrap_or_default(),
+            })
+            .collect(),
+        role_requests,
+        roles: roles
+            .iter()
+            .filter_map(|r| r.metadata.as_ref().map(|m| m.name.clone()))
+            .collect(),
+    })
+}

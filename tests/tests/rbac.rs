@@ -1,0 +1,398 @@
+//! End-to-end: role-based access control against the real binary — the seeds' roles,
+//! deny over allow, `where` clauses in the Wasm `predicate` module (with an uploaded
+//! module's extra function, and one that traps), and `pctl acl check` explanations.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use portcullis_tests::{write_file, Server};
+
+fn s(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// Runs `pctl` as `user` (a TLS identity signed by the admin).
+fn pctl_as(server: &Server, dir: &Path, user: &str, args: &[&str]) -> Output {
+    let prefix = dir.join(format!("id-{user}"));
+    if !prefix.with_extension("crt").exists() {
+        server.sign_user(user, "tls", s(&prefix));
+    }
+    Command::new(portcullis_tests::bin("pctl"))
+        .args(["--auth-server", &server.addr])
+        .args(["--cert", s(&prefix.with_extension("crt"))])
+        .args(["--key", s(&prefix.with_extension("key"))])
+        .args(["--cas", s(&prefix.with_extension("cas"))])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// `pctl acl check` as the admin; returns its output.
+fn acl(server: &Server, user: &str, verb: &str, resource: &str, extra: &[&str]) -> String {
+    let mut args = vec![
+        "acl",
+        "check",
+        "--user",
+        user,
+        "--verb",
+        verb,
+        "--resource",
+        resource,
+    ];
+    args.extend_from_slice(extra);
+    server.pctl_ok(&args)
+}
+
+fn allowed(out: &str) -> bool {
+    match out.lines().next() {
+        Some("allowed") => true,
+        Some("denied") => false,
+        other => panic!("unexpected answer {other:?} in {out}"),
+    }
+}
+
+const SEED_ROLES: &str = "\
+kind: role
+version: v3
+metadata:
+  name: auditor
+spec:
+  options:
+    max_session_ttl: 8h
+  allow:
+    logins: [auditor]
+    rules:
+    - resources: [session]
+      verbs: [list, read]
+  deny:
+    node_labels:
+      '*': '*'
+---
+kind: role
+version: v3
+metadata:
+  name: dba
+spec:
+  options:
+    max_session_ttl: 1h
+---
+kind: role
+version: v3
+metadata:
+  name: contractor
+spec:
+  allow:
+    request:
+      roles: ['dba']
+---
+kind: role
+version: v3
+metadata:
+  name: role-reader
+spec:
+  allow:
+    rules:
+    - resources: [role]
+      verbs: [list, read]
+---
+kind: role
+version: v3
+metadata:
+  name: no-role-reads
+spec:
+  deny:
+    rules:
+    - resources: [role]
+      verbs: [read]
+---
+kind: user
+version: v2
+metadata:
+  name: auditor
+spec:
+  roles: [auditor]
+---
+kind: user
+version: v2
+metadata:
+  name: contractor
+spec:
+  roles: [contractor]
+---
+kind: user
+version: v2
+metadata:
+  name: both
+spec:
+  roles: [role-reader, no-role-reads]
+";
+
+#[test]
+fn the_seed_roles_behave_as_described() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let server = Server::start(&dir.join("data"), &[]);
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    server.pctl_ok(&["create", s(&fixtures.join("rscs.yaml"))]);
+    server.pctl_ok(&["create", s(&fixtures.join("api-admin.yaml"))]);
+    let seeds = write_file(dir, "seeds.yaml", SEED_ROLES);
+    server.pctl_ok(&["create", s(&seeds)]);
+
+    // access-plugin: list, read and update access requests, nothing else.
+    for verb in ["list", "read", "update"] {
+        let out = acl(&server, "access-plugin", verb, "access_request", &[]);
+        assert!(allowed(&out), "{verb}: {out}");
+        assert!(out.contains("role `access-plugin` allow.rules[0]"), "{out}");
+    }
+    for (verb, resource) in [
+        ("delete", "access_request"),
+        ("create", "access_request"),
+        ("read", "role"),
+        ("list", "user"),
+        ("create", "token"),
+        ("read", "cert_authority"),
+    ] {
+        let out = acl(&server, "access-plugin", verb, resource, &[]);
+        assert!(!allowed(&out), "{verb} {resource}: {out}");
+    }
+    // ... and the real RPCs agree.
+    let out = pctl_as(&server, dir, "access-plugin", &["get", "roles"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("may not call GetRoles"),
+        "{}",
+        stderr(&out)
+    );
+    let out = pctl_as(&server, dir, "access-plugin", &["status"]);
+    assert!(
+        out.status.success(),
+        "public CA parts are implicit: {}",
+        stderr(&out)
+    );
+
+    // api-admin manages roles, tokens and CAs, but its deny node_labels '*': '*' denies
+    // every node.
+    for (verb, resource) in [
+        ("create", "role"),
+        ("delete", "token"),
+        ("update", "cert_authority"),
+    ] {
+        assert!(
+            allowed(&acl(&server, "api-admin", verb, resource, &[])),
+            "{verb} {resource}"
+        );
+    }
+    assert!(!allowed(&acl(
+        &server,
+        "api-admin",
+        "rotate",
+        "cert_authority",
+        &[]
+    )));
+    let out = acl(
+        &server,
+        "api-admin",
+        "read",
+        "role",
+        &["--node-label", "env=prod", "--login", "api-admin"],
+    );
+    assert!(
+        out.contains("node access: denied (denied by role `api-admin`: deny.node_labels matches)"),
+        "{out}"
+    );
+    let role_file = write_file(
+        dir,
+        "extra.yaml",
+        "kind: role\nversion: v3\nmetadata:\n  name: extra\n",
+    );
+    let out = pctl_as(&server, dir, "api-admin", &["create", s(&role_file)]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = pctl_as(&server, dir, "api-admin", &["get", "users"]);
+    assert!(
+        stderr(&out).contains("may not call GetUsers"),
+        "{}",
+        stderr(&out)
+    );
+
+    // auditor reads sessions and is denied nodes, even with its own login.
+    assert!(allowed(&acl(&server, "auditor", "list", "session", &[])));
+    assert!(allowed(&acl(&server, "auditor", "read", "session", &[])));
+    assert!(!allowed(&acl(&server, "auditor", "delete", "session", &[])));
+    let out = acl(
+        &server,
+        "auditor",
+        "read",
+        "session",
+        &["--node-label", "env=dev", "--login", "auditor"],
+    );
+    assert!(out.contains("node access: denied"), "{out}");
+
+    // contractor may request dba but not other roles.
+    let out = acl(
+        &server,
+        "contractor",
+        "read",
+        "role",
+        &["--request-role", "dba", "--request-role", "admin"],
+    );
+    assert!(out.contains("request role `dba`: may ("), "{out}");
+    assert!(out.contains("request role `admin`: may not ("), "{out}");
+
+    // A deny rule beats an allow rule on another role.
+    assert!(allowed(&acl(&server, "both", "list", "role", &[])));
+    let out = acl(&server, "both", "read", "role", &[]);
+    assert!(!allowed(&out), "{out}");
+    assert!(
+        out.contains("decided by: role `no-role-reads` deny.rules[0]"),
+        "{out}"
+    );
+
+    // Built-in roles cannot be overwritten.
+    let admin_role = write_file(
+        dir,
+        "admin.yaml",
+        "kind: role\nversion: v3\nmetadata:\n  name: admin\n",
+    );
+    let out = server.pctl(&["create", "-f", s(&admin_role)]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("built-in role"), "{}", stderr(&out));
+    server.stop();
+}
+
+/// A module exporting the extra functions `yes` (answers true) and `boom` (traps).
+fn functions_module() -> Vec<u8> {
+    let wat = r#"(module
+  (@custom "portcullis.metadata" "{\"abi\":1,\"name\":\"fns\",\"version\":\"1\",\"hooks\":[\"function\"],\"functions\":[\"yes\",\"boom\"],\"capabilities\":[]}")
+  (memory (export "memory") 1)
+  (global $bump (mut i32) (i32.const 4096))
+  (data (i32.const 16) "{\"result\":true}")
+  (func (export "portcullis_abi_v1"))
+  (func (export "portcullis_alloc") (param $len i32) (result i32)
+    (local $p i32)
+    (local.set $p (global.get $bump))
+    (global.set $bump (i32.add (global.get $bump) (local.get $len)))
+    (local.get $p))
+  (func (export "portcullis_fn_yes") (param i32 i32) (result i64)
+    (i64.or (i64.shl (i64.const 16) (i64.const 32)) (i64.const 15)))
+  (func (export "portcullis_fn_boom") (param i32 i32) (result i64)
+    unreachable))"#;
+    wat::parse_str(wat).unwrap()
+}
+
+const WHERE_ROLES: &str = r#"
+kind: role
+version: v3
+metadata:
+  name: dba-readers
+spec:
+  allow:
+    rules:
+    - resources: [role]
+      verbs: [list, read]
+      where: contains(user.spec.traits["team"], "dba")
+      actions: ['log("info", "%v listed roles", user.metadata.name)']
+---
+kind: role
+version: v3
+metadata:
+  name: fn-readers
+spec:
+  allow:
+    rules:
+    - resources: [user]
+      verbs: [list, readnosecrets]
+      where: yes()
+---
+kind: role
+version: v3
+metadata:
+  name: trap-readers
+spec:
+  allow:
+    rules:
+    - resources: [role]
+      verbs: [list, read]
+      where: boom()
+---
+kind: user
+version: v2
+metadata:
+  name: dana
+spec:
+  roles: [dba-readers, fn-readers]
+  traits:
+    team: [dba]
+---
+kind: user
+version: v2
+metadata:
+  name: walt
+spec:
+  roles: [dba-readers, trap-readers]
+  traits:
+    team: [web]
+"#;
+
+#[test]
+fn where_clauses_run_in_the_wasm_predicate_module() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let server = Server::start(&dir.join("data"), &[]);
+    let module = dir.join("fns.wasm");
+    std::fs::write(&module, functions_module()).unwrap();
+    server.pctl_ok(&["policy", "upload", s(&module), "--name", "fns"]);
+    let roles = write_file(dir, "roles.yaml", WHERE_ROLES);
+    server.pctl_ok(&["create", s(&roles)]);
+
+    // The trait decides.
+    let out = pctl_as(&server, dir, "dana", &["get", "roles"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("dba-readers"));
+    let out = pctl_as(&server, dir, "walt", &["get", "roles"]);
+    assert!(!out.status.success());
+    let why = stderr(&out);
+    assert!(
+        why.contains(r#"where `contains(user.spec.traits["team"], "dba")` of role `dba-readers` allow.rules[0] is false"#),
+        "{why}"
+    );
+    // The trapping function fails the clause: it does not allow (fail closed).
+    assert!(
+        why.contains("where `boom()` of role `trap-readers` allow.rules[0] failed"),
+        "{why}"
+    );
+
+    // An uploaded module's extra function works in a where clause.
+    let out = pctl_as(&server, dir, "dana", &["get", "users"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = acl(&server, "dana", "list", "user", &[]);
+    assert!(
+        allowed(&out) && out.contains("where `yes()` of role `fn-readers` allow.rules[0]: true"),
+        "{out}"
+    );
+
+    // The action of the deciding rule reached the server log.
+    let log = server.log();
+    assert!(log.contains("dana listed roles"), "{log}");
+
+    // A where clause with a syntax error is refused when the role is created.
+    let bad = write_file(
+        dir,
+        "bad.yaml",
+        "kind: role\nversion: v3\nmetadata:\n  name: bad\nspec:\n  allow:\n    rules:\n    - resources: [role]\n      verbs: [read]\n      where: 'contains(user.spec.traits[\"team\"]'\n",
+    );
+    let out = server.pctl(&["create", s(&bad)]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("spec.allow.rules[0].where"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("syntax error"), "{}", stderr(&out));
+    server.stop();
+}
