@@ -171,19 +171,21 @@ pub enum Verdict {
     Pending,
 }
 
-/// Output of the `access_request` hook: a verdict with optional details.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// Output of the `access_request` hook: a verdict with optional details. The host reads it
+/// with this same type, refusing unknown fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Decision {
     /// The verdict.
     pub verdict: Verdict,
     /// Why; recorded with the verdict.
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub reason: String,
     /// Annotations to attach to the request.
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, Vec<String>>,
     /// Users who should review the request.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub suggested_reviewers: Vec<String>,
 }
 
@@ -230,7 +232,7 @@ impl Decision {
 }
 
 /// A log level (§4.2, §5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     /// `debug` (0).
@@ -244,6 +246,17 @@ pub enum Level {
 }
 
 impl Level {
+    /// The level of the `log` import's `level` argument, if it is 0..=3.
+    pub fn from_i32(level: i32) -> Option<Level> {
+        match level {
+            0 => Some(Level::Debug),
+            1 => Some(Level::Info),
+            2 => Some(Level::Warn),
+            3 => Some(Level::Error),
+            _ => None,
+        }
+    }
+
     /// The level's number for the `log` import.
     pub fn as_i32(self) -> i32 {
         match self {
@@ -265,9 +278,15 @@ impl Level {
     }
 }
 
+impl core::fmt::Display for Level {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One effect of the `action` hook (§4.2).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
 pub enum Effect {
     /// `{"log": {"level": ..., "message": ...}}`: a line for the server log and audit log.
     Log {

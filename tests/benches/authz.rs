@@ -134,90 +134,148 @@ fn rego_data(roles: &[RoleV3]) -> Value {
     json!({ "roles": map })
 }
 
-fn time<F: FnMut()>(op: F) -> (Duration, Duration) {
-    portcullis_tests::bench::latency(SAMPLES, op)
-}
-
 fn us(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
 }
 
-/// p50 and p99 of (Cedar + Wasm, regorus) for `roles_in_cluster` roles.
-fn run(roles_in_cluster: usize, with_where: bool) -> [(Duration, Duration); 2] {
-    let tmp = tempfile::tempdir().unwrap();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
+/// Rounds of measurement; the setups of one table row pair take turns each round, so that
+/// a slow moment of the machine hits both alike.
+const ROUNDS: usize = 10;
+
+/// A cluster with some roles, and the three ways of deciding one request.
+struct Setup {
+    _dir: tempfile::TempDir,
+    rt: tokio::runtime::Runtime,
+    store: Collection<RoleV3>,
+    hooks: WasmRuleHooks,
+    authorizer: Authorizer,
+    roles: Vec<RoleV3>,
+    user: Value,
+    resource: Value,
+    kind: &'static str,
+    rego: regorus::Engine,
+    rego_input: regorus::Value,
+}
+
+impl Setup {
+    fn new(roles_in_cluster: usize, with_where: bool) -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let backend = Arc::new(RocksBackend::open(dir.path()).unwrap());
+        let store: Collection<RoleV3> = Collection::new(backend);
+        let all: Vec<RoleV3> = (0..roles_in_cluster).map(role).collect();
+        rt.block_on(async {
+            for r in &all {
+                store.create(r).await.unwrap();
+            }
+        });
+        let engine = Engine::new(EngineConfig::default()).unwrap();
+        let registry = Arc::new(Registry::new());
+        registry.insert(
+            "predicate",
+            engine
+                .load(portcullis_server::policy::BUILTIN_PREDICATE, None)
+                .unwrap(),
+        );
+        let hooks = WasmRuleHooks::new(registry.clone(), RegistryHost::new(registry).shared());
+        let user = json!({"kind": "user", "metadata": {"name": "alice"},
+                          "spec": {"roles": CALLER_ROLES, "traits": {"team": ["dba"]}}});
+        let kind = if with_where { "role" } else { "kind1" };
+        let mut rego = regorus::Engine::new();
+        rego.add_policy("portcullis.rego".into(), REGO.into())
+            .unwrap();
+        rego.add_data(regorus::Value::from_json_str(&rego_data(&all).to_string()).unwrap())
+            .unwrap();
+        let rego_input = regorus::Value::from_json_str(
+            &json!({"roles": CALLER_ROLES, "verb": "read", "kind": kind, "user": user}).to_string(),
+        )
         .unwrap();
-    let backend = Arc::new(RocksBackend::open(tmp.path()).unwrap());
-    let store: Collection<RoleV3> = Collection::new(backend);
-    let all: Vec<RoleV3> = (0..roles_in_cluster).map(role).collect();
-    rt.block_on(async {
-        for r in &all {
-            store.create(r).await.unwrap();
-        }
-    });
+        let mut setup = Setup {
+            _dir: dir,
+            rt,
+            store,
+            hooks,
+            authorizer: Authorizer::new().unwrap(),
+            roles: Vec::new(),
+            user,
+            resource: json!({"kind": "role", "metadata": {"name": "x"}}),
+            kind,
+            rego,
+            rego_input,
+        };
+        setup.roles = setup.read_roles();
+        setup
+    }
 
-    let engine = Engine::new(EngineConfig::default()).unwrap();
-    let registry = Arc::new(Registry::new());
-    registry.insert(
-        "predicate",
-        engine
-            .load(portcullis_server::policy::BUILTIN_PREDICATE, None)
-            .unwrap(),
-    );
-    let hooks = WasmRuleHooks::new(registry.clone(), RegistryHost::new(registry).shared());
-    let authorizer = Authorizer::new().unwrap();
-    let user = json!({"kind": "user", "metadata": {"name": "alice"},
-                      "spec": {"roles": CALLER_ROLES, "traits": {"team": ["dba"]}}});
-    let resource = json!({"kind": "role", "metadata": {"name": "x"}});
-    let kind = if with_where { "role" } else { "kind1" };
-
-    let cedar = time(|| {
-        let roles = rt.block_on(async {
+    /// The caller's roles, from the store.
+    fn read_roles(&self) -> Vec<RoleV3> {
+        self.rt.block_on(async {
             let mut roles = Vec::with_capacity(CALLER_ROLES.len());
             for name in CALLER_ROLES {
-                roles.push(store.find(name).await.unwrap().unwrap());
+                roles.push(self.store.find(name).await.unwrap().unwrap());
             }
             roles
-        });
+        })
+    }
+
+    fn decide(&self, roles: &[RoleV3]) {
         let request = Request {
             user: "alice",
             verb: "read",
-            kind,
-            user_resource: &user,
-            resource: &resource,
+            kind: self.kind,
+            user_resource: &self.user,
+            resource: &self.resource,
         };
-        let decision = authorizer.decide(&roles, &request, &hooks).unwrap();
+        let decision = self
+            .authorizer
+            .decide(roles, &request, &self.hooks)
+            .unwrap();
         assert!(decision.allowed);
-    });
+    }
 
-    let mut rego = regorus::Engine::new();
-    rego.add_policy("portcullis.rego".into(), REGO.into())
-        .unwrap();
-    rego.add_data(regorus::Value::from_json_str(&rego_data(&all).to_string()).unwrap())
-        .unwrap();
-    let input = regorus::Value::from_json_str(
-        &json!({"roles": CALLER_ROLES, "verb": "read", "kind": kind, "user": user}).to_string(),
-    )
-    .unwrap();
-    let opa = time(|| {
-        rego.set_input(input.clone());
-        let allow = rego.eval_rule("data.portcullis.allow".into()).unwrap();
-        assert_eq!(allow, regorus::Value::from(true));
-    });
-    [cedar, opa]
+    /// One sample of each way: (stored, decide, rego).
+    fn samples(&mut self, n: usize, into: &mut [Vec<Duration>; 3]) {
+        into[0].extend(portcullis_tests::bench::timings(n, || {
+            self.decide(&self.read_roles())
+        }));
+        into[1].extend(portcullis_tests::bench::timings(n, || {
+            self.decide(&self.roles)
+        }));
+        let rego = &mut self.rego;
+        let input = &self.rego_input;
+        into[2].extend(portcullis_tests::bench::timings(n, || {
+            rego.set_input(input.clone());
+            let allow = rego.eval_rule("data.portcullis.allow".into()).unwrap();
+            assert_eq!(allow, regorus::Value::from(true));
+        }));
+    }
 }
 
 fn main() {
+    println!("A decision: read a kind, the caller has 3 roles; times in microseconds.");
+    println!("`stored` reads the caller's roles from RocksDB then decides (what an RPC does);");
+    println!("`decide` is Cedar + Wasm alone; regorus holds every role in memory as data.");
     println!(
-        "{:<34} {:>10} {:>10} {:>12} {:>12}",
-        "decision (read, caller has 3 roles)", "p50 us", "p99 us", "rego p50 us", "rego p99 us"
+        "{:<26} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
+        "", "stored p50", "stored p99", "decide p50", "decide p99", "rego p50", "rego p99"
     );
     for with_where in [false, true] {
+        let sizes = [10, 1000];
+        let mut setups: Vec<Setup> = sizes.iter().map(|&n| Setup::new(n, with_where)).collect();
+        let mut times: Vec<[Vec<Duration>; 3]> = sizes.iter().map(|_| Default::default()).collect();
+        for _ in 0..ROUNDS {
+            for (setup, times) in setups.iter_mut().zip(&mut times) {
+                setup.samples(SAMPLES / ROUNDS, times);
+            }
+        }
         let mut p50 = Vec::new();
-        for n in [10, 1000] {
-            let [(c50, c99), (r50, r99)] = run(n, with_where);
+        for (n, times) in sizes.iter().zip(&mut times) {
+            let [stored, decide, rego] = times
+                .each_mut()
+                .map(|t| portcullis_tests::bench::p50_p99(t));
             let label = format!(
                 "{n} roles, {}",
                 if with_where {
@@ -227,20 +285,32 @@ fn main() {
                 }
             );
             println!(
-                "{label:<34} {:>10.2} {:>10.2} {:>12.2} {:>12.2}",
-                us(c50),
-                us(c99),
-                us(r50),
-                us(r99)
+                "{label:<26} {:>10.2} {:>10.2} {:>10.2} {:>10.2} {:>10.2} {:>10.2}",
+                us(stored.0),
+                us(stored.1),
+                us(decide.0),
+                us(decide.1),
+                us(rego.0),
+                us(rego.1)
             );
-            p50.push((c50, r50));
+            p50.push([stored.0, decide.0, rego.0]);
         }
+        let ratio = |i: usize| p50[1][i].as_secs_f64() / p50[0][i].as_secs_f64();
         println!(
-            "{:<34} {:>10.2} {:>10} {:>12.2}",
-            "  ratio p50 1,000 / 10 roles",
-            p50[1].0.as_secs_f64() / p50[0].0.as_secs_f64(),
+            "{:<26} {:>10.2} {:>10} {:>10.2} {:>10} {:>10.2}",
+            "  p50 1,000 / 10 roles",
+            ratio(0),
             "",
-            p50[1].1.as_secs_f64() / p50[0].1.as_secs_f64()
+            ratio(1),
+            "",
+            ratio(2)
+        );
+        println!(
+            "{:<26} {:>10.2} {:>10} {:>10.2}",
+            "  p50 ours / rego",
+            p50[1][0].as_secs_f64() / p50[1][2].as_secs_f64(),
+            "",
+            p50[1][1].as_secs_f64() / p50[1][2].as_secs_f64()
         );
     }
 }

@@ -57,18 +57,32 @@ pub async fn admin_clients(server: &crate::Server) -> Arc<Vec<portcullis_api::Cl
 }
 
 /// Latency percentiles (p50, p99) of `op`: 500 warm-up calls, then `samples` timed ones.
-pub fn latency<F: FnMut()>(samples: usize, mut op: F) -> (Duration, Duration) {
+pub fn latency<F: FnMut()>(samples: usize, op: F) -> (Duration, Duration) {
+    p50_p99(&mut timings(samples, op))
+}
+
+/// The times of `samples` calls of `op`, after 500 warm-up calls.
+pub fn timings<F: FnMut()>(samples: usize, mut op: F) -> Vec<Duration> {
     for _ in 0..500 {
         op();
     }
-    let mut times: Vec<Duration> = (0..samples)
+    (0..samples)
         .map(|_| {
             let start = Instant::now();
             op();
             start.elapsed()
         })
-        .collect();
+        .collect()
+}
+
+/// The median and 99th percentile of `times` (which it sorts); zero when empty.
+pub fn p50_p99(times: &mut [Duration]) -> (Duration, Duration) {
     times.sort();
-    let at = |q: f64| times[((times.len() as f64 - 1.0) * q) as usize];
+    let at = |q: f64| {
+        times
+            .get(((times.len().saturating_sub(1)) as f64 * q) as usize)
+            .copied()
+            .unwrap_or_default()
+    };
     (at(0.50), at(0.99))
 }

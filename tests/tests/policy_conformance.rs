@@ -8,14 +8,14 @@
 use std::process::Command;
 use std::sync::Arc;
 
-use portcullis_policy::{Decision, Engine, EngineConfig, FixedClockHost, SharedHost};
+use portcullis_policy::{Engine, EngineConfig, FixedClockHost, SharedHost, Verdict};
 use portcullis_tests::policies::{build_example, conformance_cases, Lang};
 
-fn decision_name(decision: &Decision) -> &'static str {
+fn decision_name(decision: &Verdict) -> &'static str {
     match decision {
-        Decision::Approve => "approve",
-        Decision::Deny => "deny",
-        Decision::Pending => "pending",
+        Verdict::Approve => "approve",
+        Verdict::Deny => "deny",
+        Verdict::Pending => "pending",
     }
 }
 
@@ -25,7 +25,7 @@ fn check_language(lang: Lang) {
     let module = engine
         .load(&wasm, None)
         .unwrap_or_else(|e| panic!("{lang:?}: {e}"));
-    assert_eq!(module.info().name, "approve-dba");
+    assert_eq!(module.info().metadata.name, "approve-dba");
     let cases = conformance_cases();
     let cases = cases.as_array().unwrap();
     assert!(cases.len() >= 10, "the suite has its cases");
@@ -37,13 +37,13 @@ fn check_language(lang: Lang) {
             .unwrap_or_else(|e| panic!("{lang:?} `{name}`: {e}"));
         let expected = &case["expected"];
         assert_eq!(
-            decision_name(&verdict.decision),
+            decision_name(&verdict.verdict),
             expected["verdict"],
             "{lang:?} `{name}`"
         );
         assert_eq!(
-            verdict.reason.as_deref(),
-            expected["reason"].as_str(),
+            verdict.reason.as_str(),
+            expected["reason"].as_str().unwrap_or_default(),
             "{lang:?} `{name}`"
         );
         let annotations = serde_json::to_value(&verdict.annotations).unwrap();

@@ -79,11 +79,16 @@ impl fmt::Display for RuleRef {
 pub(crate) struct CompiledRule {
     pub(crate) at: RuleRef,
     pub(crate) rule: Rule,
-    /// The Cedar policy (and the `where_true` entry when the rule has a `where` clause).
+    /// The rule's entry in `where_true` when it has a `where` clause (`r{index}`).
     pub(crate) id: String,
 }
 
 impl CompiledRule {
+    /// Whether the rule has a `where` clause.
+    pub(crate) fn has_where(&self) -> bool {
+        !self.rule.r#where.trim().is_empty()
+    }
+
     /// Whether the rule names `verb` (or `*`; `read` covers `readnosecrets`) and `kind` (or
     /// `*`), leaving its `where` clause aside.
     pub(crate) fn applies_to(&self, verb: &str, kind: &str) -> bool {
@@ -106,13 +111,15 @@ impl CompiledRule {
 pub(crate) struct CompiledRoles {
     pub(crate) policies: PolicySet,
     pub(crate) rules: Vec<CompiledRule>,
+    /// For policy `p{n}`, the index in `rules` of the rule it came from.
+    policy_rules: Vec<usize>,
 }
 
 impl CompiledRoles {
     /// The rule a Cedar policy id stands for.
     pub(crate) fn rule(&self, id: &PolicyId) -> Option<&CompiledRule> {
-        let index: usize = id.to_string().strip_prefix('p')?.parse().ok()?;
-        self.rules.get(index)
+        let policy: usize = id.to_string().strip_prefix('p')?.parse().ok()?;
+        self.rules.get(*self.policy_rules.get(policy)?)
     }
 }
 
@@ -132,8 +139,9 @@ fn quoted(text: &str) -> String {
     out
 }
 
-/// The Cedar text of one rule.
-fn policy_text(rule: &Rule, side: Side, id: &str) -> Result<String, String> {
+/// The Cedar text of one rule: one policy per resource kind it names (or one for `*`), the
+/// kind in the policy's scope, where Cedar matches it without evaluating a condition.
+fn policy_texts(rule: &Rule, side: Side, id: &str) -> Result<Vec<String>, String> {
     let effect = match side {
         Side::Allow => "permit",
         Side::Deny => "forbid",
@@ -150,30 +158,33 @@ fn policy_text(rule: &Rule, side: Side, id: &str) -> Result<String, String> {
         }
         format!("action in [{}]", verbs.join(", "))
     };
-    let mut conditions = Vec::new();
-    if !rule.resources.iter().any(|r| r == WILDCARD) {
-        let kinds: Vec<String> = rule
-            .resources
-            .iter()
-            .map(|kind| format!("Kind::{}", quoted(kind)))
-            .collect();
-        conditions.push(format!("[{}].contains(resource)", kinds.join(", ")));
-    }
-    if !rule.r#where.trim().is_empty() {
-        conditions.push(format!("context.where_true.contains({})", quoted(id)));
-    }
-    let when = if conditions.is_empty() {
+    let when = if rule.r#where.trim().is_empty() {
         String::new()
     } else {
-        format!(" when {{ {} }}", conditions.join(" && "))
+        format!(" when {{ context.where_true.contains({}) }}", quoted(id))
     };
-    Ok(format!("{effect}(principal, {action}, resource){when};"))
+    let resources: Vec<String> = if rule.resources.iter().any(|r| r == WILDCARD) {
+        vec!["resource".to_owned()]
+    } else {
+        let mut kinds: Vec<&String> = rule.resources.iter().collect();
+        kinds.sort();
+        kinds.dedup();
+        kinds
+            .into_iter()
+            .map(|kind| format!("resource == Kind::{}", quoted(kind)))
+            .collect()
+    };
+    Ok(resources
+        .iter()
+        .map(|resource| format!("{effect}(principal, {action}, {resource}){when};"))
+        .collect())
 }
 
 /// Compiles `roles` (already validated) into one policy set.
 pub(crate) fn compile(roles: &[RoleV3]) -> Result<CompiledRoles, AuthzError> {
     let mut policies = PolicySet::new();
     let mut rules = Vec::new();
+    let mut policy_rules = Vec::new();
     for role in roles {
         let name = role
             .metadata
@@ -186,19 +197,21 @@ pub(crate) fn compile(roles: &[RoleV3]) -> Result<CompiledRoles, AuthzError> {
                 continue;
             };
             for (index, rule) in conditions.rules.iter().enumerate() {
-                let id = format!("p{}", rules.len());
+                let id = format!("r{}", rules.len());
                 let invalid = |reason: String| AuthzError::InvalidRole {
                     role: name.clone(),
                     reason: format!("{}.rules[{index}]: {reason}", side.as_str()),
                 };
-                let text = policy_text(rule, side, &id).map_err(invalid)?;
-                let policy_id =
-                    PolicyId::from_str(&id).map_err(|e| AuthzError::Internal(e.to_string()))?;
-                let policy = Policy::parse(Some(policy_id), &text)
-                    .map_err(|e| invalid(format!("cannot be compiled: {e}")))?;
-                policies
-                    .add(policy)
-                    .map_err(|e| AuthzError::Internal(e.to_string()))?;
+                for text in policy_texts(rule, side, &id).map_err(invalid)? {
+                    let policy_id = PolicyId::from_str(&format!("p{}", policy_rules.len()))
+                        .map_err(|e| AuthzError::Internal(e.to_string()))?;
+                    let policy = Policy::parse(Some(policy_id), &text)
+                        .map_err(|e| invalid(format!("cannot be compiled: {e}")))?;
+                    policies
+                        .add(policy)
+                        .map_err(|e| AuthzError::Internal(e.to_string()))?;
+                    policy_rules.push(rules.len());
+                }
                 rules.push(CompiledRule {
                     at: RuleRef {
                         role: name.clone(),
@@ -211,7 +224,11 @@ pub(crate) fn compile(roles: &[RoleV3]) -> Result<CompiledRoles, AuthzError> {
             }
         }
     }
-    Ok(CompiledRoles { policies, rules })
+    Ok(CompiledRoles {
+        policies,
+        rules,
+        policy_rules,
+    })
 }
 
 #[cfg(test)]
@@ -233,30 +250,35 @@ mod tests {
             (
                 rule(&["*"], &["*"], ""),
                 Side::Allow,
-                "permit(principal, action, resource);",
+                vec!["permit(principal, action, resource);"],
             ),
             (
-                rule(&["role", "user"], &["read", "list"], ""),
+                rule(&["user", "role", "user"], &["read", "list"], ""),
                 Side::Deny,
-                r#"forbid(principal, action in [Action::"read", Action::"list"], resource) when { [Kind::"role", Kind::"user"].contains(resource) };"#,
+                vec![
+                    r#"forbid(principal, action in [Action::"read", Action::"list"], resource == Kind::"role");"#,
+                    r#"forbid(principal, action in [Action::"read", Action::"list"], resource == Kind::"user");"#,
+                ],
             ),
             (
                 rule(&["role"], &["*"], "x"),
                 Side::Allow,
-                r#"permit(principal, action, resource) when { [Kind::"role"].contains(resource) && context.where_true.contains("p7") };"#,
+                vec![
+                    r#"permit(principal, action, resource == Kind::"role") when { context.where_true.contains("r7") };"#,
+                ],
             ),
         ];
         let (schema, _) = schema().unwrap();
         for (rule, side, expected) in cases {
-            let text = policy_text(&rule, side, "p7").unwrap();
-            assert_eq!(text, expected);
-            let set = PolicySet::from_str(&text).unwrap();
+            let texts = policy_texts(&rule, side, "r7").unwrap();
+            assert_eq!(texts, expected);
+            let set = PolicySet::from_str(&texts.concat()).unwrap();
             let result = Validator::new(schema.clone()).validate(&set, ValidationMode::Strict);
-            assert!(result.validation_passed(), "{text}: {result}");
+            assert!(result.validation_passed(), "{texts:?}: {result}");
         }
         assert_eq!(quoted("a\"b\\c"), r#""a\"b\\c""#);
         assert!(
-            policy_text(&rule(&["role"], &["fly"], ""), Side::Allow, "p0")
+            policy_texts(&rule(&["role"], &["fly"], ""), Side::Allow, "r0")
                 .unwrap_err()
                 .contains("unknown verb `fly`")
         );

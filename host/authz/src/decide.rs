@@ -10,9 +10,9 @@ use cedar_policy::{
     RestrictedExpression, Schema,
 };
 use portcullis_api::services::RoleV3;
-use serde_json::{json, Value};
+use serde_json::{Map, Value};
 
-use crate::compile::{compile, schema, CompiledRoles, RuleRef, Side};
+use crate::compile::{compile, schema, CompiledRoles, CompiledRule, RuleRef, Side};
 use crate::error::AuthzError;
 use crate::verbs::VERBS;
 
@@ -39,26 +39,51 @@ pub struct Request<'a> {
 }
 
 impl Request<'_> {
-    /// The input of `where` clauses and actions (ABI.md §4.1, without the expression).
+    /// The input of `where` clauses and actions (ABI.md §4.1), `expression` left empty.
     fn hook_input(&self) -> Value {
-        json!({
-            "user": self.user_resource,
-            "resource": self.resource,
-            "verb": self.verb,
-            "kind": self.kind,
-        })
+        let mut input = Map::with_capacity(5);
+        input.insert("user".to_owned(), self.user_resource.clone());
+        input.insert("resource".to_owned(), self.resource.clone());
+        input.insert("verb".to_owned(), Value::String(self.verb.to_owned()));
+        input.insert("kind".to_owned(), Value::String(self.kind.to_owned()));
+        input.insert("expression".to_owned(), Value::String(String::new()));
+        Value::Object(input)
+    }
+}
+
+/// The hooks' input, built when the first clause needs it and shared with each call (the
+/// module holds it only while it runs, so setting the next expression copies nothing).
+struct HookInput<'r> {
+    request: &'r Request<'r>,
+    value: Option<Arc<Value>>,
+}
+
+impl HookInput<'_> {
+    fn with_expression(&mut self, expression: &str) -> Arc<Value> {
+        let request = self.request;
+        let value = self
+            .value
+            .get_or_insert_with(|| Arc::new(request.hook_input()));
+        if let Value::Object(map) = Arc::make_mut(value) {
+            map.insert(
+                "expression".to_owned(),
+                Value::String(expression.to_owned()),
+            );
+        }
+        Arc::clone(value)
     }
 }
 
 /// Evaluates `where` clauses and runs `actions` (in the server: the Wasm `predicate`
-/// module).
+/// module). `input` is as ABI.md §4.1 describes it: `user`, `resource`, `verb`, `kind` and
+/// the `expression` to evaluate or run.
 pub trait RuleHooks {
-    /// Whether `expression` holds for `input`; `Err` with the reason if it could not be
+    /// Whether `input["expression"]` holds; `Err` with the reason if it could not be
     /// evaluated.
-    fn eval_where(&self, expression: &str, input: &Value) -> Result<bool, String>;
+    fn eval_where(&self, input: Arc<Value>) -> Result<bool, String>;
 
-    /// Runs the action `expression` for `input` and returns the lines it logged.
-    fn run_action(&self, expression: &str, input: &Value) -> Result<Vec<String>, String>;
+    /// Runs the action `input["expression"]` and returns the lines it logged.
+    fn run_action(&self, input: Arc<Value>) -> Result<Vec<String>, String>;
 }
 
 /// What a rule's `where` clause answered.
@@ -96,7 +121,8 @@ pub struct Decision {
     /// The rules that decided: matching deny rules when denied by a rule, matching allow
     /// rules when allowed, none when no rule allowed (the default).
     pub decided_by: Vec<RuleRef>,
-    /// Every `where` clause evaluated for this request.
+    /// The `where` clauses evaluated for this request, in order: deny rules' first, each
+    /// side only until one of its rules matches (the answer is known by then).
     pub wheres: Vec<WhereOutcome>,
     /// The actions of the deciding rules.
     pub actions: Vec<ActionOutcome>,
@@ -235,36 +261,44 @@ impl Authorizer {
             )));
         }
         let compiled = self.compiled(roles)?;
-        let input = request.hook_input();
+        let mut input = HookInput {
+            request,
+            value: None,
+        };
         let mut wheres = Vec::new();
         let mut holding = Vec::new();
-        // Deny clauses first: once one holds, the allow clauses cannot change the answer.
-        let mut denied = false;
+        // Deny rules first. A side is settled once one of its rules that apply matches: one
+        // without a `where` clause, or one whose clause holds. Clauses are evaluated only
+        // until then; once the deny side is settled the request is denied and no allow
+        // clause can change that.
         for side in [Side::Deny, Side::Allow] {
-            if side == Side::Allow && denied {
-                break;
-            }
-            let candidates = compiled.rules.iter().filter(|r| {
-                r.at.side == side
-                    && !r.rule.r#where.trim().is_empty()
-                    && r.applies_to(request.verb, request.kind)
-            });
-            for rule in candidates {
-                let result = hooks.eval_where(&rule.rule.r#where, &input);
-                let matches = match (&result, side) {
+            let applying: Vec<&CompiledRule> = compiled
+                .rules
+                .iter()
+                .filter(|r| r.at.side == side && r.applies_to(request.verb, request.kind))
+                .collect();
+            let mut settled = applying.iter().any(|r| !r.has_where());
+            for rule in applying.iter().filter(|r| r.has_where()) {
+                if settled {
+                    break;
+                }
+                let result = hooks.eval_where(input.with_expression(&rule.rule.r#where));
+                settled = match (&result, side) {
                     (Ok(answer), _) => *answer,
                     (Err(_), Side::Deny) => true,
                     (Err(_), Side::Allow) => false,
                 };
-                if matches {
+                if settled {
                     holding.push(RestrictedExpression::new_string(rule.id.clone()));
-                    denied |= side == Side::Deny;
                 }
                 wheres.push(WhereOutcome {
                     rule: rule.at.clone(),
                     expression: rule.rule.r#where.clone(),
                     result,
                 });
+            }
+            if side == Side::Deny && settled {
+                break;
             }
         }
         let uid = |ty: &EntityTypeName, id: &str| {
@@ -280,7 +314,9 @@ impl Authorizer {
             uid(&self.action_type, request.verb),
             uid(&self.kind_type, request.kind),
             context,
-            Some(&self.schema),
+            // The request is built here, with the schema's types; validating it again on
+            // every decision would only cost time (the policies are validated when compiled).
+            None,
         )
         .map_err(internal)?;
         let response = self
@@ -296,13 +332,14 @@ impl Authorizer {
             .filter_map(|id| compiled.rule(id))
             .collect();
         deciding.sort_by(|a, b| a.at.cmp(&b.at));
+        deciding.dedup_by(|a, b| a.at == b.at);
         let mut actions = Vec::new();
         for rule in &deciding {
             for action in &rule.rule.actions {
                 actions.push(ActionOutcome {
                     rule: rule.at.clone(),
                     action: action.clone(),
-                    result: hooks.run_action(action, &input),
+                    result: hooks.run_action(input.with_expression(action)),
                 });
             }
         }

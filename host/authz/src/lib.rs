@@ -12,9 +12,12 @@
 //!   has.
 //! - A rule with a `where` clause matches only if the clause holds. Clauses are evaluated by
 //!   the caller of this crate ([`RuleHooks`], in the server the Wasm `predicate` module)
-//!   before Cedar decides: a deny rule whose clause fails to evaluate counts as matching
-//!   (deny), an allow rule whose clause fails does not (fail closed). The outcomes reach
-//!   Cedar through the request context (`context.where_true`).
+//!   before Cedar decides, deny rules first and each side only until one of its rules
+//!   matches: a deny rule whose clause fails to evaluate counts as matching (deny), an allow
+//!   rule whose clause fails does not (fail closed). The outcomes reach Cedar through the
+//!   request context (`context.where_true`).
+//! - A rule becomes one policy per resource kind it names, the kind in the policy's scope
+//!   (`resource == Kind::"role"`), which Cedar matches without evaluating a condition.
 //! - `actions` of the rules that decided run afterwards, through [`RuleHooks::run_action`].
 //! - [`access`] checks node, app, cluster and Kubernetes access (labels and logins), with
 //!   label values `*`, globs and `^regex$` ([`labels`]); [`templates`] expands

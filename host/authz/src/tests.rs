@@ -2,6 +2,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::sync::Arc;
+
 use portcullis_api::services::{Metadata, RoleConditions, RoleSpecV3, RoleV3, Rule};
 use serde_json::{json, Value};
 
@@ -43,8 +45,8 @@ fn role(name: &str, revision: i64, allow: Vec<Rule>, deny: Vec<Rule>) -> RoleV3 
 struct Fake;
 
 impl RuleHooks for Fake {
-    fn eval_where(&self, expression: &str, input: &Value) -> Result<bool, String> {
-        match expression {
+    fn eval_where(&self, input: Arc<Value>) -> Result<bool, String> {
+        match input["expression"].as_str().unwrap_or_default() {
             "yes" => Ok(true),
             "no" => Ok(false),
             "team-dba" => Ok(input["user"]["spec"]["traits"]["team"]
@@ -54,8 +56,11 @@ impl RuleHooks for Fake {
         }
     }
 
-    fn run_action(&self, expression: &str, _input: &Value) -> Result<Vec<String>, String> {
-        Ok(vec![format!("ran {expression}")])
+    fn run_action(&self, input: Arc<Value>) -> Result<Vec<String>, String> {
+        Ok(vec![format!(
+            "ran {}",
+            input["expression"].as_str().unwrap_or_default()
+        )])
     }
 }
 
@@ -227,6 +232,40 @@ fn where_clauses_match_and_fail_closed() {
     let d = decide(&[everything, maybe], "read", "role");
     assert!(d.allowed);
     assert_eq!(d.wheres.len(), 1);
+}
+
+#[test]
+fn clauses_are_evaluated_only_until_the_answer_is_known() {
+    // Allow side: the first clause that holds settles it; `boom` after it is never run.
+    let two = role(
+        "two",
+        1,
+        vec![
+            with_where(rule(&["role"], &["read"]), "no"),
+            with_where(rule(&["role"], &["read"]), "yes"),
+            with_where(rule(&["role"], &["read"]), "boom"),
+        ],
+        vec![],
+    );
+    let d = decide(std::slice::from_ref(&two), "read", "role");
+    assert!(d.allowed);
+    assert_eq!(d.decided_by, [at("two", Side::Allow, 1)]);
+    let answers: Vec<_> = d.wheres.iter().map(|w| w.result.clone()).collect();
+    assert_eq!(answers, [Ok(false), Ok(true)]);
+
+    // An allow rule without a clause settles the allow side: no clause runs.
+    let plain = role("plain", 1, vec![rule(&["role"], &["read"])], vec![]);
+    let d = decide(&[two.clone(), plain], "read", "role");
+    assert!(d.allowed);
+    assert!(d.wheres.is_empty(), "{d}");
+
+    // A deny rule without a clause denies: no allow clause runs.
+    let no_roles = role("no-roles", 1, vec![], vec![rule(&["role", "user"], &["*"])]);
+    let d = decide(&[two, no_roles], "read", "role");
+    assert!(!d.allowed);
+    assert!(d.wheres.is_empty(), "{d}");
+    // A rule naming several kinds decides once, whichever kind is asked for.
+    assert_eq!(d.decided_by, [at("no-roles", Side::Deny, 0)]);
 }
 
 #[test]

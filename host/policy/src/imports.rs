@@ -244,7 +244,7 @@ fn input_get(
 }
 
 fn push_log(state: &mut CallState, level: Level, message: String) {
-    let module = state.info.name.as_str();
+    let module = state.info.metadata.name.as_str();
     match level {
         Level::Debug => tracing::debug!(target: "portcullis_policy::guest", module, "{message}"),
         Level::Info => tracing::info!(target: "portcullis_policy::guest", module, "{message}"),

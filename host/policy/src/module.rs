@@ -15,7 +15,7 @@ use crate::host::{SharedHost, SystemHost};
 use crate::imports::{CallState, HostTrap, MemoryCapHit, MemoryLimiter};
 use crate::limits::Limits;
 use crate::metadata::{valid_function_name, Capability, HookKind, InputMode};
-use crate::output::{self, Effect, Level, Verdict};
+use crate::output::{self, Decision, Effect, Level};
 use crate::validate::{hook_export_name, ModuleInfo};
 
 /// A hook to call: one of ABI.md §4.
@@ -189,7 +189,7 @@ impl PolicyModule {
         let memory = export("memory")?;
         let alloc = export("portcullis_alloc")?;
         let mut hooks = HashMap::new();
-        for kind in &info.hooks {
+        for kind in &info.metadata.hooks {
             let mut add = |hook: Hook| -> Result<()> {
                 let index = export(&hook.export_name())?;
                 hooks.insert(hook, index);
@@ -200,7 +200,7 @@ impl PolicyModule {
                 HookKind::Action => add(Hook::Action)?,
                 HookKind::AccessRequest => add(Hook::AccessRequest)?,
                 HookKind::Function => {
-                    for f in &info.functions {
+                    for f in &info.metadata.functions {
                         add(Hook::Function(f.clone()))?;
                     }
                 }
@@ -325,7 +325,7 @@ impl PolicyModule {
         let keep_input = self.info.has_capability(&Capability::Input)
             || self.info.has_capability(&Capability::Call);
         // A pulling module reads what it needs with `input_get`: nothing to encode or copy.
-        let bytes = match self.info.input_mode {
+        let bytes = match self.info.metadata.input_mode {
             InputMode::Copy => serde_json::to_vec(&*input).map(Some),
             InputMode::Pull => Ok(None),
         };
@@ -344,7 +344,7 @@ impl PolicyModule {
         }
         let elapsed = start.elapsed();
         if let Err(e) = &result {
-            tracing::debug!(module = %self.info.name, %hook, error = %e, ?elapsed, "policy evaluation failed");
+            tracing::debug!(module = %self.info.metadata.name, %hook, error = %e, ?elapsed, "policy evaluation failed");
         }
         Outcome {
             result,
@@ -446,9 +446,9 @@ impl PolicyModule {
         &self,
         input: impl Into<Arc<Value>>,
         host: &SharedHost,
-    ) -> Result<Verdict, EvalError> {
+    ) -> Result<Decision, EvalError> {
         let eval = self.call(&Hook::AccessRequest, input, host)?;
-        output::verdict(eval.output)
+        output::decision(eval.output)
     }
 
     /// Calls the extra function `name` (§4.4) with `args` (a JSON array) and returns its

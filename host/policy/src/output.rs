@@ -1,105 +1,13 @@
 //! Hook outputs (ABI.md §4): schema checks and typed forms.
 
-use std::collections::BTreeMap;
-
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::EvalError;
 use crate::module::Hook;
 
-/// A log level, as used by the `log` import and by `log` effects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    /// `debug` (0).
-    Debug,
-    /// `info` (1).
-    Info,
-    /// `warn` (2).
-    Warn,
-    /// `error` (3).
-    Error,
-}
-
-impl Level {
-    /// The level of the `log` import's `level` argument, if it is 0..=3.
-    pub fn from_i32(level: i32) -> Option<Level> {
-        match level {
-            0 => Some(Level::Debug),
-            1 => Some(Level::Info),
-            2 => Some(Level::Warn),
-            3 => Some(Level::Error),
-            _ => None,
-        }
-    }
-
-    /// The level's name: `debug`, `info`, `warn` or `error`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Debug => "debug",
-            Level::Info => "info",
-            Level::Warn => "warn",
-            Level::Error => "error",
-        }
-    }
-}
-
-impl std::fmt::Display for Level {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// One effect of an `action` hook.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub enum Effect {
-    /// Write a message to the server log and the audit log.
-    Log {
-        /// Its level.
-        level: Level,
-        /// The message.
-        message: String,
-    },
-    /// Attach an annotation to the audit event.
-    Annotate {
-        /// Annotation name.
-        key: String,
-        /// Annotation value.
-        value: String,
-    },
-}
-
-/// The decision of an `access_request` hook.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Decision {
-    /// Approve the request.
-    Approve,
-    /// Deny the request.
-    Deny,
-    /// Leave it pending (for human reviewers).
-    Pending,
-}
-
-/// The full answer of an `access_request` hook.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Verdict {
-    /// The decision (`verdict` in the JSON).
-    #[serde(rename = "verdict")]
-    pub decision: Decision,
-    /// Why, if the module says.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// Annotations to attach to the request.
-    #[serde(default)]
-    pub annotations: BTreeMap<String, Vec<String>>,
-    /// Reviewers the module suggests.
-    #[serde(default)]
-    pub suggested_reviewers: Vec<String>,
-}
+/// The output types modules write are the guest SDK's, so both sides agree by construction.
+pub use portcullis_guest::{Decision, Effect, Level, Verdict};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -149,7 +57,7 @@ fn check_schema(hook: &Hook, value: &Value) -> Result<(), EvalError> {
     match hook {
         Hook::Where => WhereOutput::deserialize(value).map(drop),
         Hook::Action => ActionOutput::deserialize(value).map(drop),
-        Hook::AccessRequest => Verdict::deserialize(value).map(drop),
+        Hook::AccessRequest => Decision::deserialize(value).map(drop),
         Hook::Function(_) => FunctionOutput::deserialize(value).map(drop),
     }
     .map_err(|e| malformed(hook, e))
@@ -169,9 +77,9 @@ pub(crate) fn action_effects(value: Value) -> Result<Vec<Effect>, EvalError> {
         .map_err(|e| malformed(&Hook::Action, e))
 }
 
-/// The verdict of a checked `access_request` output.
-pub(crate) fn verdict(value: Value) -> Result<Verdict, EvalError> {
-    Verdict::deserialize(value).map_err(|e| malformed(&Hook::AccessRequest, e))
+/// The decision of a checked `access_request` output.
+pub(crate) fn decision(value: Value) -> Result<Decision, EvalError> {
+    Decision::deserialize(value).map_err(|e| malformed(&Hook::AccessRequest, e))
 }
 
 /// The `result` of a checked function output.
@@ -208,7 +116,7 @@ mod tests {
         )
         .is_err());
         let v = parse_output(&Hook::AccessRequest, br#"{"verdict":"pending"}"#).unwrap();
-        assert_eq!(verdict(v).unwrap().decision, Decision::Pending);
+        assert_eq!(decision(v).unwrap().verdict, Verdict::Pending);
         assert!(parse_output(&Hook::AccessRequest, br#"{"verdict":"maybe"}"#).is_err());
         assert!(parse_output(&Hook::Function("f".into()), br#"{"result":[1,2]}"#).is_ok());
         assert!(parse_output(&Hook::Function("f".into()), br#"{}"#).is_err());

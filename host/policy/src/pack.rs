@@ -66,11 +66,11 @@ mod tests {
         );
         let packed = pack(&bare, META).unwrap();
         let info = validate(&packed, &ValidationLimits::default()).unwrap();
-        assert_eq!(info.name, "packed");
+        assert_eq!(info.metadata.name, "packed");
 
         let repacked = pack(&packed, &META.replace("0.1", "0.2")).unwrap();
         let info = validate(&repacked, &ValidationLimits::default()).unwrap();
-        assert_eq!(info.version, "0.2");
+        assert_eq!(info.metadata.version, "0.2");
     }
 
     #[test]

@@ -1,14 +1,12 @@
 //! Upload checks of ABI.md §1–§2: [`validate`] turns bytes into a [`ModuleInfo`] or says
 //! exactly why the module is refused.
 
-use std::collections::BTreeSet;
-
 use sha2::{Digest, Sha256};
 use wasmparser::types::{EntityType, TypesRef};
 use wasmparser::{CompositeInnerType, FuncType, Parser, Payload, ValType, Validator, WasmFeatures};
 
 use crate::error::{PolicyError, Result};
-use crate::metadata::{Capability, HookKind, InputMode, Metadata, METADATA_SECTION};
+use crate::metadata::{Capability, HookKind, Metadata, METADATA_SECTION};
 
 /// Default upload size limit (8 MiB).
 pub const DEFAULT_MAX_MODULE_BYTES: usize = 8 * 1024 * 1024;
@@ -31,18 +29,8 @@ impl Default for ValidationLimits {
 /// What an accepted module is: its metadata plus facts found in the binary.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModuleInfo {
-    /// Informational name from the metadata.
-    pub name: String,
-    /// Version from the metadata.
-    pub version: String,
-    /// The hooks the module implements.
-    pub hooks: BTreeSet<HookKind>,
-    /// Its extra functions (`portcullis_fn_<name>`).
-    pub functions: BTreeSet<String>,
-    /// The host capabilities it may use.
-    pub capabilities: BTreeSet<Capability>,
-    /// How its hooks receive their input.
-    pub input_mode: InputMode,
+    /// What the module declares in its `portcullis.metadata` section.
+    pub metadata: Metadata,
     /// Lower-case hex SHA-256 of the module bytes.
     pub sha256: String,
     /// Size of the module in bytes.
@@ -56,14 +44,15 @@ pub struct ModuleInfo {
 impl ModuleInfo {
     /// Whether the module may look up resources of `kind` (capability `lookup:KIND`).
     pub fn may_lookup(&self, kind: &str) -> bool {
-        self.capabilities
+        self.metadata
+            .capabilities
             .iter()
             .any(|c| matches!(c, Capability::Lookup(k) if k == kind))
     }
 
     /// Whether the module declares `capability`.
     pub fn has_capability(&self, capability: &Capability) -> bool {
-        self.capabilities.contains(capability)
+        self.metadata.capabilities.contains(capability)
     }
 }
 
@@ -256,12 +245,7 @@ pub fn validate(bytes: &[u8], limits: &ValidationLimits) -> Result<ModuleInfo> {
 
     let page = 1u64 << memory.page_size_log2.unwrap_or(16);
     Ok(ModuleInfo {
-        name: meta.name,
-        version: meta.version,
-        hooks: meta.hooks,
-        functions: meta.functions,
-        capabilities: meta.capabilities,
-        input_mode: meta.input_mode,
+        metadata: meta,
         sha256: sha256_hex(bytes),
         size: bytes.len(),
         initial_memory_bytes: memory.initial.saturating_mul(page),

@@ -5,13 +5,13 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use super::*;
-use crate::{run_offline, Decision, Effect, EvalError, Hook, Host, Level, Registry, RegistryHost};
+use crate::{run_offline, Effect, EvalError, Hook, Host, Level, Registry, RegistryHost, Verdict};
 
 #[test]
 fn where_uses_input_get_and_log() {
     let engine = engine();
     let good = engine.load(&good_bytes(), None).unwrap();
-    assert_eq!(good.info().name, "good");
+    assert_eq!(good.info().metadata.name, "good");
     assert_eq!(good.info().sha256.len(), 64);
     let eval = good
         .call(&Hook::Where, where_input("alice"), &system())
@@ -50,12 +50,12 @@ fn access_request_sees_a_fixed_clock() {
     let v = good
         .eval_access_request(input.clone(), &clock(2_000_000))
         .unwrap();
-    assert_eq!(v.decision, Decision::Approve);
-    assert_eq!(v.reason.as_deref(), Some("clock ok"));
+    assert_eq!(v.verdict, Verdict::Approve);
+    assert_eq!(v.reason, "clock ok");
     assert_eq!(v.annotations["policy"], vec!["good".to_owned()]);
     assert_eq!(v.suggested_reviewers, vec!["alice".to_owned()]);
     let v = good.eval_access_request(input.clone(), &clock(5)).unwrap();
-    assert_eq!(v.decision, Decision::Pending);
+    assert_eq!(v.verdict, Verdict::Pending);
 
     // A clock that moves between two reads within one evaluation is still read once.
     struct Ticking(std::sync::atomic::AtomicI64);
@@ -72,7 +72,7 @@ fn access_request_sees_a_fixed_clock() {
     }
     let ticking: SharedHost = Arc::new(Ticking(std::sync::atomic::AtomicI64::new(3_000_000)));
     let v = good.eval_access_request(input.clone(), &ticking).unwrap();
-    assert_eq!(v.decision, Decision::Approve);
+    assert_eq!(v.verdict, Verdict::Approve);
 }
 
 #[test]
@@ -177,7 +177,7 @@ fn offline_run_reports_output_logs_and_fuel() {
     assert_eq!(report.output, Ok(json!({"result": true})));
     assert_eq!(report.logs.len(), 1);
     assert!(report.fuel_used > 0);
-    assert_eq!(report.info.name, "good");
+    assert_eq!(report.info.metadata.name, "good");
 
     let input = json!({"request": {}});
     let report = run_offline(
@@ -367,7 +367,7 @@ fn pulling_modules_get_no_input_copy_and_read_json_values() {
     let pulling = engine()
         .load(&module(PULL_WAT, &meta("pull")), None)
         .unwrap();
-    assert_eq!(pulling.info().input_mode, crate::InputMode::Pull);
+    assert_eq!(pulling.info().metadata.input_mode, crate::InputMode::Pull);
     assert!(pulling.eval_where(where_input("alice"), &system()).unwrap());
     // The same code as a copying module is handed its input: `portcullis_alloc` traps.
     let copying = engine()

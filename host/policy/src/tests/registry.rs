@@ -22,12 +22,12 @@ fn insert_replace_rollback_remove() {
         PolicyError::NoPreviousVersion { name: "p".into() }
     );
     let old = registry.insert("p", v2).unwrap();
-    assert_eq!(old.info().version, "1");
-    assert_eq!(registry.get("p").unwrap().info().version, "2");
-    assert_eq!(registry.rollback("p").unwrap().info().version, "1");
-    assert_eq!(registry.get("p").unwrap().info().version, "1");
-    assert_eq!(registry.previous("p").unwrap().info().version, "2");
-    assert_eq!(registry.rollback("p").unwrap().info().version, "2");
+    assert_eq!(old.info().metadata.version, "1");
+    assert_eq!(registry.get("p").unwrap().info().metadata.version, "2");
+    assert_eq!(registry.rollback("p").unwrap().info().metadata.version, "1");
+    assert_eq!(registry.get("p").unwrap().info().metadata.version, "1");
+    assert_eq!(registry.previous("p").unwrap().info().metadata.version, "2");
+    assert_eq!(registry.rollback("p").unwrap().info().metadata.version, "2");
     assert_eq!(registry.list().len(), 1);
     assert_eq!(registry.find_function("echo").unwrap().0, "p");
     assert!(registry.find_function("nope").is_none());
@@ -67,5 +67,5 @@ fn hot_replace_while_evaluating() {
     for r in readers {
         assert!(r.join().unwrap() >= 50);
     }
-    assert_eq!(registry.get("p").unwrap().info().version, "19");
+    assert_eq!(registry.get("p").unwrap().info().metadata.version, "19");
 }

@@ -23,12 +23,12 @@ const META: &str = r#"{"abi":1,"name":"m","version":"1","hooks":["where"]}"#;
 #[test]
 fn accepts_the_good_module() {
     let info = check(&good_bytes()).unwrap();
-    assert_eq!(info.name, "good");
-    assert_eq!(info.version, "1.0.0");
-    assert_eq!(info.hooks.len(), 4);
-    assert!(info.hooks.contains(&HookKind::Function));
-    assert!(info.functions.contains("echo"));
-    assert!(info.capabilities.contains(&Capability::Input));
+    assert_eq!(info.metadata.name, "good");
+    assert_eq!(info.metadata.version, "1.0.0");
+    assert_eq!(info.metadata.hooks.len(), 4);
+    assert!(info.metadata.hooks.contains(&HookKind::Function));
+    assert!(info.metadata.functions.contains("echo"));
+    assert!(info.metadata.capabilities.contains(&Capability::Input));
     assert_eq!(info.sha256, crate::sha256_hex(&good_bytes()));
     assert_eq!(info.initial_memory_bytes, 65536);
     assert!(check(&module(&minimal(""), META)).is_ok());

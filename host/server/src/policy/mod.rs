@@ -215,11 +215,21 @@ impl Policies {
             size: i64::try_from(spec.wasm.len()).unwrap_or(i64::MAX),
             wasm: spec.wasm,
             digest: info.sha256.clone(),
-            module_name: info.name.clone(),
-            module_version: info.version.clone(),
-            hooks: info.hooks.iter().map(ToString::to_string).collect(),
-            functions: info.functions.iter().cloned().collect(),
-            capabilities: info.capabilities.iter().map(ToString::to_string).collect(),
+            module_name: info.metadata.name.clone(),
+            module_version: info.metadata.version.clone(),
+            hooks: info
+                .metadata
+                .hooks
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            functions: info.metadata.functions.iter().cloned().collect(),
+            capabilities: info
+                .metadata
+                .capabilities
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
             limits: spec.limits,
             previous: None,
         };
@@ -245,7 +255,7 @@ impl Policies {
             }
         };
         self.registry.insert(&name, compiled);
-        tracing::info!(module = %name, digest = %info.sha256, version = %info.version, "policy module uploaded");
+        tracing::info!(module = %name, digest = %info.sha256, version = %info.metadata.version, "policy module uploaded");
         Ok(without_wasm(stored))
     }
 

@@ -21,17 +21,6 @@ impl WasmRuleHooks {
         Self { registry, host }
     }
 
-    fn input(expression: &str, input: &Value) -> Value {
-        let mut input = input.clone();
-        if let Some(object) = input.as_object_mut() {
-            object.insert(
-                "expression".to_owned(),
-                Value::String(expression.to_owned()),
-            );
-        }
-        input
-    }
-
     fn predicate(&self) -> Result<Arc<portcullis_policy::PolicyModule>, String> {
         self.registry
             .get(PREDICATE_MODULE)
@@ -40,16 +29,16 @@ impl WasmRuleHooks {
 }
 
 impl RuleHooks for WasmRuleHooks {
-    fn eval_where(&self, expression: &str, input: &Value) -> Result<bool, String> {
+    fn eval_where(&self, input: Arc<Value>) -> Result<bool, String> {
         self.predicate()?
-            .eval_where(Self::input(expression, input), &self.host)
+            .eval_where(input, &self.host)
             .map_err(|e| e.to_string())
     }
 
-    fn run_action(&self, expression: &str, input: &Value) -> Result<Vec<String>, String> {
+    fn run_action(&self, input: Arc<Value>) -> Result<Vec<String>, String> {
         let effects = self
             .predicate()?
-            .eval_action(Self::input(expression, input), &self.host)
+            .eval_action(input, &self.host)
             .map_err(|e| e.to_string())?;
         Ok(effects
             .into_iter()

@@ -57,26 +57,85 @@ impl Target {
     }
 }
 
-/// The caller's roles: the implicit role of every caller, built-in ones (`admin`, system
-/// roles) and stored ones, with their revisions. A role the identity names that no longer
-/// exists grants nothing.
-pub async fn roles_of(state: &State, identity: &Identity) -> Result<Vec<RoleV3>, Status> {
-    let mut roles = vec![builtin::implicit()];
-    for name in identity.roles.iter().chain(&identity.system_roles) {
-        if let Some(role) = builtin::role_named(name) {
-            roles.push(role);
-        } else if let Some(role) = state.roles.find(name).await? {
-            roles.push(role);
-        } else {
-            tracing::debug!(user = %identity.username, role = %name, "role no longer exists");
-        }
-    }
-    Ok(roles)
+/// Whose access is decided: the roles and the user, read once per RPC.
+#[derive(Debug)]
+pub struct Subject {
+    /// The user name.
+    pub username: String,
+    /// The implicit role of every caller, built-in ones (`admin`, system roles) and stored
+    /// ones, with their revisions. A role the identity names that no longer exists grants
+    /// nothing.
+    pub roles: Vec<RoleV3>,
+    /// The user as `where` clauses see it: the stored user without secrets, or what the
+    /// certificate says (hosts, the bootstrap admin).
+    pub user: Value,
 }
 
-/// The user as `where` clauses see it: the stored user without secrets, or what the
-/// certificate says (hosts, the bootstrap admin).
-pub async fn user_resource(state: &State, identity: &Identity) -> Result<Value, Status> {
+impl Subject {
+    /// Reads the roles and the user `identity` names.
+    pub async fn load(state: &State, identity: &Identity) -> Result<Subject, Status> {
+        let mut roles = vec![builtin::implicit()];
+        for name in identity.roles.iter().chain(&identity.system_roles) {
+            if let Some(role) = builtin::role_named(name) {
+                roles.push(role);
+            } else if let Some(role) = state.roles.find(name).await? {
+                roles.push(role);
+            } else {
+                tracing::debug!(user = %identity.username, role = %name, "role no longer exists");
+            }
+        }
+        Ok(Subject {
+            username: identity.username.clone(),
+            roles,
+            user: user_resource(state, identity).await?,
+        })
+    }
+
+    /// Decides whether the subject may apply `verb` to `kind` (`resource` for `where`
+    /// clauses), logging what the deciding rules' actions logged.
+    pub fn decide(
+        &self,
+        state: &State,
+        verb: &str,
+        kind: &str,
+        resource: &Value,
+    ) -> Result<Decision, Status> {
+        let hooks = state.policies.rule_hooks();
+        let request = AuthzRequest {
+            user: &self.username,
+            verb,
+            kind,
+            user_resource: &self.user,
+            resource,
+        };
+        // `where` clauses run Wasm and may read the store: off the async worker.
+        let decision =
+            tokio::task::block_in_place(|| state.authz.decide(&self.roles, &request, &hooks))
+                .map_err(|e| Status::internal(e.to_string()))?;
+        let user = &self.username;
+        for outcome in &decision.actions {
+            match &outcome.result {
+                Ok(lines) => {
+                    for line in lines {
+                        tracing::info!(target: "portcullis::audit", %user, rule = %outcome.rule, "{line}");
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(%user, rule = %outcome.rule, action = %outcome.action, "rule action failed: {e}");
+                }
+            }
+        }
+        for outcome in &decision.wheres {
+            if let Err(e) = &outcome.result {
+                tracing::warn!(%user, rule = %outcome.rule, "where clause failed (fail closed): {e}");
+            }
+        }
+        Ok(decision)
+    }
+}
+
+/// The user as `where` clauses see it.
+async fn user_resource(state: &State, identity: &Identity) -> Result<Value, Status> {
     if let Some(mut user) = state.users.find(&identity.username).await? {
         if let Some(spec) = user.spec.as_mut() {
             spec.local_auth = None;
@@ -92,47 +151,6 @@ pub async fn user_resource(state: &State, identity: &Identity) -> Result<Value, 
         "metadata": {"name": identity.username},
         "spec": {"roles": identity.roles, "traits": traits},
     }))
-}
-
-/// Decides whether `identity` may apply `verb` to `kind` (`resource` for `where` clauses).
-pub async fn decide(
-    state: &State,
-    identity: &Identity,
-    verb: &str,
-    kind: &str,
-    resource: &Value,
-) -> Result<Decision, Status> {
-    let roles = roles_of(state, identity).await?;
-    let user = user_resource(state, identity).await?;
-    let hooks = state.policies.rule_hooks();
-    let request = AuthzRequest {
-        user: &identity.username,
-        verb,
-        kind,
-        user_resource: &user,
-        resource,
-    };
-    // `where` clauses run Wasm and may read the store: off the async worker.
-    let decision = tokio::task::block_in_place(|| state.authz.decide(&roles, &request, &hooks))
-        .map_err(|e| Status::internal(e.to_string()))?;
-    for outcome in &decision.actions {
-        match &outcome.result {
-            Ok(lines) => {
-                for line in lines {
-                    tracing::info!(target: "portcullis::audit", user = %identity.username, rule = %outcome.rule, "{line}");
-                }
-            }
-            Err(e) => {
-                tracing::warn!(user = %identity.username, rule = %outcome.rule, action = %outcome.action, "rule action failed: {e}");
-            }
-        }
-    }
-    for outcome in &decision.wheres {
-        if let Err(e) = &outcome.result {
-            tracing::warn!(user = %identity.username, rule = %outcome.rule, "where clause failed (fail closed): {e}");
-        }
-    }
-    Ok(decision)
 }
 
 /// Authorizes `request`, a call of RPC `rpc` on `target`: the caller's identity if every
@@ -155,13 +173,14 @@ pub async fn authorize<T>(
     let resource = target
         .resource
         .unwrap_or_else(|| json!({"kind": permission.kind}));
+    let subject = Subject::load(state, &identity).await?;
     for verb in permission.verbs {
         let verb = if *verb == "readnosecrets" && target.with_secrets {
             "read"
         } else {
             verb
         };
-        let decision = decide(state, &identity, verb, permission.kind, &resource).await?;
+        let decision = subject.decide(state, verb, permission.kind, &resource)?;
         if !decision.allowed {
             return Err(Status::permission_denied(format!(
                 "`{}` may not call {rpc}: {decision}",

@@ -11,12 +11,16 @@ use portcullis_ca::Identity;
 use serde_json::{json, Value};
 use tonic::{Request, Status};
 
-use crate::rbac::{authorize, decide, roles_of, Target};
+use crate::rbac::{authorize, Subject, Target};
 use crate::resources::validate::validate_name;
 use crate::state::State;
 
 /// The identity of the user whose access is checked: the caller, or a stored user.
-async fn subject(state: &State, caller: &Identity, user: &str) -> Result<Identity, Status> {
+async fn checked_identity(
+    state: &State,
+    caller: &Identity,
+    user: &str,
+) -> Result<Identity, Status> {
     if user.is_empty() || user == caller.username {
         return Ok(caller.clone());
     }
@@ -60,7 +64,7 @@ pub(super) async fn check(
     if req.kind.is_empty() {
         return Err(Status::invalid_argument("a resource kind is required"));
     }
-    let subject = subject(state, &caller, &req.user).await?;
+    let identity = checked_identity(state, &caller, &req.user).await?;
     let mut resource: Value = if req.resource_json.is_empty() {
         json!({"kind": req.kind})
     } else {
@@ -76,13 +80,14 @@ pub(super) async fn check(
             }
         }
     }
-    let decision = decide(state, &subject, &req.verb, &req.kind, &resource).await?;
-    let roles = roles_of(state, &subject).await?;
+    let subject = Subject::load(state, &identity).await?;
+    let decision = subject.decide(state, &req.verb, &req.kind, &resource)?;
+    let roles = &subject.roles;
     let role_requests = req
         .request_roles
         .iter()
         .map(|role| {
-            let access = may_request(&roles, &subject.traits, role);
+            let access = may_request(roles, &identity.traits, role);
             RoleRequestCheck {
                 role: role.clone(),
                 allowed: access.allowed,
@@ -93,8 +98,8 @@ pub(super) async fn check(
     let node = (!req.node_labels.is_empty() || !req.login.is_empty()).then(|| {
         let labels: BTreeMap<String, String> = req.node_labels.clone().into_iter().collect();
         portcullis_authz::access::check(
-            &roles,
-            &subject.traits,
+            roles,
+            &identity.traits,
             portcullis_authz::access::Target::Node,
             &labels,
             Some(req.login.as_str()),

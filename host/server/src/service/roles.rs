@@ -42,7 +42,11 @@ fn check_clauses(state: &State, role: &RoleV3) -> Result<(), Status> {
     };
     let name = role.metadata.as_ref().map_or("", |m| m.name.as_str());
     let hooks = state.policies.rule_hooks();
-    let input = serde_json::json!({"user": {}, "resource": {}, "verb": "read", "kind": "role"});
+    let input = |expression: &str| {
+        std::sync::Arc::new(serde_json::json!({
+            "user": {}, "resource": {}, "verb": "read", "kind": "role", "expression": expression,
+        }))
+    };
     let syntax = |field: String, result: Result<(), String>| match result {
         Err(e) if e.contains("syntax error") => Err(Status::invalid_argument(format!(
             "role `{name}`: {field}: {e}"
@@ -55,12 +59,11 @@ fn check_clauses(state: &State, role: &RoleV3) -> Result<(), Status> {
         };
         for (i, rule) in conditions.rules.iter().enumerate() {
             if !rule.r#where.trim().is_empty() {
-                let result =
-                    tokio::task::block_in_place(|| hooks.eval_where(&rule.r#where, &input));
+                let result = tokio::task::block_in_place(|| hooks.eval_where(input(&rule.r#where)));
                 syntax(format!("spec.{side}.rules[{i}].where"), result.map(drop))?;
             }
             for (j, action) in rule.actions.iter().enumerate() {
-                let result = tokio::task::block_in_place(|| hooks.run_action(action, &input));
+                let result = tokio::task::block_in_place(|| hooks.run_action(input(action)));
                 syntax(
                     format!("spec.{side}.rules[{i}].actions[{j}]"),
                     result.map(drop),

@@ -78,12 +78,12 @@ impl Inner {
         }
     }
 
-    pub(super) fn get(&self, key: Vec<u8>) -> Result<Option<Item>> {
+    pub(super) fn get(&self, key: &[u8]) -> Result<Option<Item>> {
         let now = now_nanos();
         Ok(self
-            .read_record(&key)?
+            .read_record(key)?
             .filter(|record| !record.is_expired(now))
-            .map(|record| record.into_item(key)))
+            .map(|record| record.into_item(key.to_vec())))
     }
 
     pub(super) fn range(
