@@ -376,9 +376,48 @@ fn where_clauses_run_in_the_wasm_predicate_module() {
         "{out}"
     );
 
-    // The action of the deciding rule reached the server log.
+    // The action of the deciding rule reached the server log and the audit log, and so
+    // did the where clause that failed.
     let log = server.log();
     assert!(log.contains("dana listed roles"), "{log}");
+    let events: Vec<serde_json::Value> =
+        serde_json::from_str(&server.pctl_ok(&["audit", "ls", "--json"])).unwrap();
+    let find = |event: &str, user: &str, text: &str| {
+        events.iter().any(|e| {
+            e["event"] == event
+                && e["user"] == user
+                && e["fields_json"].as_str().unwrap().contains(text)
+        })
+    };
+    assert!(
+        find("rule.action", "dana", "dana listed roles"),
+        "{events:?}"
+    );
+    assert!(
+        find("rule.where_failed", "walt", r#""expression":"boom()""#),
+        "{events:?}"
+    );
+    let only = server.pctl_ok(&["audit", "ls", "--event", "rule.where_failed"]);
+    assert!(
+        only.lines().count() >= 1 && only.lines().all(|l| l.contains("rule.where_failed")),
+        "{only}"
+    );
+    let none = server.pctl_ok(&["audit", "ls", "--since", "2099-01-01T00:00:00Z"]);
+    assert_eq!(none.trim(), "no audit events");
+    // Reading the audit log needs `list` and `read` on `event`.
+    let out = pctl_as(&server, dir, "dana", &["audit", "ls"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("may not call GetAuditEvents"),
+        "{}",
+        stderr(&out)
+    );
+    let out = server.pctl(&["audit", "ls", "--since", "yesterday-ish"]);
+    assert!(
+        stderr(&out).contains("--since `yesterday-ish` is neither a duration nor an RFC 3339 time"),
+        "{}",
+        stderr(&out)
+    );
 
     // A where clause with a syntax error is refused when the role is created.
     let bad = write_file(

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use portcullis_api::services::{CertAuthorityV2, RoleV3, UserV2};
 use portcullis_store::Backend;
 
+use crate::audit::AuditLog;
 use crate::keyring::{KeyRing, Settings};
 use crate::policy::Policies;
 use crate::resources::Collection;
@@ -27,6 +28,8 @@ pub struct State {
     pub policies: Policies,
     /// Access decisions over roles (Cedar), with its cache of compiled role sets.
     pub authz: portcullis_authz::Authorizer,
+    /// The audit log.
+    pub audit: AuditLog,
 }
 
 impl State {
@@ -48,6 +51,7 @@ impl State {
             users: Collection::new(backend.clone()),
             roles: Collection::new(backend.clone()),
             authorities: Collection::new(backend.clone()),
+            audit: AuditLog::new(backend.clone()),
             backend,
         }
     }

@@ -5,6 +5,7 @@
 //! `--cert/--key/--cas` point it elsewhere.
 
 mod acl;
+mod audit;
 mod auth;
 mod connect;
 mod create;
@@ -60,6 +61,9 @@ enum Command {
     /// Access control: explain decisions.
     #[command(subcommand)]
     Acl(acl::AclCommand),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 /// Reads a text input named on the command line: a file, or standard input for `-`.
@@ -94,6 +98,7 @@ pub fn main() -> ExitCode {
             Command::Auth(cmd) => auth::run(&cli.connect, cmd).await,
             Command::Policy(cmd) => policy::run(&cli.connect, cmd).await,
             Command::Acl(cmd) => acl::run(&cli.connect, cmd).await,
+            Command::Audit(cmd) => audit::run(&cli.connect, cmd).await,
         }
     });
     match result {

@@ -13,6 +13,7 @@ use portcullis_ca::Identity;
 use serde_json::{json, Value};
 use tonic::{Request, Status};
 
+use crate::audit;
 use crate::service::caller;
 use crate::state::State;
 
@@ -92,7 +93,8 @@ impl Subject {
     }
 
     /// Decides whether the subject may apply `verb` to `kind` (`resource` for `where`
-    /// clauses), logging what the deciding rules' actions logged.
+    /// clauses). What the actions logged and which clauses failed is left to
+    /// [`Subject::audit`].
     pub fn decide(
         &self,
         state: &State,
@@ -112,25 +114,35 @@ impl Subject {
         let decision =
             tokio::task::block_in_place(|| state.authz.decide(&self.roles, &request, &hooks))
                 .map_err(|e| Status::internal(e.to_string()))?;
-        let user = &self.username;
+        Ok(decision)
+    }
+
+    /// Records in the audit log what the actions of `decision` logged (or why they failed)
+    /// and which `where` clauses failed to evaluate.
+    pub async fn audit(&self, state: &State, decision: &Decision) {
+        let (verb, kind) = (&decision.verb, &decision.kind);
         for outcome in &decision.actions {
-            match &outcome.result {
+            let (rule, action) = (outcome.rule.to_string(), &outcome.action);
+            let fields = match &outcome.result {
                 Ok(lines) => {
-                    for line in lines {
-                        tracing::info!(target: "portcullis::audit", %user, rule = %outcome.rule, "{line}");
-                    }
+                    json!({"rule": rule, "action": action, "verb": verb, "kind": kind, "lines": lines})
                 }
                 Err(e) => {
-                    tracing::warn!(%user, rule = %outcome.rule, action = %outcome.action, "rule action failed: {e}");
+                    json!({"rule": rule, "action": action, "verb": verb, "kind": kind, "error": e})
                 }
-            }
+            };
+            let user = &self.username;
+            state.audit.emit(audit::RULE_ACTION, user, fields).await;
         }
         for outcome in &decision.wheres {
             if let Err(e) = &outcome.result {
-                tracing::warn!(%user, rule = %outcome.rule, "where clause failed (fail closed): {e}");
+                let rule = outcome.rule.to_string();
+                let expression = &outcome.expression;
+                let fields = json!({"rule": rule, "expression": expression, "verb": verb, "kind": kind, "error": e});
+                let user = &self.username;
+                state.audit.emit(audit::WHERE_FAILED, user, fields).await;
             }
         }
-        Ok(decision)
     }
 }
 
@@ -181,6 +193,7 @@ pub async fn authorize<T>(
             verb
         };
         let decision = subject.decide(state, verb, permission.kind, &resource)?;
+        subject.audit(state, &decision).await;
         if !decision.allowed {
             return Err(Status::permission_denied(format!(
                 "`{}` may not call {rpc}: {decision}",

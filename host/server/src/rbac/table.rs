@@ -34,7 +34,7 @@ const fn own(verbs: &'static [&'static str], kind: &'static str) -> Permission {
 pub const PUBLIC: [&str; 1] = ["Ping"];
 
 /// Every implemented RPC (by its gRPC method name) and what it needs.
-pub const TABLE: [(&str, Permission); 23] = [
+pub const TABLE: [(&str, Permission); 24] = [
     ("GetUser", p(&["readnosecrets"], "user")),
     ("GetUsers", p(&["list", "readnosecrets"], "user")),
     ("CreateUser", p(&["create"], "user")),
@@ -64,6 +64,7 @@ pub const TABLE: [(&str, Permission); 23] = [
     ("RollbackPolicyModule", p(&["update"], "policy_module")),
     ("EvaluatePolicy", p(&["read"], "policy_module")),
     ("CheckAccess", own(&["read"], "role")),
+    ("GetAuditEvents", p(&["list", "read"], "event")),
 ];
 
 /// What `rpc` needs, or `None` if it is not in the table.

@@ -5,6 +5,7 @@
 //! with a message naming the feature, never a silent default.
 
 mod access;
+mod audit;
 mod authorities;
 mod caller;
 mod certs;
@@ -139,6 +140,9 @@ auth_service! {
         }
         async fn check_access(&self, request: Request<auth::CheckAccessRequest>) -> Result<Response<auth::CheckAccessResponse>, Status> {
             access::check(&self.state, request).await.map(Response::new)
+        }
+        async fn get_audit_events(&self, request: Request<auth::GetAuditEventsRequest>) -> Result<Response<auth::AuditEvents>, Status> {
+            audit::search(&self.state, request).await.map(Response::new)
         }
         async fn generate_app_token(&self, request: Request<auth::GenerateAppTokenRequest>) -> Result<Response<auth::GenerateAppTokenResponse>, Status> {
             certs::generate_app_token(&self.state, request).await.map(Response::new)
