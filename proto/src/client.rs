@@ -58,6 +58,17 @@ impl Client {
         Ok(Self::from_channel(channel))
     }
 
+    /// Connects to `addr` without a client certificate, verifying the server with the
+    /// cluster's host CA certificates `host_ca_pem` (`pctl auth export --type tls-host`).
+    /// Such a connection can only join (RegisterUsingToken); every other RPC answers
+    /// UNAUTHENTICATED.
+    pub async fn connect_to_join(addr: &str, host_ca_pem: &str) -> Result<Self> {
+        let tls = ClientTlsConfig::new()
+            .ca_certificate(tonic::transport::Certificate::from_pem(host_ca_pem))
+            .domain_name(crate::AUTH_SERVER_NAME);
+        Self::connect_with(addr, tls).await
+    }
+
     /// Wraps an already established channel.
     pub fn from_channel(channel: Channel) -> Self {
         Client {

@@ -44,17 +44,21 @@ spec:
 ///
 /// The binaries are built by `cargo build --workspace --bins` (which `scripts/test` runs
 /// before the tests); they are never built from inside a test, so a test run cannot contend
-/// with its own cargo for the build lock.
+/// with its own cargo for the build lock. `PORTCULLIS_BIN_DIR` points elsewhere (e.g. at
+/// copies, when two checkouts share one target directory and so its binaries).
 pub fn bin_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         // The test executable lives in <target>/<profile>/deps/.
         let exe = std::env::current_exe().expect("current exe");
-        let dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("target profile dir")
-            .to_path_buf();
+        let dir = match std::env::var_os("PORTCULLIS_BIN_DIR") {
+            Some(dir) => PathBuf::from(dir),
+            None => exe
+                .parent()
+                .and_then(Path::parent)
+                .expect("target profile dir")
+                .to_path_buf(),
+        };
         for name in ["portcullis", "pctl"] {
             assert!(
                 dir.join(name).is_file(),

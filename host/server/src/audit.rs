@@ -1,5 +1,6 @@
 //! The audit log: security-relevant events — what the actions of deciding role rules logged,
-//! `where` clauses that failed to evaluate (and so denied or did not allow) — kept in the
+//! `where` clauses that failed to evaluate (and so denied or did not allow), joins of hosts —
+//! kept in the
 //! store under `/audit/` in time order, each for [`RETENTION`], and read back with the
 //! `GetAuditEvents` RPC (`pctl audit ls`). Every event is also a log line with target
 //! `portcullis::audit`.
@@ -31,6 +32,11 @@ pub const MAX_LIMIT: usize = 1000;
 pub const RULE_ACTION: &str = "rule.action";
 /// Event: a `where` clause could not be evaluated (fields `rule`, `expression`, `error`).
 pub const WHERE_FAILED: &str = "rule.where_failed";
+/// Event: a host joined with a provisioning token (fields `host_id`, `node_name`, `role`,
+/// `token` redacted, `remote_addr`).
+pub const JOIN_SUCCESS: &str = "join.success";
+/// Event: a join failed (the same fields and `reason`).
+pub const JOIN_FAILURE: &str = "join.failure";
 
 /// One audit event as stored and returned.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

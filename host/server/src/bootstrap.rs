@@ -74,7 +74,10 @@ pub async fn bootstrap(
         config.max_module_bytes,
         backend.clone(),
     )?;
-    let state = Arc::new(State::new(cluster_name, backend, settings, policies));
+    let state = Arc::new(
+        State::new(cluster_name, backend, settings, policies)
+            .with_static_tokens(config.static_tokens.clone()),
+    );
     state.keyring.ensure_and_load(&state.authorities).await?;
     let loaded = state.policies.load_stored().await?;
     if loaded > 0 {

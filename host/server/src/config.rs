@@ -66,6 +66,9 @@ pub struct FileConfig {
     pub ca: CaSection,
     /// Server-wide limits of policy module evaluations.
     pub policy: PolicySection,
+    /// Static provisioning tokens, `ROLES:TOKEN` (e.g. `node,proxy:7f3c...`): they never
+    /// expire and can only be changed here.
+    pub tokens: Vec<String>,
 }
 
 /// The `policy:` section of the configuration file: defaults for modules uploaded without
@@ -117,6 +120,8 @@ pub struct Config {
     pub algorithms: crate::keyring::Algorithms,
     /// Default limits of policy evaluations.
     pub policy_limits: portcullis_policy::Limits,
+    /// Static provisioning tokens.
+    pub static_tokens: Vec<crate::tokens::StaticToken>,
     /// Largest policy module accepted at upload.
     pub max_module_bytes: usize,
 }
@@ -267,7 +272,18 @@ impl FileConfig {
             ssh: algorithm("ca.ssh_algorithm", self.ca.ssh_algorithm)?,
             jwt: algorithm("ca.jwt_algorithm", self.ca.jwt_algorithm)?,
         };
+        let mut static_tokens = Vec::new();
+        for (i, text) in self.tokens.iter().enumerate() {
+            let token = crate::tokens::parse_static_token(text).map_err(|message| {
+                ConfigError::Invalid {
+                    field: "tokens",
+                    message: format!("tokens[{i}]: {message}"),
+                }
+            })?;
+            static_tokens.push(token);
+        }
         Ok(Config {
+            static_tokens,
             cluster_name: flags.cluster_name.or(self.cluster_name),
             data_dir: flags
                 .data_dir
@@ -339,5 +355,21 @@ mod tests {
             .resolve(Overrides::default())
             .unwrap_err();
         assert!(err.to_string().contains("listen_addr"), "{err}");
+    }
+
+    #[test]
+    fn static_tokens_are_parsed_with_their_position() {
+        let cfg = FileConfig::parse("tokens: ['node,proxy:static-token-1']\n")
+            .unwrap()
+            .resolve(Overrides::default())
+            .unwrap();
+        assert_eq!(cfg.static_tokens[0].roles, ["Node", "Proxy"]);
+        assert_eq!(cfg.static_tokens[0].value, "static-token-1");
+        let err = FileConfig::parse("tokens: ['node:static-token-1', 'wizard:static-token-2']\n")
+            .unwrap()
+            .resolve(Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("tokens[1]") && err.contains("wizard"), "{err}");
     }
 }

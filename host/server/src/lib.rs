@@ -20,4 +20,5 @@ pub mod service;
 pub mod state;
 mod status;
 pub mod tls;
+pub mod tokens;
 mod yaml;

@@ -9,6 +9,8 @@ use crate::audit::AuditLog;
 use crate::keyring::{KeyRing, Settings};
 use crate::policy::Policies;
 use crate::resources::Collection;
+use crate::tokens::limit::FailureLimiter;
+use crate::tokens::{StaticToken, Tokens};
 
 /// Everything a request handler needs.
 pub struct State {
@@ -30,6 +32,11 @@ pub struct State {
     pub authz: portcullis_authz::Authorizer,
     /// The audit log.
     pub audit: AuditLog,
+    /// Provisioning tokens, stored and static (set the static ones with
+    /// [`State::with_static_tokens`]).
+    pub tokens: Tokens,
+    /// Failed joins per source address.
+    pub join_failures: FailureLimiter,
 }
 
 impl State {
@@ -52,7 +59,15 @@ impl State {
             roles: Collection::new(backend.clone()),
             authorities: Collection::new(backend.clone()),
             audit: AuditLog::new(backend.clone()),
+            tokens: Tokens::new(Collection::new(backend.clone()), Vec::new()),
+            join_failures: FailureLimiter::default(),
             backend,
         }
+    }
+
+    /// The same state with the static tokens of the configuration file.
+    pub fn with_static_tokens(mut self, statics: Vec<StaticToken>) -> Self {
+        self.tokens = Tokens::new(Collection::new(self.backend.clone()), statics);
+        self
     }
 }

@@ -1,9 +1,11 @@
 //! Mutual TLS for the gRPC listener.
 //!
-//! Every connection must present a client certificate signed by one of the cluster's
-//! certificate authorities. The caller's identity is read from that certificate once, when
-//! the handshake completes, and travels with every request on the connection as
-//! [`PeerInfo`]; a certificate without a Portcullis identity is refused.
+//! A client certificate, when presented, must be signed by one of the cluster's certificate
+//! authorities. The caller's identity is read from that certificate once, when the
+//! handshake completes, and travels with every request on the connection as [`PeerInfo`];
+//! a certificate without a Portcullis identity is refused. A connection without a client
+//! certificate is accepted only so that a host can join (RegisterUsingToken): every other
+//! RPC requires an identity (see `service::caller`).
 //!
 //! The configuration is not fixed at start: [`TlsState`] holds the current one and the set
 //! of trusted CA key identifiers, and the key ring replaces both as authorities rotate. New
@@ -51,8 +53,8 @@ pub enum TlsError {
 /// Who is on the other end of a connection.
 #[derive(Debug, Clone)]
 pub struct PeerInfo {
-    /// The identity from the client certificate.
-    pub identity: Arc<Identity>,
+    /// The identity from the client certificate; `None` when the client presented none.
+    pub identity: Option<Arc<Identity>>,
     /// The client's address.
     pub remote_addr: Option<SocketAddr>,
     /// Key identifier of the CA key that signed the client certificate.
@@ -139,7 +141,7 @@ pub fn certs_from_pem(
 }
 
 /// Builds the server's rustls configuration: its own certificate and key, and client
-/// certificates required and verified against `client_cas` (PEM certificates).
+/// certificates verified against `client_cas` (PEM certificates) when presented.
 pub fn server_config(
     cert_pem: &str,
     key_pem: &str,
@@ -160,6 +162,7 @@ pub fn server_config(
         }
     }
     let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
+        .allow_unauthenticated()
         .build()
         .map_err(|e| TlsError::Rustls(e.to_string()))?;
     let mut config = ServerConfig::builder_with_provider(provider())
@@ -259,7 +262,7 @@ pub fn incoming(
                     Ok(Ok(tls)) => match peer_identity(&tls) {
                         Ok((identity, authority_key_id)) => {
                             let info = PeerInfo {
-                                identity: Arc::new(identity),
+                                identity: identity.map(Arc::new),
                                 remote_addr: Some(addr),
                                 authority_key_id,
                                 trust,
@@ -279,13 +282,16 @@ pub fn incoming(
     tokio_stream::wrappers::ReceiverStream::new(rx)
 }
 
-fn peer_identity(tls: &TlsStream<TcpStream>) -> Result<(Identity, Option<Vec<u8>>), String> {
+/// The identity of the client certificate and the key id of its issuer; `(None, None)`
+/// when the client presented no certificate.
+type PeerIdentity = (Option<Identity>, Option<Vec<u8>>);
+
+fn peer_identity(tls: &TlsStream<TcpStream>) -> Result<PeerIdentity, String> {
     let (_, session) = tls.get_ref();
-    let cert = session
-        .peer_certificates()
-        .and_then(|c| c.first())
-        .ok_or_else(|| "no client certificate".to_string())?;
+    let Some(cert) = session.peer_certificates().and_then(|c| c.first()) else {
+        return Ok((None, None));
+    };
     let identity = Identity::from_certificate_der(cert).map_err(|e| e.to_string())?;
     let key_id = portcullis_ca::authority_key_id(cert).map_err(|e| e.to_string())?;
-    Ok((identity, key_id))
+    Ok((Some(identity), key_id))
 }

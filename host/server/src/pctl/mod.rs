@@ -16,6 +16,7 @@ mod output;
 mod policy;
 mod rm;
 mod status;
+mod tokens;
 mod users;
 
 use std::process::ExitCode;
@@ -64,6 +65,17 @@ enum Command {
     /// The audit log.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Provisioning tokens for joining hosts and leaf clusters.
+    #[command(subcommand)]
+    Tokens(tokens::TokensCommand),
+}
+
+/// Parses a `KEY=VALUE` label argument.
+fn parse_label(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
+        _ => Err(format!("`{text}` is not KEY=VALUE")),
+    }
 }
 
 /// Reads a text input named on the command line: a file, or standard input for `-`.
@@ -99,6 +111,7 @@ pub fn main() -> ExitCode {
             Command::Policy(cmd) => policy::run(&cli.connect, cmd).await,
             Command::Acl(cmd) => acl::run(&cli.connect, cmd).await,
             Command::Audit(cmd) => audit::run(&cli.connect, cmd).await,
+            Command::Tokens(cmd) => tokens::run(&cli.connect, cmd).await,
         }
     });
     match result {

@@ -33,8 +33,12 @@ const fn own(verbs: &'static [&'static str], kind: &'static str) -> Permission {
 /// RPCs any authenticated caller may make.
 pub const PUBLIC: [&str; 1] = ["Ping"];
 
+/// RPCs callers without a client certificate may make: joining, which a provisioning
+/// token authorizes instead of an identity.
+pub const ANONYMOUS: [&str; 1] = ["RegisterUsingToken"];
+
 /// Every implemented RPC (by its gRPC method name) and what it needs.
-pub const TABLE: [(&str, Permission); 24] = [
+pub const TABLE: [(&str, Permission); 29] = [
     ("GetUser", p(&["readnosecrets"], "user")),
     ("GetUsers", p(&["list", "readnosecrets"], "user")),
     ("CreateUser", p(&["create"], "user")),
@@ -65,6 +69,11 @@ pub const TABLE: [(&str, Permission); 24] = [
     ("EvaluatePolicy", p(&["read"], "policy_module")),
     ("CheckAccess", own(&["read"], "role")),
     ("GetAuditEvents", p(&["list", "read"], "event")),
+    ("GenerateToken", p(&["create"], "token")),
+    ("GetToken", p(&["read"], "token")),
+    ("GetTokens", p(&["list", "readnosecrets"], "token")),
+    ("UpsertToken", p(&["create", "update"], "token")),
+    ("DeleteToken", p(&["delete"], "token")),
 ];
 
 /// What `rpc` needs, or `None` if it is not in the table.

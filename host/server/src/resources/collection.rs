@@ -30,6 +30,13 @@ pub trait Resource: prost::Message + Default + Clone + Send + Sync + 'static {
     fn key_suffix(&self) -> String {
         self.name().to_owned()
     }
+    /// When the store drops the record: `metadata.expires` unless a kind keeps records
+    /// longer (and checks their expiry itself).
+    fn store_expiry(&self) -> Option<SystemTime> {
+        self.metadata()
+            .and_then(|m| m.expires)
+            .and_then(to_system_time)
+    }
 }
 
 /// Implements [`Resource`] for generated resource messages.
@@ -98,11 +105,7 @@ impl<T: Resource> Collection<T> {
     fn encode(res: &T) -> (Vec<u8>, Option<SystemTime>) {
         let mut copy = res.clone();
         copy.metadata_mut().id = 0;
-        let expires = copy
-            .metadata()
-            .and_then(|m| m.expires)
-            .and_then(to_system_time);
-        (copy.encode_to_vec(), expires)
+        (copy.encode_to_vec(), copy.store_expiry())
     }
 
     fn map_store(name: &str, e: StoreError) -> ResourceError {

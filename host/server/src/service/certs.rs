@@ -69,7 +69,12 @@ pub(super) async fn generate_host_certs(
     };
     let certs = host::issue(state, &params, SystemTime::now())?;
     tracing::info!(host = %params.host_id, role = %params.role, by = %identity.username, "issued host certificates");
-    Ok(HostCerts {
+    Ok(host_certs_response(certs))
+}
+
+/// The wire form of issued host certificates.
+pub(super) fn host_certs_response(certs: host::HostCerts) -> HostCerts {
+    HostCerts {
         ssh: certs.ssh.into_bytes(),
         tls: certs.tls.into_bytes(),
         tlsca_certs: certs
@@ -82,7 +87,7 @@ pub(super) async fn generate_host_certs(
             .into_iter()
             .map(String::into_bytes)
             .collect(),
-    })
+    }
 }
 
 pub(super) async fn generate_app_token(

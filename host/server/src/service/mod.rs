@@ -9,8 +9,10 @@ mod audit;
 mod authorities;
 mod caller;
 mod certs;
+mod join;
 mod policies;
 mod roles;
+mod tokens;
 mod users;
 
 use std::sync::Arc;
@@ -141,6 +143,24 @@ auth_service! {
         async fn check_access(&self, request: Request<auth::CheckAccessRequest>) -> Result<Response<auth::CheckAccessResponse>, Status> {
             access::check(&self.state, request).await.map(Response::new)
         }
+        async fn generate_token(&self, request: Request<auth::GenerateTokenRequest>) -> Result<Response<auth::GenerateTokenResponse>, Status> {
+            tokens::generate(&self.state, request).await.map(Response::new)
+        }
+        async fn get_token(&self, request: Request<auth::GetTokenRequest>) -> Result<Response<services::ProvisionTokenV2>, Status> {
+            tokens::get(&self.state, request).await.map(Response::new)
+        }
+        async fn get_tokens(&self, request: Request<auth::GetTokensRequest>) -> Result<Response<auth::ProvisionTokenV2List>, Status> {
+            tokens::list(&self.state, request).await.map(Response::new)
+        }
+        async fn upsert_token(&self, request: Request<services::ProvisionTokenV2>) -> Result<Response<()>, Status> {
+            tokens::upsert(&self.state, request).await.map(Response::new)
+        }
+        async fn delete_token(&self, request: Request<auth::DeleteTokenRequest>) -> Result<Response<()>, Status> {
+            tokens::delete(&self.state, request).await.map(Response::new)
+        }
+        async fn register_using_token(&self, request: Request<auth::RegisterUsingTokenRequest>) -> Result<Response<auth::HostCerts>, Status> {
+            join::register(&self.state, request).await.map(Response::new)
+        }
         async fn get_audit_events(&self, request: Request<auth::GetAuditEventsRequest>) -> Result<Response<auth::AuditEvents>, Status> {
             audit::search(&self.state, request).await.map(Response::new)
         }
@@ -153,12 +173,6 @@ auth_service! {
             send_keep_alives(tonic::Streaming<services::KeepAlive>) -> ();
             upsert_node(services::ServerV2) -> services::KeepAlive;
             get_nodes(auth::GetNodesRequest) -> auth::ServerList;
-            generate_token(auth::GenerateTokenRequest) -> auth::GenerateTokenResponse;
-            get_token(auth::GetTokenRequest) -> services::ProvisionTokenV2;
-            get_tokens(auth::GetTokensRequest) -> auth::ProvisionTokenV2List;
-            upsert_token(services::ProvisionTokenV2) -> ();
-            delete_token(auth::DeleteTokenRequest) -> ();
-            register_using_token(auth::RegisterUsingTokenRequest) -> auth::HostCerts;
             get_app_servers(auth::GetAppServersRequest) -> auth::GetAppServersResponse;
             upsert_app_server(auth::UpsertAppServerRequest) -> services::KeepAlive;
             delete_app_server(auth::DeleteAppServerRequest) -> ();

@@ -26,7 +26,7 @@ pub struct CheckArgs {
     #[arg(long = "request-role", value_name = "ROLE")]
     request_roles: Vec<String>,
     /// Also check SSH access to a node with these labels (`KEY=VALUE`, repeatable)...
-    #[arg(long = "node-label", value_name = "KEY=VALUE", value_parser = parse_label)]
+    #[arg(long = "node-label", value_name = "KEY=VALUE", value_parser = crate::pctl::parse_label)]
     node_labels: Vec<(String, String)>,
     /// ...as this login.
     #[arg(long)]
@@ -91,11 +91,4 @@ pub async fn run(connect: &ConnectArgs, args: CheckArgs) -> anyhow::Result<()> {
         println!("request role `{}`: {verdict} ({})", r.role, r.reason);
     }
     Ok(())
-}
-
-fn parse_label(text: &str) -> Result<(String, String), String> {
-    match text.split_once('=') {
-        Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
-        _ => Err(format!("`{text}` is not KEY=VALUE")),
-    }
 }

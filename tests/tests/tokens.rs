@@ -1,0 +1,343 @@
+//! Provisioning tokens and joining hosts, against the real binary.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::time::Duration;
+
+use portcullis_api::auth::{
+    GetTokenRequest, GetTokensRequest, HostCerts, RegisterUsingTokenRequest,
+};
+use portcullis_api::services::ProvisionTokenV2;
+use portcullis_api::{Client, TlsFiles};
+use portcullis_ca::{ClientKey, Identity};
+use portcullis_tests::{write_file, Server};
+use tonic::Code;
+
+fn s(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// What a joining host has: the host CA (given out of band) and its new key.
+struct Joiner {
+    host_ca: String,
+    key: ClientKey,
+}
+
+impl Joiner {
+    fn new(server: &Server) -> Joiner {
+        Joiner {
+            host_ca: server.pctl_ok(&["auth", "export", "--type", "tls-host"]),
+            key: ClientKey::generate().unwrap(),
+        }
+    }
+
+    async fn join(
+        &self,
+        server: &Server,
+        token: &str,
+        host_id: &str,
+        role: &str,
+    ) -> Result<HostCerts, tonic::Status> {
+        let client = Client::connect_to_join(&server.addr, &self.host_ca)
+            .await
+            .unwrap();
+        let request = RegisterUsingTokenRequest {
+            token: token.to_owned(),
+            host_id: host_id.to_owned(),
+            node_name: format!("{host_id}.example"),
+            role: role.to_owned(),
+            public_ssh_key: self.key.public_key_openssh().unwrap().into_bytes(),
+            public_tls_key: self.key.public_key_pem().unwrap().into_bytes(),
+            ..RegisterUsingTokenRequest::default()
+        };
+        client
+            .rpc()
+            .register_using_token(request)
+            .await
+            .map(|r| r.into_inner())
+    }
+
+    /// Writes the identity the certificates make, as `PREFIX.crt/.key/.cas`.
+    fn write_identity(&self, certs: &HostCerts, prefix: &Path) -> TlsFiles {
+        std::fs::write(prefix.with_extension("crt"), &certs.tls).unwrap();
+        std::fs::write(
+            prefix.with_extension("key"),
+            self.key.private_key_pem().unwrap().as_bytes(),
+        )
+        .unwrap();
+        let cas: Vec<u8> = certs.tlsca_certs.concat();
+        std::fs::write(prefix.with_extension("cas"), cas).unwrap();
+        TlsFiles::from_prefix(prefix)
+    }
+}
+
+fn identity_of(certs: &HostCerts) -> Identity {
+    let pem = String::from_utf8(certs.tls.clone()).unwrap();
+    let der = x509_parser::pem::parse_x509_pem(pem.as_bytes()).unwrap().1;
+    Identity::from_certificate_der(&der.contents).unwrap()
+}
+
+#[test]
+fn tokens_are_added_listed_updated_and_removed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let config = write_file(dir, "config.yaml", "tokens: ['node:static-node-token']\n");
+    let server = Server::start(&dir.join("data"), &["--config", s(&config)]);
+
+    let random = server.pctl_ok(&["tokens", "add", "--type", "node,proxy", "--ttl", "1h"]);
+    let random = random.trim();
+    assert_eq!(random.len(), 32, "{random}");
+    assert!(random.bytes().all(|b| b.is_ascii_hexdigit()));
+    let chosen = server.pctl_ok(&[
+        "tokens",
+        "add",
+        "--type",
+        "trusted_cluster",
+        "--value",
+        "this-is-a-secure-token-string",
+        "--labels",
+        "env=staging",
+    ]);
+    assert_eq!(chosen.trim(), "this-is-a-secure-token-string");
+
+    // Listings mask values unless secrets are asked for.
+    let masked = server.pctl_ok(&["tokens", "ls"]);
+    assert!(
+        !masked.contains(random) && !masked.contains("this-is-a-secure"),
+        "{masked}"
+    );
+    assert!(
+        masked.contains("Node,Proxy") && masked.contains("env=staging"),
+        "{masked}"
+    );
+    assert!(
+        masked.contains("static=true") && masked.contains("never"),
+        "{masked}"
+    );
+    let full = server.pctl_ok(&["tokens", "ls", "--with-secrets"]);
+    assert!(
+        full.contains(random) && full.contains("this-is-a-secure-token-string"),
+        "{full}"
+    );
+    assert!(full.contains("static-node-token"), "{full}");
+
+    let rt = rt();
+    let admin = rt.block_on(server.admin_client());
+    let token = rt
+        .block_on(admin.rpc().get_token(GetTokenRequest {
+            token: random.to_owned(),
+        }))
+        .unwrap()
+        .into_inner();
+    assert_eq!(token.spec.as_ref().unwrap().roles, ["Node", "Proxy"]);
+    let expires = token.metadata.as_ref().unwrap().expires.unwrap();
+    let left = expires.seconds
+        - std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+    assert!((3500..=3600).contains(&left), "{left}");
+
+    // Bad input is refused with the reason, and nothing is stored.
+    for (args, reason) in [
+        (
+            vec!["--type", "node", "--ttl", "49h"],
+            "longer than the maximum of 2days",
+        ),
+        (vec!["--type", "wizard"], "unknown system role `wizard`"),
+        (
+            vec!["--type", "node", "--value", "short"],
+            "at least 8 characters",
+        ),
+        (
+            vec!["--type", "node", "--value", "this-is-a-secure-token-string"],
+            "already exists",
+        ),
+    ] {
+        let out = server.pctl(&[&["tokens", "add"][..], &args].concat());
+        assert!(!out.status.success());
+        assert!(stderr(&out).contains(reason), "{args:?}: {}", stderr(&out));
+    }
+    let count = || {
+        rt.block_on(
+            admin
+                .rpc()
+                .get_tokens(GetTokensRequest { with_secrets: true }),
+        )
+        .unwrap()
+        .into_inner()
+        .provision_tokens
+        .len()
+    };
+    assert_eq!(count(), 3);
+
+    // UpsertToken sets no defaults: expiring a token now makes it unusable at once.
+    let mut expired: ProvisionTokenV2 = token.clone();
+    expired.metadata.as_mut().unwrap().expires =
+        Some(prost_types::Timestamp::from(std::time::SystemTime::now()));
+    rt.block_on(admin.rpc().upsert_token(expired)).unwrap();
+    let err = rt
+        .block_on(admin.rpc().get_token(GetTokenRequest {
+            token: random.to_owned(),
+        }))
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound, "{err}");
+    let joiner = Joiner::new(&server);
+    let err = rt
+        .block_on(joiner.join(&server, random, "host-x", "Node"))
+        .unwrap_err();
+    assert!(err.message().contains("has expired"), "{err}");
+
+    // Removal; static tokens stay.
+    server.pctl_ok(&["tokens", "rm", "this-is-a-secure-token-string"]);
+    let out = server.pctl(&["tokens", "rm", "this-is-a-secure-token-string"]);
+    assert!(stderr(&out).contains("not found"), "{}", stderr(&out));
+    let out = server.pctl(&["tokens", "rm", "static-node-token"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("configuration file"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(count(), 1);
+
+    // Without a rule on `token`, no listing.
+    let prefix = dir.join("nobody");
+    let role = write_file(
+        dir,
+        "plain.yaml",
+        "kind: role\nversion: v3\nmetadata:\n  name: plain\nspec:\n  allow:\n    rules:\n    - resources: [session]\n      verbs: [list]\n",
+    );
+    server.pctl_ok(&["create", s(&role)]);
+    server.pctl_ok(&["users", "add", "nobody", "--roles", "plain"]);
+    server.sign_user("nobody", "tls", s(&prefix));
+    let out = server.pctl(&[
+        "--cert",
+        s(&prefix.with_extension("crt")),
+        "--key",
+        s(&prefix.with_extension("key")),
+        "--cas",
+        s(&prefix.with_extension("cas")),
+        "tokens",
+        "ls",
+    ]);
+    assert!(
+        stderr(&out).contains("may not call GetTokens"),
+        "{}",
+        stderr(&out)
+    );
+    server.stop();
+}
+
+#[test]
+fn hosts_join_with_a_token_and_failures_say_why() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let server = Server::start(&dir.join("data"), &[]);
+    let rt = rt();
+    let token = server.pctl_ok(&["tokens", "add", "--type", "node"]);
+    let token = token.trim();
+    let joiner = Joiner::new(&server);
+
+    // A connection without a certificate can join, and nothing else.
+    let anonymous = rt
+        .block_on(Client::connect_to_join(&server.addr, &joiner.host_ca))
+        .unwrap();
+    let err = rt.block_on(anonymous.ping()).unwrap_err().to_string();
+    assert!(err.contains("no client certificate"), "{err}");
+
+    let certs = rt
+        .block_on(joiner.join(&server, token, "node-1", "node"))
+        .unwrap();
+    let identity = identity_of(&certs);
+    assert!(identity.username.starts_with("node-1"), "{identity:?}");
+    assert_eq!(identity.system_roles, ["Node"]);
+    let ssh = String::from_utf8(certs.ssh.clone()).unwrap();
+    assert!(ssh.contains("-cert-v01@openssh.com"), "{ssh}");
+
+    // The new identity works, with the Node role's rights only.
+    let files = joiner.write_identity(&certs, &dir.join("node-1"));
+    let node = rt.block_on(Client::connect(&server.addr, &files)).unwrap();
+    rt.block_on(node.ping()).unwrap();
+    let err = rt
+        .block_on(node.rpc().get_tokens(GetTokensRequest::default()))
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "{err}");
+
+    // Failures say why, and no more.
+    let err = rt
+        .block_on(joiner.join(&server, token, "node-2", "Proxy"))
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied);
+    assert!(
+        err.message().contains("does not allow joining as `Proxy`"),
+        "{err}"
+    );
+    let err = rt
+        .block_on(joiner.join(&server, "no-such-token-at-all", "node-2", "Node"))
+        .unwrap_err();
+    assert_eq!(err.message(), "the provisioning token is not valid");
+    let short = server.pctl_ok(&["tokens", "add", "--type", "node", "--ttl", "1s"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    let err = rt
+        .block_on(joiner.join(&server, short.trim(), "node-2", "Node"))
+        .unwrap_err();
+    assert_eq!(err.message(), "the provisioning token has expired");
+
+    // Concurrent joins with one token all succeed, each with its own identity.
+    let joined: Vec<HostCerts> = rt.block_on(async {
+        let ids: Vec<String> = (0..16).map(|i| format!("many-{i}")).collect();
+        let joins = ids.iter().map(|id| joiner.join(&server, token, id, "Node"));
+        futures::future::join_all(joins)
+            .await
+            .into_iter()
+            .map(Result::unwrap)
+            .collect()
+    });
+    let mut names: Vec<String> = joined.iter().map(|c| identity_of(c).username).collect();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), 16);
+
+    // Joins are audit events.
+    let events = server.pctl_ok(&["audit", "ls", "--event", "join.success"]);
+    assert_eq!(events.lines().count(), 17, "{events}");
+    let failures = server.pctl_ok(&["audit", "ls", "--event", "join.failure"]);
+    assert!(
+        failures.contains("does not allow joining as `Proxy`"),
+        "{failures}"
+    );
+    assert!(
+        !failures.contains(token),
+        "token values stay out of the audit log"
+    );
+
+    // Repeated failures from one address stop further attempts from it, even valid ones.
+    let mut code = Code::Ok;
+    for i in 0..12 {
+        let err = rt
+            .block_on(joiner.join(&server, "guess-guess-guess", &format!("g-{i}"), "Node"))
+            .unwrap_err();
+        code = err.code();
+    }
+    assert_eq!(code, Code::ResourceExhausted);
+    let err = rt
+        .block_on(joiner.join(&server, token, "late", "Node"))
+        .unwrap_err();
+    assert_eq!(err.code(), Code::ResourceExhausted, "{err}");
+    assert!(err.message().contains("too many failed joins"), "{err}");
+    server.stop();
+}
