@@ -51,13 +51,25 @@ impl Joiner {
         host_id: &str,
         role: &str,
     ) -> Result<HostCerts, tonic::Status> {
+        self.join_as(server, token, host_id, &format!("{host_id}.example"), role)
+            .await
+    }
+
+    async fn join_as(
+        &self,
+        server: &Server,
+        token: &str,
+        host_id: &str,
+        node_name: &str,
+        role: &str,
+    ) -> Result<HostCerts, tonic::Status> {
         let client = Client::connect_to_join(&server.addr, &self.host_ca)
             .await
             .unwrap();
         let request = RegisterUsingTokenRequest {
             token: token.to_owned(),
             host_id: host_id.to_owned(),
-            node_name: format!("{host_id}.example"),
+            node_name: node_name.to_owned(),
             role: role.to_owned(),
             public_ssh_key: self.key.public_key_openssh().unwrap().into_bytes(),
             public_tls_key: self.key.public_key_pem().unwrap().into_bytes(),
@@ -339,5 +351,126 @@ fn hosts_join_with_a_token_and_failures_say_why() {
         .unwrap_err();
     assert_eq!(err.code(), Code::ResourceExhausted, "{err}");
     assert!(err.message().contains("too many failed joins"), "{err}");
+    server.stop();
+}
+
+const CLUSTER_ROLES: &str = "\
+kind: role
+version: v3
+metadata:
+  name: prod-only
+spec:
+  allow:
+    cluster_labels:
+      env: prod
+---
+kind: role
+version: v3
+metadata:
+  name: staging
+spec:
+  allow:
+    cluster_labels:
+      env: ['staging', 'dev']
+";
+
+#[test]
+fn leaf_clusters_inherit_token_labels_and_roles_decide_who_reaches_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let server = Server::start(&dir.join("data"), &[]);
+    let rt = rt();
+    let roles = write_file(dir, "roles.yaml", CLUSTER_ROLES);
+    server.pctl_ok(&["create", s(&roles)]);
+    server.pctl_ok(&["users", "add", "pat", "--roles", "prod-only"]);
+    server.pctl_ok(&["users", "add", "sam", "--roles", "staging"]);
+    let token = server.pctl_ok(&[
+        "tokens",
+        "add",
+        "--type",
+        "trusted_cluster",
+        "--labels",
+        "env=staging",
+    ]);
+    let joiner = Joiner::new(&server);
+    rt.block_on(joiner.join_as(
+        &server,
+        token.trim(),
+        "leaf-host",
+        "leaf-1",
+        "Trusted_cluster",
+    ))
+    .unwrap();
+
+    let listed = server.pctl_ok(&["get", "rc"]);
+    assert!(
+        listed.contains("leaf-1") && listed.contains("staging") && listed.contains("online"),
+        "{listed}"
+    );
+    let reach = |user: &str| {
+        server.pctl_ok(&[
+            "acl",
+            "check",
+            "--user",
+            user,
+            "--verb",
+            "read",
+            "--resource",
+            "role",
+            "--cluster",
+            "leaf-1",
+        ])
+    };
+    assert!(
+        reach("sam").contains("cluster access: allowed (allowed by role `staging`"),
+        "{}",
+        reach("sam")
+    );
+    assert!(
+        reach("pat").contains("cluster access: denied"),
+        "{}",
+        reach("pat")
+    );
+
+    // Relabelling moves access from one role to the other, and a new join keeps the labels.
+    server.pctl_ok(&["update", "rc/leaf-1", "--set-labels", "env=prod"]);
+    assert!(server.pctl_ok(&["get", "rc/leaf-1"]).contains("prod"));
+    assert!(reach("pat").contains("cluster access: allowed (allowed by role `prod-only`"));
+    assert!(reach("sam").contains("cluster access: denied"));
+    rt.block_on(joiner.join_as(
+        &server,
+        token.trim(),
+        "leaf-host",
+        "leaf-1",
+        "Trusted_cluster",
+    ))
+    .unwrap();
+    assert!(server.pctl_ok(&["get", "rc/leaf-1"]).contains("prod"));
+
+    // Bad input and unknown clusters are named.
+    let out = server.pctl(&["update", "rc/nowhere", "--set-labels", "env=prod"]);
+    assert!(
+        stderr(&out).contains("remote_cluster `nowhere` not found"),
+        "{}",
+        stderr(&out)
+    );
+    let out = server.pctl(&["update", "role/prod-only", "--set-labels", "env=prod"]);
+    assert!(
+        stderr(&out).contains("labels of remote clusters"),
+        "{}",
+        stderr(&out)
+    );
+    let err = rt
+        .block_on(joiner.join_as(&server, token.trim(), "h", "bad/name", "Trusted_cluster"))
+        .unwrap_err();
+    assert!(
+        err.message()
+            .contains("invalid remote_cluster name `bad/name`"),
+        "{err}"
+    );
+
+    server.pctl_ok(&["rm", "rc/leaf-1"]);
+    let out = server.pctl(&["get", "rc/leaf-1"]);
+    assert!(stderr(&out).contains("not found"), "{}", stderr(&out));
     server.stop();
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use portcullis_api::services::{CertAuthorityV2, RoleV3, UserV2};
+use portcullis_api::services::{CertAuthorityV2, RemoteClusterV3, RoleV3, UserV2};
 use portcullis_store::Backend;
 
 use crate::audit::AuditLog;
@@ -35,6 +35,8 @@ pub struct State {
     /// Provisioning tokens, stored and static (set the static ones with
     /// [`State::with_static_tokens`]).
     pub tokens: Tokens,
+    /// Remote (leaf) clusters.
+    pub remote_clusters: Collection<RemoteClusterV3>,
     /// Failed joins per source address.
     pub join_failures: FailureLimiter,
 }
@@ -61,6 +63,7 @@ impl State {
             audit: AuditLog::new(backend.clone()),
             tokens: Tokens::new(Collection::new(backend.clone()), Vec::new()),
             join_failures: FailureLimiter::default(),
+            remote_clusters: Collection::new(backend.clone()),
             backend,
         }
     }

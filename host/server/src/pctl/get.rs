@@ -10,7 +10,8 @@ use super::output::{render, Format};
 #[derive(Debug, clap::Args)]
 pub struct GetArgs {
     /// What to print: `users`, `user/alice`, `roles`, `role/admin`, `cert_authority`,
-    /// `cert_authority/host` (certificate authorities are shown without private keys).
+    /// `cert_authority/host` (certificate authorities are shown without private keys),
+    /// `rc` (remote clusters), `rc/leaf`.
     #[arg(value_name = "KIND[/NAME]")]
     resource: String,
     /// Output format.
@@ -42,6 +43,17 @@ pub async fn run(connect: &ConnectArgs, args: GetArgs) -> anyhow::Result<()> {
                 bail!("no certificate authority of type `{ca_type}`");
             }
             render(&list, args.format)?
+        }
+        (Kind::RemoteCluster, Some(name)) => {
+            let request = portcullis_api::auth::GetRemoteClusterRequest { name };
+            render(
+                &[client.rpc().get_remote_cluster(request).await?.into_inner()],
+                args.format,
+            )?
+        }
+        (Kind::RemoteCluster, None) => {
+            let list = client.rpc().get_remote_clusters(()).await?.into_inner();
+            render(&list.remote_clusters, args.format)?
         }
     };
     print!("{text}");

@@ -11,6 +11,8 @@ pub enum Kind {
     Role,
     /// Certificate authorities.
     CertAuthority,
+    /// Remote (leaf) clusters.
+    RemoteCluster,
 }
 
 impl Kind {
@@ -21,7 +23,10 @@ impl Kind {
             "cert_authority" | "cert_authorities" | "cert_authoritys" | "ca" | "cas" => {
                 Self::CertAuthority
             }
-            other => bail!("unknown resource kind `{other}` (known: user, role, cert_authority)"),
+            "rc" | "remote_cluster" | "remote_clusters" => Self::RemoteCluster,
+            other => bail!(
+                "unknown resource kind `{other}` (known: user, role, cert_authority, remote_cluster (rc))"
+            ),
         })
     }
 }

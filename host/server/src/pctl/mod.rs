@@ -17,6 +17,7 @@ mod policy;
 mod rm;
 mod status;
 mod tokens;
+mod update;
 mod users;
 
 use std::process::ExitCode;
@@ -48,6 +49,8 @@ enum Command {
     Get(get::GetArgs),
     /// Remove a resource: `pctl rm role/dev`.
     Rm(rm::RmArgs),
+    /// Change a resource's labels: `pctl update rc/leaf --set-labels env=prod`.
+    Update(update::UpdateArgs),
     /// Manage users.
     #[command(subcommand)]
     Users(users::UsersCommand),
@@ -112,6 +115,7 @@ pub fn main() -> ExitCode {
             Command::Acl(cmd) => acl::run(&cli.connect, cmd).await,
             Command::Audit(cmd) => audit::run(&cli.connect, cmd).await,
             Command::Tokens(cmd) => tokens::run(&cli.connect, cmd).await,
+            Command::Update(args) => update::run(&cli.connect, args).await,
         }
     });
     match result {

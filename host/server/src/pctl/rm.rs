@@ -4,12 +4,12 @@ use anyhow::bail;
 
 use super::connect::ConnectArgs;
 use super::kinds::{parse_ref, Kind};
-use crate::resources::kinds::{KIND_CERT_AUTHORITY, KIND_ROLE, KIND_USER};
+use crate::resources::kinds::{KIND_CERT_AUTHORITY, KIND_REMOTE_CLUSTER, KIND_ROLE, KIND_USER};
 
 /// Options of `pctl rm`.
 #[derive(Debug, clap::Args)]
 pub struct RmArgs {
-    /// The resource to remove: `user/NAME` or `role/NAME`.
+    /// The resource to remove: `user/NAME`, `role/NAME` or `rc/NAME` (a remote cluster).
     #[arg(value_name = "KIND/NAME")]
     resource: String,
 }
@@ -27,11 +27,16 @@ pub async fn run(connect: &ConnectArgs, args: RmArgs) -> anyhow::Result<()> {
         Kind::CertAuthority => {
             bail!("certificate authorities cannot be removed; rotate them instead")
         }
+        Kind::RemoteCluster => {
+            let request = portcullis_api::auth::DeleteRemoteClusterRequest { name: name.clone() };
+            client.rpc().delete_remote_cluster(request).await?;
+        }
     }
     let word = match kind {
         Kind::User => KIND_USER,
         Kind::Role => KIND_ROLE,
         Kind::CertAuthority => KIND_CERT_AUTHORITY,
+        Kind::RemoteCluster => KIND_REMOTE_CLUSTER,
     };
     println!("{word} `{name}` has been deleted");
     Ok(())

@@ -38,7 +38,7 @@ pub const PUBLIC: [&str; 1] = ["Ping"];
 pub const ANONYMOUS: [&str; 1] = ["RegisterUsingToken"];
 
 /// Every implemented RPC (by its gRPC method name) and what it needs.
-pub const TABLE: [(&str, Permission); 29] = [
+pub const TABLE: [(&str, Permission); 33] = [
     ("GetUser", p(&["readnosecrets"], "user")),
     ("GetUsers", p(&["list", "readnosecrets"], "user")),
     ("CreateUser", p(&["create"], "user")),
@@ -74,6 +74,10 @@ pub const TABLE: [(&str, Permission); 29] = [
     ("GetTokens", p(&["list", "readnosecrets"], "token")),
     ("UpsertToken", p(&["create", "update"], "token")),
     ("DeleteToken", p(&["delete"], "token")),
+    ("GetRemoteCluster", p(&["read"], "remote_cluster")),
+    ("GetRemoteClusters", p(&["list", "read"], "remote_cluster")),
+    ("UpdateRemoteCluster", p(&["update"], "remote_cluster")),
+    ("DeleteRemoteCluster", p(&["delete"], "remote_cluster")),
 ];
 
 /// What `rpc` needs, or `None` if it is not in the table.

@@ -1,6 +1,8 @@
 //! The resource kinds this server stores, and their key layout.
 
-use portcullis_api::services::{CertAuthorityV2, ClusterNameV2, PolicyModuleV1, RoleV3, UserV2};
+use portcullis_api::services::{
+    CertAuthorityV2, ClusterNameV2, PolicyModuleV1, RemoteClusterV3, RoleV3, UserV2,
+};
 
 use crate::impl_resource;
 
@@ -14,11 +16,14 @@ pub const KIND_CERT_AUTHORITY: &str = "cert_authority";
 pub const KIND_POLICY_MODULE: &str = "policy_module";
 /// Kind name of the cluster name resource.
 pub const KIND_CLUSTER_NAME: &str = "cluster_name";
+/// Kind name of remote (leaf) clusters.
+pub const KIND_REMOTE_CLUSTER: &str = "remote_cluster";
 
 impl_resource!(UserV2, KIND_USER, "/users/");
 impl_resource!(RoleV3, KIND_ROLE, "/roles/");
 impl_resource!(ClusterNameV2, KIND_CLUSTER_NAME, "/cluster/");
 impl_resource!(PolicyModuleV1, KIND_POLICY_MODULE, "/policy_modules/");
+impl_resource!(RemoteClusterV3, KIND_REMOTE_CLUSTER, "/remote_clusters/");
 
 impl crate::resources::Resource for CertAuthorityV2 {
     const KIND: &'static str = KIND_CERT_AUTHORITY;

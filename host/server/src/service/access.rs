@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 use tonic::{Request, Status};
 
 use crate::rbac::{authorize, Subject, Target};
+use crate::resources::kinds::KIND_REMOTE_CLUSTER;
 use crate::resources::validate::validate_name;
 use crate::state::State;
 
@@ -105,7 +106,23 @@ pub(super) async fn check(
             Some(req.login.as_str()),
         )
     });
+    let cluster = if req.cluster.is_empty() {
+        None
+    } else {
+        validate_name(KIND_REMOTE_CLUSTER, &req.cluster)?;
+        let cluster = state.remote_clusters.get(&req.cluster).await?;
+        let labels = cluster.metadata.map(|m| m.labels).unwrap_or_default();
+        Some(portcullis_authz::access::check(
+            roles,
+            &identity.traits,
+            portcullis_authz::access::Target::Cluster,
+            &labels,
+            None,
+        ))
+    };
     Ok(CheckAccessResponse {
+        cluster_allowed: cluster.as_ref().map(|c| c.allowed),
+        cluster_reason: cluster.map(|c| c.reason).unwrap_or_default(),
         node_allowed: node.as_ref().map(|n| n.allowed),
         node_reason: node.map(|n| n.reason).unwrap_or_default(),
         allowed: decision.allowed,

@@ -3,7 +3,8 @@
 //! This is the one RPC a connection without a client certificate may call. A failure says
 //! why — the token is not valid, has expired, or does not allow the role — and nothing
 //! more; failures count against the source address (`tokens::limit`). Success and failure
-//! are audit events (`join.success`, `join.failure`).
+//! are audit events (`join.success`, `join.failure`). A leaf cluster joining with a
+//! `Trusted_cluster` token is registered as a remote cluster named by its node name.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Instant, SystemTime};
@@ -40,13 +41,19 @@ pub(super) async fn register(
         }
     };
     let now = SystemTime::now();
-    match state.tokens.check_join(&req.token, role, now).await? {
-        Ok(_) => {}
+    let token = match state.tokens.check_join(&req.token, role, now).await? {
+        Ok(token) => token,
         Err(e) => {
             return Err(Status::permission_denied(
                 failed(state, addr, &req, e.to_string()).await,
             ))
         }
+    };
+    if role == "Trusted_cluster" {
+        crate::resources::validate::validate_name(
+            crate::resources::kinds::KIND_REMOTE_CLUSTER,
+            &req.node_name,
+        )?;
     }
     let params = host::HostCertsParams {
         host_id: req.host_id.clone(),
@@ -65,6 +72,10 @@ pub(super) async fn register(
             return Err(status);
         }
     };
+    if role == "Trusted_cluster" {
+        // A leaf cluster joins under its cluster name (the node name).
+        super::remote::register(state, &req.node_name, &token, now).await?;
+    }
     let fields = json!({
         "host_id": req.host_id, "node_name": req.node_name, "role": role,
         "token": redact(&req.token), "remote_addr": addr.to_string(),

@@ -11,6 +11,7 @@ mod caller;
 mod certs;
 mod join;
 mod policies;
+mod remote;
 mod roles;
 mod tokens;
 mod users;
@@ -39,7 +40,6 @@ impl AuthServer {
 }
 
 const JOIN_FEATURE: &str = "provisioning tokens, joining and presence";
-const REMOTE_FEATURE: &str = "remote clusters";
 const WORKFLOW_FEATURE: &str = "access workflows";
 const NOT_PLANNED: &str = "this part of the Teleport API (not on the Portcullis roadmap yet)";
 
@@ -161,6 +161,18 @@ auth_service! {
         async fn register_using_token(&self, request: Request<auth::RegisterUsingTokenRequest>) -> Result<Response<auth::HostCerts>, Status> {
             join::register(&self.state, request).await.map(Response::new)
         }
+        async fn get_remote_cluster(&self, request: Request<auth::GetRemoteClusterRequest>) -> Result<Response<services::RemoteClusterV3>, Status> {
+            remote::get(&self.state, request).await.map(Response::new)
+        }
+        async fn get_remote_clusters(&self, request: Request<()>) -> Result<Response<auth::RemoteClusterList>, Status> {
+            remote::list(&self.state, request).await.map(Response::new)
+        }
+        async fn update_remote_cluster(&self, request: Request<services::RemoteClusterV3>) -> Result<Response<()>, Status> {
+            remote::update(&self.state, request).await.map(Response::new)
+        }
+        async fn delete_remote_cluster(&self, request: Request<auth::DeleteRemoteClusterRequest>) -> Result<Response<()>, Status> {
+            remote::delete(&self.state, request).await.map(Response::new)
+        }
         async fn get_audit_events(&self, request: Request<auth::GetAuditEventsRequest>) -> Result<Response<auth::AuditEvents>, Status> {
             audit::search(&self.state, request).await.map(Response::new)
         }
@@ -181,12 +193,6 @@ auth_service! {
             upsert_kube_service(auth::UpsertKubeServiceRequest) -> ();
             delete_kube_service(auth::DeleteKubeServiceRequest) -> ();
             delete_all_kube_services(auth::DeleteAllKubeServicesRequest) -> ();
-        }
-        REMOTE_FEATURE => {
-            get_remote_cluster(auth::GetRemoteClusterRequest) -> services::RemoteClusterV3;
-            get_remote_clusters(()) -> auth::RemoteClusterList;
-            update_remote_cluster(services::RemoteClusterV3) -> ();
-            delete_remote_cluster(auth::DeleteRemoteClusterRequest) -> ();
         }
         WORKFLOW_FEATURE => {
             watch_events(auth::Watch) -> BoxStream<auth::Event>;

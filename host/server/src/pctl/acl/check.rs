@@ -31,6 +31,9 @@ pub struct CheckArgs {
     /// ...as this login.
     #[arg(long)]
     login: Option<String>,
+    /// Also check access to this remote cluster (its labels against `cluster_labels`).
+    #[arg(long, value_name = "NAME")]
+    cluster: Option<String>,
     /// Print the answer as JSON.
     #[arg(long)]
     json: bool,
@@ -59,6 +62,7 @@ pub async fn run(connect: &ConnectArgs, args: CheckArgs) -> anyhow::Result<()> {
             request_roles: args.request_roles.clone(),
             node_labels: args.node_labels.iter().cloned().collect(),
             login: args.login.clone().unwrap_or_default(),
+            cluster: args.cluster.clone().unwrap_or_default(),
         })
         .await?
         .into_inner();
@@ -85,6 +89,10 @@ pub async fn run(connect: &ConnectArgs, args: CheckArgs) -> anyhow::Result<()> {
     if let Some(allowed) = answer.node_allowed {
         let verdict = if allowed { "allowed" } else { "denied" };
         println!("node access: {verdict} ({})", answer.node_reason);
+    }
+    if let Some(allowed) = answer.cluster_allowed {
+        let verdict = if allowed { "allowed" } else { "denied" };
+        println!("cluster access: {verdict} ({})", answer.cluster_reason);
     }
     for r in &answer.role_requests {
         let verdict = if r.allowed { "may" } else { "may not" };
