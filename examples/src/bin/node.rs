@@ -1,0 +1,161 @@
+//! A node joining the cluster: it exchanges a provisioning token for host certificates
+//! (RegisterUsingToken, on a connection without a client certificate, verifying the server
+//! with the host CA), writes its identity, then announces itself with that identity
+//! (UpsertNode) and keeps the announcement alive (SendKeepAlives) until it stops.
+//!
+//! ```text
+//! pctl tokens add --type node                      # on the admin's side
+//! pctl auth export --type tls-host > host-ca.pem
+//! cargo run -p portcullis-examples --bin node -- \
+//!     --token TOKEN --host-ca host-ca.pem --name node-1 --labels env=dev \
+//!     [--auth-server 127.0.0.1:3025] [--out DIR] [--ttl-secs 30] [--beats N]
+//! ```
+//! `--beats N` stops after N keep-alives (the node then vanishes once its TTL lapses);
+//! without it the node heartbeats until killed.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{bail, Context};
+use portcullis_api::auth::RegisterUsingTokenRequest;
+use portcullis_api::services::{KeepAlive, Metadata, ServerSpecV2, ServerV2};
+use portcullis_api::{Client, TlsFiles, DEFAULT_AUTH_ADDR};
+use portcullis_ca::ClientKey;
+
+/// The command line.
+struct Args {
+    auth_server: String,
+    token: String,
+    host_ca: PathBuf,
+    name: String,
+    labels: BTreeMap<String, String>,
+    out: PathBuf,
+    ttl: Duration,
+    beats: Option<u64>,
+}
+
+fn parse_args() -> anyhow::Result<Args> {
+    let mut args = Args {
+        auth_server: DEFAULT_AUTH_ADDR.to_owned(),
+        token: String::new(),
+        host_ca: PathBuf::new(),
+        name: String::new(),
+        labels: BTreeMap::new(),
+        out: PathBuf::from("."),
+        ttl: Duration::from_secs(30),
+        beats: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().with_context(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--auth-server" => args.auth_server = value()?,
+            "--token" => args.token = value()?,
+            "--host-ca" => args.host_ca = value()?.into(),
+            "--name" => args.name = value()?,
+            "--out" => args.out = value()?.into(),
+            "--ttl-secs" => args.ttl = Duration::from_secs(value()?.parse()?),
+            "--beats" => args.beats = Some(value()?.parse()?),
+            "--labels" => {
+                for pair in value()?.split(',') {
+                    let (k, v) = pair
+                        .split_once('=')
+                        .with_context(|| format!("label `{pair}` is not KEY=VALUE"))?;
+                    args.labels.insert(k.to_owned(), v.to_owned());
+                }
+            }
+            other => bail!("unknown argument `{other}`"),
+        }
+    }
+    if args.token.is_empty() || args.name.is_empty() || args.host_ca.as_os_str().is_empty() {
+        bail!("--token, --name and --host-ca are required");
+    }
+    Ok(args)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = parse_args()?;
+    let host_ca = std::fs::read_to_string(&args.host_ca)
+        .with_context(|| format!("cannot read `{}`", args.host_ca.display()))?;
+
+    // Join: a fresh key pair, only its public half leaves this process.
+    let key = ClientKey::generate()?;
+    let joining = Client::connect_to_join(&args.auth_server, &host_ca).await?;
+    let certs = joining
+        .rpc()
+        .register_using_token(RegisterUsingTokenRequest {
+            token: args.token.clone(),
+            host_id: args.name.clone(),
+            node_name: args.name.clone(),
+            role: "Node".to_owned(),
+            public_ssh_key: key.public_key_openssh()?.into_bytes(),
+            public_tls_key: key.public_key_pem()?.into_bytes(),
+            ..RegisterUsingTokenRequest::default()
+        })
+        .await
+        .context("join refused")?
+        .into_inner();
+    let prefix = args.out.join(&args.name);
+    std::fs::write(prefix.with_extension("crt"), &certs.tls)?;
+    std::fs::write(
+        prefix.with_extension("key"),
+        key.private_key_pem()?.as_bytes(),
+    )?;
+    std::fs::write(prefix.with_extension("cas"), certs.tlsca_certs.concat())?;
+    std::fs::write(prefix.with_extension("ssh-cert"), &certs.ssh)?;
+    println!(
+        "joined as `{}`; identity in {}.crt",
+        args.name,
+        prefix.display()
+    );
+
+    // Announce with the new identity, then keep the announcement alive.
+    let client = Client::connect(&args.auth_server, &TlsFiles::from_prefix(&prefix)).await?;
+    let expires = || prost_types::Timestamp::from(SystemTime::now() + args.ttl);
+    let node = ServerV2 {
+        kind: "node".to_owned(),
+        version: "v2".to_owned(),
+        metadata: Some(Metadata {
+            name: args.name.clone(),
+            namespace: "default".to_owned(),
+            labels: args.labels.clone(),
+            expires: Some(expires()),
+            ..Metadata::default()
+        }),
+        spec: Some(ServerSpecV2 {
+            hostname: args.name.clone(),
+            addr: "127.0.0.1:3022".to_owned(),
+            ..ServerSpecV2::default()
+        }),
+        ..ServerV2::default()
+    };
+    let lease = client.rpc().upsert_node(node).await?.into_inner();
+    println!("announced; lease {}", lease.lease_id);
+    let (tx, rx) = tokio::sync::mpsc::channel::<KeepAlive>(4);
+    let mut rpc = client.rpc();
+    let stream = tokio::spawn(async move {
+        rpc.send_keep_alives(tokio_stream::wrappers::ReceiverStream::new(rx))
+            .await
+    });
+    let mut sent = 0u64;
+    while args.beats.is_none_or(|n| sent < n) {
+        tokio::time::sleep(args.ttl / 3).await;
+        let beat = KeepAlive {
+            expires: Some(expires()),
+            ..lease.clone()
+        };
+        if tx.send(beat).await.is_err() {
+            break;
+        }
+        sent += 1;
+        println!("heartbeat {sent}");
+    }
+    drop(tx);
+    match stream.await? {
+        Ok(_) => println!("stopped after {sent} heartbeats"),
+        Err(status) => bail!("keep-alives refused: {}", status.message()),
+    }
+    Ok(())
+}
