@@ -34,7 +34,7 @@ const fn own(verbs: &'static [&'static str], kind: &'static str) -> Permission {
 pub const PUBLIC: [&str; 1] = ["Ping"];
 
 /// Every implemented RPC (by its gRPC method name) and what it needs.
-pub const TABLE: [(&str, Permission); 24] = [
+pub const TABLE: [(&str, Permission); 29] = [
     ("GetUser", p(&["readnosecrets"], "user")),
     ("GetUsers", p(&["list", "readnosecrets"], "user")),
     ("CreateUser", p(&["create"], "user")),
@@ -54,6 +54,12 @@ pub const TABLE: [(&str, Permission); 24] = [
     ("GenerateUserCerts", own(&["create"], "user_cert")),
     ("GenerateHostCerts", p(&["create"], "host_cert")),
     ("GenerateAppToken", p(&["create"], "jwt")),
+    ("UpsertNode", p(&["create", "update"], "node")),
+    ("GetNodes", p(&["list", "read"], "node")),
+    ("UpsertProxy", p(&["create", "update"], "proxy")),
+    ("GetProxies", p(&["list", "read"], "proxy")),
+    // Per keep-alive, on the kind it keeps alive: `node` or `proxy`.
+    ("SendKeepAlives", p(&["update"], "node")),
     (
         "UpsertPolicyModule",
         p(&["create", "update"], "policy_module"),

@@ -10,6 +10,7 @@ mod authorities;
 mod caller;
 mod certs;
 mod policies;
+mod presence;
 mod roles;
 mod users;
 
@@ -147,12 +148,24 @@ auth_service! {
         async fn generate_app_token(&self, request: Request<auth::GenerateAppTokenRequest>) -> Result<Response<auth::GenerateAppTokenResponse>, Status> {
             certs::generate_app_token(&self.state, request).await.map(Response::new)
         }
+        async fn upsert_node(&self, request: Request<services::ServerV2>) -> Result<Response<services::KeepAlive>, Status> {
+            presence::upsert(&self.state, request, crate::presence::ServerKind::Node).await.map(Response::new)
+        }
+        async fn get_nodes(&self, request: Request<auth::GetNodesRequest>) -> Result<Response<auth::ServerList>, Status> {
+            presence::nodes(&self.state, request).await.map(Response::new)
+        }
+        async fn upsert_proxy(&self, request: Request<services::ServerV2>) -> Result<Response<services::KeepAlive>, Status> {
+            presence::upsert(&self.state, request, crate::presence::ServerKind::Proxy).await.map(Response::new)
+        }
+        async fn get_proxies(&self, request: Request<()>) -> Result<Response<auth::ServerList>, Status> {
+            presence::proxies(&self.state, request).await.map(Response::new)
+        }
+        async fn send_keep_alives(&self, request: Request<tonic::Streaming<services::KeepAlive>>) -> Result<Response<()>, Status> {
+            presence::keep_alives(&self.state, request).await.map(Response::new)
+        }
     }
     later {
         JOIN_FEATURE => {
-            send_keep_alives(tonic::Streaming<services::KeepAlive>) -> ();
-            upsert_node(services::ServerV2) -> services::KeepAlive;
-            get_nodes(auth::GetNodesRequest) -> auth::ServerList;
             generate_token(auth::GenerateTokenRequest) -> auth::GenerateTokenResponse;
             get_token(auth::GetTokenRequest) -> services::ProvisionTokenV2;
             get_tokens(auth::GetTokensRequest) -> auth::ProvisionTokenV2List;
