@@ -12,8 +12,10 @@ mod create;
 mod documents;
 mod get;
 mod kinds;
+mod nodes;
 mod output;
 mod policy;
+mod proxies;
 mod rm;
 mod status;
 mod users;
@@ -64,6 +66,12 @@ enum Command {
     /// The audit log.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Nodes announcing themselves (presence).
+    #[command(subcommand)]
+    Nodes(nodes::NodesCommand),
+    /// Proxies announcing themselves (presence).
+    #[command(subcommand)]
+    Proxies(proxies::ProxiesCommand),
 }
 
 /// Reads a text input named on the command line: a file, or standard input for `-`.
@@ -99,6 +107,8 @@ pub fn main() -> ExitCode {
             Command::Policy(cmd) => policy::run(&cli.connect, cmd).await,
             Command::Acl(cmd) => acl::run(&cli.connect, cmd).await,
             Command::Audit(cmd) => audit::run(&cli.connect, cmd).await,
+            Command::Nodes(cmd) => nodes::run(&cli.connect, cmd).await,
+            Command::Proxies(cmd) => proxies::run(&cli.connect, cmd).await,
         }
     });
     match result {
