@@ -14,6 +14,7 @@ pub mod issuance;
 pub mod keyring;
 pub mod pctl;
 pub mod policy;
+pub mod presence;
 pub mod rbac;
 pub mod resources;
 pub mod service;

@@ -41,3 +41,17 @@ impl From<crate::keyring::KeyringError> for Status {
         }
     }
 }
+
+impl From<crate::presence::PresenceError> for Status {
+    fn from(e: crate::presence::PresenceError) -> Self {
+        use crate::presence::PresenceError as P;
+        match e {
+            P::Resource(r) => r.into(),
+            P::Invalid(_) => Status::invalid_argument(e.to_string()),
+            P::Unsupported(_) => Status::unimplemented(e.to_string()),
+            P::NotRegistered { .. } => Status::not_found(e.to_string()),
+            P::LeaseMismatch { .. } => Status::failed_precondition(e.to_string()),
+            P::Contended { .. } => Status::aborted(e.to_string()),
+        }
+    }
+}

@@ -102,7 +102,7 @@ enum_by_name!(
     "SigningAlgType"
 );
 enum_by_name!(
-    /// `services.KeepAlive.KeepAliveType` as "NODE" or "APP".
+    /// `services.KeepAlive.KeepAliveType` as "NODE", "APP" or "PROXY".
     keep_alive_type,
     crate::services::keep_alive::KeepAliveType,
     "KeepAliveType"

@@ -12,8 +12,10 @@ mod create;
 mod documents;
 mod get;
 mod kinds;
+mod nodes;
 mod output;
 mod policy;
+mod proxies;
 mod rm;
 mod status;
 mod tokens;
@@ -71,6 +73,12 @@ enum Command {
     /// Provisioning tokens for joining hosts and leaf clusters.
     #[command(subcommand)]
     Tokens(tokens::TokensCommand),
+    /// Nodes announcing themselves (presence).
+    #[command(subcommand)]
+    Nodes(nodes::NodesCommand),
+    /// Proxies announcing themselves (presence).
+    #[command(subcommand)]
+    Proxies(proxies::ProxiesCommand),
 }
 
 /// Parses a `KEY=VALUE` label argument.
@@ -116,6 +124,8 @@ pub fn main() -> ExitCode {
             Command::Audit(cmd) => audit::run(&cli.connect, cmd).await,
             Command::Tokens(cmd) => tokens::run(&cli.connect, cmd).await,
             Command::Update(args) => update::run(&cli.connect, args).await,
+            Command::Nodes(cmd) => nodes::run(&cli.connect, cmd).await,
+            Command::Proxies(cmd) => proxies::run(&cli.connect, cmd).await,
         }
     });
     match result {

@@ -174,25 +174,39 @@ pub async fn authorize<T>(
     target: Target,
 ) -> Result<Arc<Identity>, Status> {
     let identity = caller(request)?;
+    authorize_identity(state, &identity, rpc, None, target).await?;
+    Ok(identity)
+}
+
+/// Authorizes `identity` (a request's [`caller`]) to make a call of `rpc` on `target`: the
+/// RPC's verbs from the table, on `kind` when given (for RPCs whose messages each name a
+/// kind of their own, like the node and proxy keep-alives of one SendKeepAlives stream),
+/// else on the table's kind.
+pub async fn authorize_identity(
+    state: &State,
+    identity: &Identity,
+    rpc: &str,
+    kind: Option<&str>,
+    target: Target,
+) -> Result<(), Status> {
     if table::PUBLIC.contains(&rpc) {
-        return Ok(identity);
+        return Ok(());
     }
     let permission = table::permission(rpc)
         .ok_or_else(|| Status::internal(format!("RPC {rpc} has no entry in the access table")))?;
     if permission.own && target.user.as_deref() == Some(identity.username.as_str()) {
-        return Ok(identity);
+        return Ok(());
     }
-    let resource = target
-        .resource
-        .unwrap_or_else(|| json!({"kind": permission.kind}));
-    let subject = Subject::load(state, &identity).await?;
+    let kind = kind.unwrap_or(permission.kind);
+    let resource = target.resource.unwrap_or_else(|| json!({"kind": kind}));
+    let subject = Subject::load(state, identity).await?;
     for verb in permission.verbs {
         let verb = if *verb == "readnosecrets" && target.with_secrets {
             "read"
         } else {
             verb
         };
-        let decision = subject.decide(state, verb, permission.kind, &resource)?;
+        let decision = subject.decide(state, verb, kind, &resource)?;
         subject.audit(state, &decision).await;
         if !decision.allowed {
             return Err(Status::permission_denied(format!(
@@ -201,7 +215,7 @@ pub async fn authorize<T>(
             )));
         }
     }
-    Ok(identity)
+    Ok(())
 }
 
 #[cfg(test)]

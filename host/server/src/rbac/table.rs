@@ -38,7 +38,7 @@ pub const PUBLIC: [&str; 1] = ["Ping"];
 pub const ANONYMOUS: [&str; 1] = ["RegisterUsingToken"];
 
 /// Every implemented RPC (by its gRPC method name) and what it needs.
-pub const TABLE: [(&str, Permission); 33] = [
+pub const TABLE: [(&str, Permission); 38] = [
     ("GetUser", p(&["readnosecrets"], "user")),
     ("GetUsers", p(&["list", "readnosecrets"], "user")),
     ("CreateUser", p(&["create"], "user")),
@@ -58,6 +58,12 @@ pub const TABLE: [(&str, Permission); 33] = [
     ("GenerateUserCerts", own(&["create"], "user_cert")),
     ("GenerateHostCerts", p(&["create"], "host_cert")),
     ("GenerateAppToken", p(&["create"], "jwt")),
+    ("UpsertNode", p(&["create", "update"], "node")),
+    ("GetNodes", p(&["list", "read"], "node")),
+    ("UpsertProxy", p(&["create", "update"], "proxy")),
+    ("GetProxies", p(&["list", "read"], "proxy")),
+    // Per keep-alive, on the kind it keeps alive: `node` or `proxy`.
+    ("SendKeepAlives", p(&["update"], "node")),
     (
         "UpsertPolicyModule",
         p(&["create", "update"], "policy_module"),

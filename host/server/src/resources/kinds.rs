@@ -48,3 +48,12 @@ pub fn ca_key(ca_type: &str, cluster: &str) -> String {
 
 /// Name of the single cluster-name resource (as Teleport names it).
 pub const CLUSTER_NAME_RESOURCE: &str = "cluster-name";
+
+/// Kind name of nodes (SSH servers announcing themselves, see [`crate::presence`]).
+pub const KIND_NODE: &str = "node";
+/// Kind name of proxies (announcing themselves like nodes).
+pub const KIND_PROXY: &str = "proxy";
+/// Store key prefix of nodes: `/nodes/NAMESPACE/NAME`.
+pub const NODES_PREFIX: &str = "/nodes/";
+/// Store key prefix of proxies: `/proxies/NAME` (proxies live in the default namespace).
+pub const PROXIES_PREFIX: &str = "/proxies/";

@@ -38,7 +38,7 @@ pub fn validate_name(kind: &str, name: &str) -> Result<(), ResourceError> {
 }
 
 /// Fills the common header fields and checks kind and version.
-fn normalize_header(
+pub(crate) fn normalize_header(
     kind_field: &mut String,
     version_field: &mut String,
     metadata: &mut Option<Metadata>,

@@ -11,6 +11,7 @@ mod caller;
 mod certs;
 mod join;
 mod policies;
+mod presence;
 mod remote;
 mod roles;
 mod tokens;
@@ -39,7 +40,8 @@ impl AuthServer {
     }
 }
 
-const JOIN_FEATURE: &str = "provisioning tokens, joining and presence";
+const APP_KUBE_FEATURE: &str =
+    "presence of application and Kubernetes services (not on the Portcullis roadmap yet)";
 const WORKFLOW_FEATURE: &str = "access workflows";
 const NOT_PLANNED: &str = "this part of the Teleport API (not on the Portcullis roadmap yet)";
 
@@ -179,12 +181,24 @@ auth_service! {
         async fn generate_app_token(&self, request: Request<auth::GenerateAppTokenRequest>) -> Result<Response<auth::GenerateAppTokenResponse>, Status> {
             certs::generate_app_token(&self.state, request).await.map(Response::new)
         }
+        async fn upsert_node(&self, request: Request<services::ServerV2>) -> Result<Response<services::KeepAlive>, Status> {
+            presence::upsert(&self.state, request, crate::presence::ServerKind::Node).await.map(Response::new)
+        }
+        async fn get_nodes(&self, request: Request<auth::GetNodesRequest>) -> Result<Response<auth::ServerList>, Status> {
+            presence::nodes(&self.state, request).await.map(Response::new)
+        }
+        async fn upsert_proxy(&self, request: Request<services::ServerV2>) -> Result<Response<services::KeepAlive>, Status> {
+            presence::upsert(&self.state, request, crate::presence::ServerKind::Proxy).await.map(Response::new)
+        }
+        async fn get_proxies(&self, request: Request<()>) -> Result<Response<auth::ServerList>, Status> {
+            presence::proxies(&self.state, request).await.map(Response::new)
+        }
+        async fn send_keep_alives(&self, request: Request<tonic::Streaming<services::KeepAlive>>) -> Result<Response<()>, Status> {
+            presence::keep_alives(&self.state, request).await.map(Response::new)
+        }
     }
     later {
-        JOIN_FEATURE => {
-            send_keep_alives(tonic::Streaming<services::KeepAlive>) -> ();
-            upsert_node(services::ServerV2) -> services::KeepAlive;
-            get_nodes(auth::GetNodesRequest) -> auth::ServerList;
+        APP_KUBE_FEATURE => {
             get_app_servers(auth::GetAppServersRequest) -> auth::GetAppServersResponse;
             upsert_app_server(auth::UpsertAppServerRequest) -> services::KeepAlive;
             delete_app_server(auth::DeleteAppServerRequest) -> ();

@@ -1,0 +1,258 @@
+//! Presence: nodes and proxies announce themselves and stay listed only while they keep
+//! their lease alive.
+//!
+//! # Leases and expiry
+//!
+//! A registration (`UpsertNode`, `UpsertProxy`) is **one store record** per server, under
+//! `/nodes/NAMESPACE/NAME` or `/proxies/NAME`: a [`Registration`] holding the `ServerV2` as
+//! announced and a lease id. The record's store expiry *is* the lease's expiry.
+//!
+//! - One record, not a server record plus a lease record: every write changes both at
+//!   once, so there is no moment where a node is listed without a live lease or a lease
+//!   outlives its node, and a keep-alive costs one write (one fsync, shared with concurrent
+//!   writers by the store's group commit).
+//! - Expiry is the store's: an expired record is absent from every read even before the
+//!   sweeper deletes it, so `GetNodes`/`GetProxies` can never return a server whose lease
+//!   lapsed, however late the sweep runs.
+//! - The lease id is a random positive 63-bit number drawn at each registration, not the
+//!   store revision (every keep-alive write bumps the revision). A keep-alive must name the
+//!   current lease: registering again replaces it, so an old heartbeat loop (a restarted
+//!   process, a second process using the same name, a lease that lapsed and was taken
+//!   again) is told its lease is gone instead of silently extending someone else's
+//!   registration.
+//! - A keep-alive reads the record, checks the lease, and writes the same bytes back with
+//!   the new expiry by compare-and-swap on the revision it read (retried if a concurrent
+//!   write came between), so it never resurrects a record deleted or replaced meanwhile and
+//!   never rewrites the announced server. The `metadata.expires` a listing reports is the
+//!   record's current expiry.
+//! - Expiries are bounded ([`validate::expiry`]): none given means the default announce
+//!   TTL (10 minutes), later than an hour is cut to an hour, a past expiry is refused.
+//!
+//! Who may register or keep alive what is decided by the service (`service/presence.rs`):
+//! the RBAC table, plus "a host only announces itself".
+
+mod error;
+pub mod validate;
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use portcullis_api::services::keep_alive::KeepAliveType;
+use portcullis_api::services::{KeepAlive, ServerV2};
+use portcullis_store::{Backend, Error as StoreError, Item};
+use rand::Rng;
+
+pub use error::PresenceError;
+
+use crate::resources::kinds::{KIND_NODE, KIND_PROXY, NODES_PREFIX, PROXIES_PREFIX};
+use crate::resources::ResourceError;
+
+/// How many times a keep-alive retries when a concurrent write changed the record between
+/// its read and its compare-and-swap.
+const KEEP_ALIVE_ATTEMPTS: usize = 3;
+
+/// Page size when listing servers.
+const LIST_PAGE: usize = 500;
+
+/// The kinds of servers that announce themselves here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ServerKind {
+    /// SSH nodes (`node`), per namespace.
+    Node,
+    /// Proxies (`proxy`), in the default namespace.
+    Proxy,
+}
+
+impl ServerKind {
+    /// The resource kind: `node` or `proxy`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ServerKind::Node => KIND_NODE,
+            ServerKind::Proxy => KIND_PROXY,
+        }
+    }
+
+    /// The keep-alive type of this kind.
+    pub fn keep_alive_type(self) -> KeepAliveType {
+        match self {
+            ServerKind::Node => KeepAliveType::Node,
+            ServerKind::Proxy => KeepAliveType::Proxy,
+        }
+    }
+
+    /// The kind a keep-alive's `Type` names.
+    pub fn of_keep_alive(r#type: i32) -> Result<Self, PresenceError> {
+        match KeepAliveType::try_from(r#type) {
+            Ok(KeepAliveType::Node) => Ok(ServerKind::Node),
+            Ok(KeepAliveType::Proxy) => Ok(ServerKind::Proxy),
+            Ok(KeepAliveType::App) => Err(PresenceError::Unsupported("APP")),
+            Err(_) => Err(PresenceError::invalid(format!(
+                "keep-alive Type {type} is not a known type (NODE, APP or PROXY)"
+            ))),
+        }
+    }
+
+    fn prefix(self, namespace: &str) -> String {
+        match self {
+            ServerKind::Node => format!("{NODES_PREFIX}{namespace}/"),
+            ServerKind::Proxy => PROXIES_PREFIX.to_owned(),
+        }
+    }
+
+    fn key(self, namespace: &str, name: &str) -> Vec<u8> {
+        format!("{}{name}", self.prefix(namespace)).into_bytes()
+    }
+}
+
+/// What the store holds for one registered server.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Registration {
+    /// The lease a keep-alive must name.
+    #[prost(int64, tag = "1")]
+    pub lease_id: i64,
+    /// The server as announced.
+    #[prost(message, optional, tag = "2")]
+    pub server: Option<ServerV2>,
+}
+
+/// The registered servers of one kind in a store.
+pub struct Registry<'a> {
+    backend: &'a dyn Backend,
+    kind: ServerKind,
+}
+
+impl<'a> Registry<'a> {
+    /// The servers of `kind` in `backend`.
+    pub fn new(backend: &'a dyn Backend, kind: ServerKind) -> Self {
+        Registry { backend, kind }
+    }
+
+    fn store_error(&self, e: StoreError) -> PresenceError {
+        PresenceError::Resource(ResourceError::Store(e))
+    }
+
+    fn decode(&self, item: &Item) -> Result<Registration, PresenceError> {
+        prost::Message::decode(item.value.as_slice()).map_err(|e: prost::DecodeError| {
+            PresenceError::Resource(ResourceError::Corrupt {
+                kind: self.kind.name(),
+                key: String::from_utf8_lossy(&item.key).into_owned(),
+                reason: e.to_string(),
+            })
+        })
+    }
+
+    /// Registers `server` (normalised, see [`validate::normalize_server`]) until `expires`
+    /// under a new lease, replacing any earlier registration and its lease.
+    pub async fn upsert(
+        &self,
+        mut server: ServerV2,
+        expires: SystemTime,
+    ) -> Result<KeepAlive, PresenceError> {
+        let metadata = server.metadata.get_or_insert_with(Default::default);
+        metadata.expires = Some(expires.into());
+        metadata.id = 0;
+        let (name, namespace) = (metadata.name.clone(), metadata.namespace.clone());
+        let lease_id = rand::rng().random_range(1..=i64::MAX);
+        let record = Registration {
+            lease_id,
+            server: Some(server),
+        };
+        let key = self.kind.key(&namespace, &name);
+        let value = prost::Message::encode_to_vec(&record);
+        self.backend
+            .put(&key, value, Some(expires))
+            .await
+            .map_err(|e| self.store_error(e))?;
+        Ok(KeepAlive {
+            name,
+            namespace,
+            lease_id,
+            expires: Some(expires.into()),
+            r#type: self.kind.keep_alive_type().into(),
+        })
+    }
+
+    /// Extends the registration of `name` under `lease_id` to `expires`.
+    pub async fn keep_alive(
+        &self,
+        namespace: &str,
+        name: &str,
+        lease_id: i64,
+        expires: SystemTime,
+    ) -> Result<(), PresenceError> {
+        let key = self.kind.key(namespace, name);
+        let not_registered = || PresenceError::NotRegistered {
+            kind: self.kind.name(),
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+        };
+        for _ in 0..KEEP_ALIVE_ATTEMPTS {
+            let item = self
+                .backend
+                .get(&key)
+                .await
+                .map_err(|e| self.store_error(e))?
+                .ok_or_else(not_registered)?;
+            if self.decode(&item)?.lease_id != lease_id {
+                return Err(PresenceError::LeaseMismatch {
+                    kind: self.kind.name(),
+                    name: name.to_owned(),
+                    given: lease_id,
+                });
+            }
+            match self
+                .backend
+                .compare_and_swap(&key, item.revision, item.value, Some(expires))
+                .await
+            {
+                Ok(_) => return Ok(()),
+                // Written or deleted since the read: look again.
+                Err(StoreError::RevisionMismatch { .. } | StoreError::NotFound { .. }) => {}
+                Err(e) => return Err(self.store_error(e)),
+            }
+        }
+        Err(PresenceError::Contended {
+            kind: self.kind.name(),
+            name: name.to_owned(),
+            attempts: KEEP_ALIVE_ATTEMPTS,
+        })
+    }
+
+    /// The live servers of `namespace` carrying every label of `selector` (see
+    /// [`validate::matches`]), ordered by name, with their current expiry.
+    pub async fn list(
+        &self,
+        namespace: &str,
+        selector: &BTreeMap<String, String>,
+    ) -> Result<Vec<ServerV2>, PresenceError> {
+        let prefix = self.kind.prefix(namespace);
+        let mut out = Vec::new();
+        let mut after: Option<Vec<u8>> = None;
+        loop {
+            let page = self
+                .backend
+                .range(prefix.as_bytes(), after.as_deref(), LIST_PAGE)
+                .await
+                .map_err(|e| self.store_error(e))?;
+            for item in &page.items {
+                let Some(mut server) = self.decode(item)?.server else {
+                    continue;
+                };
+                if !validate::matches(&server, selector) {
+                    continue;
+                }
+                let metadata = server.metadata.get_or_insert_with(Default::default);
+                metadata.expires = item.expires.map(Into::into);
+                metadata.id = i64::try_from(item.revision).unwrap_or(i64::MAX);
+                out.push(server);
+            }
+            match page.next {
+                Some(next) => after = Some(next),
+                None => return Ok(out),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
