@@ -328,7 +328,7 @@ fn label_selectors_filter_nodes() {
         let bad = server.pctl(&["nodes", "ls", "--labels", "env"]);
         assert!(!bad.status.success());
         assert!(
-            stderr(&bad).contains("label `env` is not KEY=VALUE"),
+            stderr(&bad).contains("`env` is not KEY=VALUE"),
             "{}",
             stderr(&bad)
         );

@@ -474,3 +474,85 @@ fn leaf_clusters_inherit_token_labels_and_roles_decide_who_reaches_them() {
     assert!(stderr(&out).contains("not found"), "{}", stderr(&out));
     server.stop();
 }
+
+/// Polls `pctl nodes ls` until `wanted(output)` or the deadline.
+fn wait_for_nodes(server: &Server, wanted: impl Fn(&str) -> bool, what: &str) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let out = server.pctl_ok(&["nodes", "ls"]);
+        if wanted(&out) {
+            return out;
+        }
+        assert!(std::time::Instant::now() < deadline, "{what}: {out}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn a_node_process_joins_heartbeats_and_vanishes_when_it_stops() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let server = Server::start(&dir.join("data"), &[]);
+    let token = server.pctl_ok(&["tokens", "add", "--type", "node"]);
+    let host_ca = write_file(
+        dir,
+        "host-ca.pem",
+        &server.pctl_ok(&["auth", "export", "--type", "tls-host"]),
+    );
+    let started = std::time::Instant::now();
+    let node = std::process::Command::new(portcullis_tests::bin("node"))
+        .args(["--auth-server", &server.addr, "--token", token.trim()])
+        .args([
+            "--host-ca",
+            s(&host_ca),
+            "--name",
+            "node-7",
+            "--labels",
+            "env=dev",
+        ])
+        .args(["--out", s(dir), "--ttl-secs", "3", "--beats", "6"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    let listed = wait_for_nodes(
+        &server,
+        |out| out.contains("node-7"),
+        "the node announces itself",
+    );
+    assert!(listed.contains("env=dev"), "{listed}");
+    // Still listed after its first expiry (3 s): the heartbeats extend the lease.
+    let first_expiry = started + Duration::from_secs(4);
+    std::thread::sleep(first_expiry.saturating_duration_since(std::time::Instant::now()));
+    let out = server.pctl_ok(&["nodes", "ls", "--labels", "env=dev"]);
+    assert!(out.contains("node-7"), "{out}");
+
+    let done = node.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&done.stdout);
+    assert!(
+        done.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert!(
+        stdout.contains("joined as `node-7`") && stdout.contains("stopped after 6 heartbeats"),
+        "{stdout}"
+    );
+    // The identity it wrote is a host identity of the Node role.
+    let pem = std::fs::read_to_string(dir.join("node-7.crt")).unwrap();
+    let der = x509_parser::pem::parse_x509_pem(pem.as_bytes()).unwrap().1;
+    assert_eq!(
+        Identity::from_certificate_der(&der.contents)
+            .unwrap()
+            .system_roles,
+        ["Node"]
+    );
+
+    wait_for_nodes(
+        &server,
+        |out| !out.contains("node-7"),
+        "the node vanishes once it stops",
+    );
+    server.stop();
+}
