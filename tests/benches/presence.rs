@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use portcullis_api::auth::{GetNodesRequest, HostCertsRequest};
-use portcullis_api::services::{KeepAlive, Metadata, ServerSpecV2, ServerV2};
+use portcullis_api::services::{KeepAlive, ServerV2};
 use portcullis_api::{Client, TlsFiles};
 use portcullis_ca::ClientKey;
 use portcullis_store::{Backend, RocksBackend};
@@ -46,21 +46,7 @@ fn open_files_limit() -> Option<u64> {
 }
 
 fn node(name: &str) -> ServerV2 {
-    ServerV2 {
-        kind: "node".into(),
-        version: "v2".into(),
-        metadata: Some(Metadata {
-            name: name.into(),
-            labels: [("env".to_owned(), "bench".to_owned())].into(),
-            ..Metadata::default()
-        }),
-        spec: Some(ServerSpecV2 {
-            addr: "127.0.0.1:3022".into(),
-            hostname: format!("{name}.example"),
-            ..ServerSpecV2::default()
-        }),
-        ..ServerV2::default()
-    }
+    portcullis_tests::server_v2("node", name, &[("env", "bench")])
 }
 
 /// Signs a host identity for `name` (with `key`) and writes it under `dir`.
