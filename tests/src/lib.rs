@@ -237,3 +237,30 @@ pub fn run_ok(cmd: &mut Command) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// A `kind` server (`node`, `proxy`) called `name` with static labels, listening on
+/// 127.0.0.1:3022 as host `NAME.example`.
+pub fn server_v2(
+    kind: &str,
+    name: &str,
+    labels: &[(&str, &str)],
+) -> portcullis_api::services::ServerV2 {
+    portcullis_api::services::ServerV2 {
+        kind: kind.into(),
+        version: "v2".into(),
+        metadata: Some(portcullis_api::services::Metadata {
+            name: name.into(),
+            labels: labels
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            ..Default::default()
+        }),
+        spec: Some(portcullis_api::services::ServerSpecV2 {
+            addr: "127.0.0.1:3022".into(),
+            hostname: format!("{name}.example"),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}

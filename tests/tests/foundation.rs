@@ -4,7 +4,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use portcullis_api::auth::{GenerateTokenRequest, GetCertAuthorityRequest};
+use portcullis_api::auth::GetCertAuthorityRequest;
 use portcullis_api::{Client, TlsFiles};
 use portcullis_server::pctl::{parse_documents, Document};
 use std::process::Command;
@@ -327,12 +327,12 @@ fn callers_get_only_what_their_roles_allow() {
         // An RPC owned by a later feature says which.
         let err = admin
             .rpc()
-            .generate_token(GenerateTokenRequest::default())
+            .get_access_requests(portcullis_api::services::AccessRequestFilter::default())
             .await
             .unwrap_err();
         assert_eq!(err.code(), tonic::Code::Unimplemented);
         assert!(
-            err.message().contains("provisioning tokens"),
+            err.message().contains("access workflows"),
             "{}",
             err.message()
         );

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use portcullis_api::auth::GetNodesRequest;
 use portcullis_api::services::keep_alive::KeepAliveType;
-use portcullis_api::services::{KeepAlive, Metadata, ServerSpecV2, ServerV2};
+use portcullis_api::services::{KeepAlive, ServerV2};
 use portcullis_api::{Client, TlsFiles};
 use portcullis_tests::{write_file, Server};
 use tokio::sync::mpsc;
@@ -62,25 +62,11 @@ async fn host_client(server: &Server, dir: &Path, name: &str, role: &str) -> Cli
 
 /// A `kind` server called `name` with labels, expiring `ttl` from now (if given).
 fn server_v2(kind: &str, name: &str, labels: &[(&str, &str)], ttl: Option<Duration>) -> ServerV2 {
-    ServerV2 {
-        kind: kind.into(),
-        version: "v2".into(),
-        metadata: Some(Metadata {
-            name: name.into(),
-            labels: labels
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
-            expires: ttl.map(|ttl| (SystemTime::now() + ttl).into()),
-            ..Metadata::default()
-        }),
-        spec: Some(ServerSpecV2 {
-            addr: "127.0.0.1:3022".into(),
-            hostname: format!("{name}.example"),
-            ..ServerSpecV2::default()
-        }),
-        ..ServerV2::default()
+    let mut server = portcullis_tests::server_v2(kind, name, labels);
+    if let Some(metadata) = server.metadata.as_mut() {
+        metadata.expires = ttl.map(|ttl| (SystemTime::now() + ttl).into());
     }
+    server
 }
 
 async fn node_names(client: &Client, labels: &[(&str, &str)]) -> Vec<String> {
