@@ -129,6 +129,29 @@ impl Server {
         }
     }
 
+    /// Runs `pctl` as `user`, with a TLS identity signed by the admin and kept in `dir`
+    /// (`id-USER.crt/.key/.cas`, signed on first use).
+    pub fn pctl_as(&self, dir: &Path, user: &str, args: &[&str]) -> Output {
+        let prefix = dir.join(format!("id-{user}"));
+        let path = |ext: &str| prefix.with_extension(ext).to_string_lossy().into_owned();
+        if !prefix.with_extension("crt").exists() {
+            self.sign_user(user, "tls", &prefix.to_string_lossy());
+        }
+        Command::new(bin("pctl"))
+            .args(["--auth-server", &self.addr])
+            .args([
+                "--cert",
+                &path("crt"),
+                "--key",
+                &path("key"),
+                "--cas",
+                &path("cas"),
+            ])
+            .args(args)
+            .output()
+            .expect("run pctl")
+    }
+
     /// The admin identity files the server wrote.
     pub fn admin_files(&self) -> TlsFiles {
         TlsFiles::in_dir(&self.data_dir, "admin")

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use portcullis_tests::{write_file, Server};
 
@@ -15,18 +15,7 @@ fn s(path: &Path) -> &str {
 
 /// Runs `pctl` as `user` (a TLS identity signed by the admin).
 fn pctl_as(server: &Server, dir: &Path, user: &str, args: &[&str]) -> Output {
-    let prefix = dir.join(format!("id-{user}"));
-    if !prefix.with_extension("crt").exists() {
-        server.sign_user(user, "tls", s(&prefix));
-    }
-    Command::new(portcullis_tests::bin("pctl"))
-        .args(["--auth-server", &server.addr])
-        .args(["--cert", s(&prefix.with_extension("crt"))])
-        .args(["--key", s(&prefix.with_extension("key"))])
-        .args(["--cas", s(&prefix.with_extension("cas"))])
-        .args(args)
-        .output()
-        .unwrap()
+    server.pctl_as(dir, user, args)
 }
 
 fn stderr(out: &Output) -> String {
@@ -73,23 +62,6 @@ spec:
   deny:
     node_labels:
       '*': '*'
----
-kind: role
-version: v3
-metadata:
-  name: dba
-spec:
-  options:
-    max_session_ttl: 1h
----
-kind: role
-version: v3
-metadata:
-  name: contractor
-spec:
-  allow:
-    request:
-      roles: ['dba']
 ---
 kind: role
 version: v3
@@ -141,6 +113,7 @@ fn the_seed_roles_behave_as_described() {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
     server.pctl_ok(&["create", s(&fixtures.join("rscs.yaml"))]);
     server.pctl_ok(&["create", s(&fixtures.join("api-admin.yaml"))]);
+    server.pctl_ok(&["create", s(&fixtures.join("access-workflow.yaml"))]);
     let seeds = write_file(dir, "seeds.yaml", SEED_ROLES);
     server.pctl_ok(&["create", s(&seeds)]);
 

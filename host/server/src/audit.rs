@@ -37,6 +37,13 @@ pub const WHERE_FAILED: &str = "rule.where_failed";
 pub const JOIN_SUCCESS: &str = "join.success";
 /// Event: a join failed (the same fields and `reason`).
 pub const JOIN_FAILURE: &str = "join.failure";
+/// Event: an access request was made (fields `id`, `roles`, `reason`).
+pub const ACCESS_REQUEST_CREATE: &str = "access_request.create";
+/// Event: an access request was approved or denied (fields `id`, `state`, `roles`,
+/// `reason`, `delegator`, `user`).
+pub const ACCESS_REQUEST_UPDATE: &str = "access_request.update";
+/// Event: an access request was deleted (field `id`).
+pub const ACCESS_REQUEST_DELETE: &str = "access_request.delete";
 
 /// One audit event as stored and returned.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -6,6 +6,7 @@
 //! admin command line modelled on `tctl`.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod access_requests;
 pub mod audit;
 pub mod bootstrap;
 pub mod config;

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use portcullis_api::services::{CertAuthorityV2, RemoteClusterV3, RoleV3, UserV2};
+use portcullis_api::services::{AccessRequestV3, CertAuthorityV2, RemoteClusterV3, RoleV3, UserV2};
 use portcullis_store::Backend;
 
 use crate::audit::AuditLog;
@@ -37,6 +37,8 @@ pub struct State {
     pub tokens: Tokens,
     /// Remote (leaf) clusters.
     pub remote_clusters: Collection<RemoteClusterV3>,
+    /// Access requests.
+    pub access_requests: Collection<AccessRequestV3>,
     /// Failed joins per source address.
     pub join_failures: FailureLimiter,
 }
@@ -64,6 +66,7 @@ impl State {
             tokens: Tokens::new(Collection::new(backend.clone()), Vec::new()),
             join_failures: FailureLimiter::default(),
             remote_clusters: Collection::new(backend.clone()),
+            access_requests: Collection::new(backend.clone()),
             backend,
         }
     }

@@ -16,6 +16,7 @@ mod nodes;
 mod output;
 mod policy;
 mod proxies;
+mod request;
 mod rm;
 mod status;
 mod tokens;
@@ -70,6 +71,9 @@ enum Command {
     /// The audit log.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Access requests: ask for roles, approve, deny.
+    #[command(subcommand)]
+    Request(request::RequestCommand),
     /// Provisioning tokens for joining hosts and leaf clusters.
     #[command(subcommand)]
     Tokens(tokens::TokensCommand),
@@ -123,6 +127,7 @@ pub fn main() -> ExitCode {
             Command::Acl(cmd) => acl::run(&cli.connect, cmd).await,
             Command::Audit(cmd) => audit::run(&cli.connect, cmd).await,
             Command::Tokens(cmd) => tokens::run(&cli.connect, cmd).await,
+            Command::Request(cmd) => request::run(&cli.connect, cmd).await,
             Command::Update(args) => update::run(&cli.connect, args).await,
             Command::Nodes(cmd) => nodes::run(&cli.connect, cmd).await,
             Command::Proxies(cmd) => proxies::run(&cli.connect, cmd).await,

@@ -165,6 +165,28 @@ async fn user_resource(state: &State, identity: &Identity) -> Result<Value, Stat
     }))
 }
 
+/// The identity of `user` as its roles and traits say: the caller itself when `user` is
+/// empty or the caller, otherwise the stored user.
+pub async fn user_identity(
+    state: &State,
+    caller: &Identity,
+    user: &str,
+) -> Result<Identity, Status> {
+    if user.is_empty() || user == caller.username {
+        return Ok(caller.clone());
+    }
+    crate::resources::validate::validate_name("user", user)?;
+    let stored = state.users.get(user).await?;
+    let spec = stored.spec.unwrap_or_default();
+    let mut identity = Identity::new(user, spec.roles);
+    identity.traits = spec
+        .traits
+        .into_iter()
+        .map(|(k, v)| (k, v.values))
+        .collect::<BTreeMap<_, _>>();
+    Ok(identity)
+}
+
 /// Authorizes `request`, a call of RPC `rpc` on `target`: the caller's identity if every
 /// verb the RPC needs is allowed, PERMISSION_DENIED with the explanation otherwise.
 pub async fn authorize<T>(

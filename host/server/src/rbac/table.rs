@@ -38,7 +38,7 @@ pub const PUBLIC: [&str; 1] = ["Ping"];
 pub const ANONYMOUS: [&str; 1] = ["RegisterUsingToken"];
 
 /// Every implemented RPC (by its gRPC method name) and what it needs.
-pub const TABLE: [(&str, Permission); 38] = [
+pub const TABLE: [(&str, Permission); 42] = [
     ("GetUser", p(&["readnosecrets"], "user")),
     ("GetUsers", p(&["list", "readnosecrets"], "user")),
     ("CreateUser", p(&["create"], "user")),
@@ -84,6 +84,13 @@ pub const TABLE: [(&str, Permission); 38] = [
     ("GetRemoteClusters", p(&["list", "read"], "remote_cluster")),
     ("UpdateRemoteCluster", p(&["update"], "remote_cluster")),
     ("DeleteRemoteCluster", p(&["delete"], "remote_cluster")),
+    ("CreateAccessRequest", own(&["create"], "access_request")),
+    (
+        "GetAccessRequests",
+        own(&["list", "read"], "access_request"),
+    ),
+    ("SetAccessRequestState", p(&["update"], "access_request")),
+    ("DeleteAccessRequest", p(&["delete"], "access_request")),
 ];
 
 /// What `rpc` needs, or `None` if it is not in the table.

@@ -7,7 +7,6 @@ use portcullis_api::auth::{
 };
 use portcullis_authz::access::may_request;
 use portcullis_authz::verbs::VERBS;
-use portcullis_ca::Identity;
 use serde_json::{json, Value};
 use tonic::{Request, Status};
 
@@ -15,27 +14,6 @@ use crate::rbac::{authorize, Subject, Target};
 use crate::resources::kinds::KIND_REMOTE_CLUSTER;
 use crate::resources::validate::validate_name;
 use crate::state::State;
-
-/// The identity of the user whose access is checked: the caller, or a stored user.
-async fn checked_identity(
-    state: &State,
-    caller: &Identity,
-    user: &str,
-) -> Result<Identity, Status> {
-    if user.is_empty() || user == caller.username {
-        return Ok(caller.clone());
-    }
-    validate_name("user", user)?;
-    let stored = state.users.get(user).await?;
-    let spec = stored.spec.unwrap_or_default();
-    let mut identity = Identity::new(user, spec.roles);
-    identity.traits = spec
-        .traits
-        .into_iter()
-        .map(|(k, v)| (k, v.values))
-        .collect::<BTreeMap<_, _>>();
-    Ok(identity)
-}
 
 pub(super) async fn check(
     state: &State,
@@ -65,7 +43,7 @@ pub(super) async fn check(
     if req.kind.is_empty() {
         return Err(Status::invalid_argument("a resource kind is required"));
     }
-    let identity = checked_identity(state, &caller, &req.user).await?;
+    let identity = crate::rbac::user_identity(state, &caller, &req.user).await?;
     let mut resource: Value = if req.resource_json.is_empty() {
         json!({"kind": req.kind})
     } else {

@@ -5,6 +5,7 @@
 //! with a message naming the feature, never a silent default.
 
 mod access;
+mod access_requests;
 mod audit;
 mod authorities;
 mod caller;
@@ -175,6 +176,18 @@ auth_service! {
         async fn delete_remote_cluster(&self, request: Request<auth::DeleteRemoteClusterRequest>) -> Result<Response<()>, Status> {
             remote::delete(&self.state, request).await.map(Response::new)
         }
+        async fn create_access_request(&self, request: Request<services::AccessRequestV3>) -> Result<Response<()>, Status> {
+            access_requests::create(&self.state, request).await.map(Response::new)
+        }
+        async fn get_access_requests(&self, request: Request<services::AccessRequestFilter>) -> Result<Response<auth::AccessRequests>, Status> {
+            access_requests::list(&self.state, request).await.map(Response::new)
+        }
+        async fn set_access_request_state(&self, request: Request<auth::RequestStateSetter>) -> Result<Response<()>, Status> {
+            access_requests::set_state(&self.state, request).await.map(Response::new)
+        }
+        async fn delete_access_request(&self, request: Request<auth::RequestId>) -> Result<Response<()>, Status> {
+            access_requests::delete(&self.state, request).await.map(Response::new)
+        }
         async fn get_audit_events(&self, request: Request<auth::GetAuditEventsRequest>) -> Result<Response<auth::AuditEvents>, Status> {
             audit::search(&self.state, request).await.map(Response::new)
         }
@@ -210,10 +223,6 @@ auth_service! {
         }
         WORKFLOW_FEATURE => {
             watch_events(auth::Watch) -> BoxStream<auth::Event>;
-            get_access_requests(services::AccessRequestFilter) -> auth::AccessRequests;
-            create_access_request(services::AccessRequestV3) -> ();
-            delete_access_request(auth::RequestId) -> ();
-            set_access_request_state(auth::RequestStateSetter) -> ();
             get_plugin_data(services::PluginDataFilter) -> auth::PluginDataSeq;
             update_plugin_data(services::PluginDataUpdateParams) -> ();
         }

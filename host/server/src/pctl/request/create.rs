@@ -1,0 +1,52 @@
+//! `pctl request create --roles R[,R] [--reason TEXT] [--user U] [--access-ttl 1h]`.
+
+use std::time::{Duration, SystemTime};
+
+use portcullis_api::services::{AccessRequestSpecV3, AccessRequestV3, Metadata};
+
+use crate::pctl::connect::ConnectArgs;
+
+/// Options of `pctl request create`.
+#[derive(Debug, clap::Args)]
+pub struct CreateArgs {
+    /// The roles asked for (comma-separated).
+    #[arg(long, value_delimiter = ',', required = true)]
+    roles: Vec<String>,
+    /// Why.
+    #[arg(long, default_value = "")]
+    reason: String,
+    /// The user asking (default: the caller; asking for another needs `create` on
+    /// `access_request`).
+    #[arg(long)]
+    user: Option<String>,
+    /// How long the access lasts once approved (default 1h, at most 30h).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    access_ttl: Option<Duration>,
+}
+
+/// Creates the request and prints its ID.
+pub async fn run(connect: &ConnectArgs, args: CreateArgs) -> anyhow::Result<()> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let request = AccessRequestV3 {
+        kind: crate::access_requests::KIND_ACCESS_REQUEST.to_owned(),
+        version: "v3".to_owned(),
+        metadata: Some(Metadata {
+            name: id.clone(),
+            ..Metadata::default()
+        }),
+        spec: Some(AccessRequestSpecV3 {
+            user: args.user.unwrap_or_default(),
+            roles: args.roles,
+            request_reason: args.reason,
+            expires: args
+                .access_ttl
+                .map(|ttl| prost_types::Timestamp::from(SystemTime::now() + ttl)),
+            ..AccessRequestSpecV3::default()
+        }),
+        ..AccessRequestV3::default()
+    };
+    let client = connect.connect().await?;
+    client.rpc().create_access_request(request).await?;
+    println!("{id}");
+    Ok(())
+}

@@ -1,0 +1,149 @@
+//! Access request handlers: CreateAccessRequest, GetAccessRequests, SetAccessRequestState,
+//! DeleteAccessRequest.
+
+use std::time::SystemTime;
+
+use portcullis_api::auth::{AccessRequests, RequestId, RequestStateSetter};
+use portcullis_api::services::{AccessRequestFilter, AccessRequestV3};
+use portcullis_authz::access::may_request;
+use serde_json::json;
+use tonic::{Request, Status};
+
+use crate::access_requests::{
+    matches, new_request, resolve, spec, state_name, Resolution, DEFAULT_PENDING_TTL,
+    KIND_ACCESS_REQUEST,
+};
+use crate::audit;
+use crate::rbac::{authorize, user_identity, Subject, Target};
+use crate::resources::{to_system_time, Resource};
+use crate::state::State;
+
+pub(super) async fn create(state: &State, request: Request<AccessRequestV3>) -> Result<(), Status> {
+    let caller = crate::service::caller(&request)?;
+    let given = request.get_ref();
+    let given_spec = spec(given);
+    let user = if given_spec.user.is_empty() {
+        caller.username.clone()
+    } else {
+        given_spec.user.clone()
+    };
+    let target = Target::resource(given).for_user(&user);
+    authorize(state, &request, "CreateAccessRequest", target).await?;
+    let given = request.into_inner();
+
+    // The requesting user's own roles decide what it may request.
+    let identity = user_identity(state, &caller, &user).await?;
+    let subject = Subject::load(state, &identity).await?;
+    for role in &given_spec.roles {
+        let exists = portcullis_authz::builtin::role_named(role).is_some()
+            || state.roles.find(role).await?.is_some();
+        if !exists {
+            return Err(Status::invalid_argument(format!(
+                "role `{role}` does not exist"
+            )));
+        }
+        let access = may_request(&subject.roles, &identity.traits, role);
+        if !access.allowed {
+            return Err(Status::permission_denied(format!(
+                "`{user}` may not request role `{role}`: {}",
+                access.reason
+            )));
+        }
+    }
+    let now = SystemTime::now();
+    let access_expires = given_spec.expires.and_then(to_system_time);
+    let mut created = new_request(
+        &user,
+        given_spec.roles.clone(),
+        given_spec.request_reason.clone(),
+        access_expires,
+        now,
+        DEFAULT_PENDING_TTL,
+    )?;
+    // A client may choose the ID (as the reference's clients do), so it knows it.
+    if !given.name().is_empty() {
+        let id = uuid::Uuid::parse_str(given.name()).map_err(|e| {
+            Status::invalid_argument(format!(
+                "access request ID `{}` is not a UUID: {e}",
+                given.name()
+            ))
+        })?;
+        created.metadata_mut().name = id.to_string();
+    }
+    state.access_requests.create(&created).await?;
+    let fields = json!({"id": created.name(), "roles": given_spec.roles, "reason": given_spec.request_reason});
+    state
+        .audit
+        .emit(audit::ACCESS_REQUEST_CREATE, &user, fields)
+        .await;
+    Ok(())
+}
+
+pub(super) async fn list(
+    state: &State,
+    request: Request<AccessRequestFilter>,
+) -> Result<AccessRequests, Status> {
+    let filter = request.get_ref().clone();
+    let target = Target::named(KIND_ACCESS_REQUEST, &filter.id).for_user(&filter.user);
+    authorize(state, &request, "GetAccessRequests", target).await?;
+    let wanted = filter.state();
+    let access_requests = state
+        .access_requests
+        .list()
+        .await?
+        .into_iter()
+        .filter(|r| matches(r, &filter.id, &filter.user, wanted))
+        .collect();
+    Ok(AccessRequests { access_requests })
+}
+
+pub(super) async fn set_state(
+    state: &State,
+    request: Request<RequestStateSetter>,
+) -> Result<(), Status> {
+    let id = request.get_ref().id.clone();
+    let target = Target::named(KIND_ACCESS_REQUEST, &id);
+    let caller = authorize(state, &request, "SetAccessRequestState", target).await?;
+    let setter = request.into_inner();
+    let new_state = setter.state();
+    let mut access_request = state.access_requests.get(&id).await?;
+    let resolution = Resolution {
+        state: new_state,
+        roles: setter.roles.clone(),
+        reason: setter.reason.clone(),
+        annotations: setter
+            .annotations
+            .clone()
+            .map(|a| a.values.into_iter().collect())
+            .unwrap_or_default(),
+    };
+    resolve(&mut access_request, resolution)?;
+    // Compare-and-swap on the revision read: a concurrent resolution makes this one fail.
+    state.access_requests.update(&access_request).await?;
+    let resolved = spec(&access_request);
+    let fields = json!({
+        "id": id, "state": state_name(new_state), "roles": resolved.roles,
+        "reason": setter.reason, "delegator": setter.delegator, "user": resolved.user,
+    });
+    state
+        .audit
+        .emit(audit::ACCESS_REQUEST_UPDATE, &caller.username, fields)
+        .await;
+    Ok(())
+}
+
+pub(super) async fn delete(state: &State, request: Request<RequestId>) -> Result<(), Status> {
+    let id = request.get_ref().id.clone();
+    let target = Target::named(KIND_ACCESS_REQUEST, &id);
+    let caller = authorize(state, &request, "DeleteAccessRequest", target).await?;
+    state.access_requests.delete(&id).await?;
+    state
+        .audit
+        .emit(
+            audit::ACCESS_REQUEST_DELETE,
+            &caller.username,
+            json!({"id": id}),
+        )
+        .await;
+    Ok(())
+}

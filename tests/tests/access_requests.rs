@@ -1,0 +1,182 @@
+//! Access requests against the real binary: the reference's contractor / dba /
+//! request-admin scenario, partial approval, no re-resolution, filters and rights.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::process::Output;
+
+use portcullis_tests::{write_file, Server};
+
+/// Roles beside the reference's (tests/fixtures/access-workflow.yaml).
+const ROLES: &str = "\
+kind: role
+version: v3
+metadata:
+  name: web
+spec:
+  allow:
+    logins: [www]
+---
+kind: role
+version: v3
+metadata:
+  name: wide
+spec:
+  allow:
+    request:
+      roles: ['*']
+  deny:
+    request:
+      roles: ['admin']
+";
+
+fn s(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+fn ok(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn err(out: Output) -> String {
+    assert!(
+        !out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn contractors_request_dba_and_request_admins_decide() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let server = Server::start(&dir.join("data"), &[]);
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    server.pctl_ok(&["create", s(&fixtures.join("access-workflow.yaml"))]);
+    let roles = write_file(dir, "roles.yaml", ROLES);
+    server.pctl_ok(&["create", s(&roles)]);
+    server.pctl_ok(&["users", "add", "carl", "--roles", "contractor"]);
+    server.pctl_ok(&["users", "add", "rita", "--roles", "request-admin"]);
+    server.pctl_ok(&["users", "add", "wanda", "--roles", "wide"]);
+    let as_user = |user: &str, args: &[&str]| server.pctl_as(dir, user, args);
+
+    // carl may request dba, and nothing else.
+    let id = ok(as_user(
+        "carl",
+        &[
+            "request",
+            "create",
+            "--roles",
+            "dba",
+            "--reason",
+            "ticket 42",
+        ],
+    ));
+    let id = id.trim().to_owned();
+    assert_eq!(uuid_version(&id), 4, "{id}");
+    let why = err(as_user("carl", &["request", "create", "--roles", "web"]));
+    assert!(why.contains("`carl` may not request role `web`"), "{why}");
+    let why = err(as_user("carl", &["request", "create", "--roles", "ghost"]));
+    assert!(why.contains("role `ghost` does not exist"), "{why}");
+    // Wildcards and deny: wanda may request anything but admin.
+    ok(as_user(
+        "wanda",
+        &["request", "create", "--roles", "web,dba"],
+    ));
+    let why = err(as_user("wanda", &["request", "create", "--roles", "admin"]));
+    assert!(why.contains("may not request role `admin`"), "{why}");
+
+    // carl sees his own requests, not others', and cannot approve.
+    let mine = ok(as_user("carl", &["request", "ls", "--user", "carl"]));
+    assert!(
+        mine.contains(&id) && mine.contains("pending") && mine.contains("ticket 42"),
+        "{mine}"
+    );
+    let why = err(as_user("carl", &["request", "ls"]));
+    assert!(why.contains("may not call GetAccessRequests"), "{why}");
+    let why = err(as_user("carl", &["request", "approve", &id]));
+    assert!(why.contains("may not call SetAccessRequestState"), "{why}");
+
+    // rita (request-admin) lists and approves; a resolved request stays resolved.
+    let pending = ok(as_user("rita", &["request", "ls", "--state", "pending"]));
+    assert_eq!(pending.lines().count(), 2, "{pending}");
+    ok(as_user(
+        "rita",
+        &[
+            "request",
+            "approve",
+            &id,
+            "--reason",
+            "on call",
+            "--annotations",
+            "ticket=42",
+            "--delegator",
+            "pagerduty",
+        ],
+    ));
+    let why = err(as_user("rita", &["request", "deny", &id]));
+    assert!(why.contains("already approved"), "{why}");
+    let full = ok(as_user(
+        "rita",
+        &["request", "get", &id, "--format", "json"],
+    ));
+    assert!(
+        full.contains("APPROVED") && full.contains("on call") && full.contains("42"),
+        "{full}"
+    );
+    let approved = ok(as_user("rita", &["request", "ls", "--state", "approved"]));
+    assert!(
+        approved.contains(&id) && approved.lines().count() == 1,
+        "{approved}"
+    );
+
+    // Partial approval narrows the roles; roles not requested are refused.
+    let wide = ok(as_user("rita", &["request", "ls", "--user", "wanda"]));
+    let wide_id = wide.split_whitespace().next().unwrap().to_owned();
+    let why = err(as_user(
+        "rita",
+        &["request", "approve", &wide_id, "--roles", "admin"],
+    ));
+    assert!(why.contains("role `admin` was not requested"), "{why}");
+    ok(as_user(
+        "rita",
+        &["request", "approve", &wide_id, "--roles", "web"],
+    ));
+    let narrowed = ok(as_user("rita", &["request", "get", &wide_id]));
+    assert!(
+        narrowed.contains("web") && !narrowed.contains("dba"),
+        "{narrowed}"
+    );
+
+    // Denial, deletion, audit.
+    let other = ok(as_user("carl", &["request", "create", "--roles", "dba"]));
+    ok(as_user(
+        "rita",
+        &["request", "deny", other.trim(), "--reason", "not now"],
+    ));
+    ok(as_user("rita", &["request", "rm", other.trim()]));
+    let why = err(as_user("rita", &["request", "get", other.trim()]));
+    assert!(why.contains("not found"), "{why}");
+    let audit = server.pctl_ok(&["audit", "ls", "--event", "access_request.update"]);
+    assert!(
+        audit.contains("pagerduty") && audit.contains("approved") && audit.contains("denied"),
+        "{audit}"
+    );
+    server.stop();
+}
+
+fn uuid_version(id: &str) -> usize {
+    // xxxxxxxx-xxxx-Vxxx-...: the version is the first digit of the third group.
+    id.split('-')
+        .nth(2)
+        .and_then(|g| g.chars().next())
+        .and_then(|c| c.to_digit(16))
+        .unwrap_or(0) as usize
+}
