@@ -137,6 +137,52 @@ fn contractors_request_dba_and_request_admins_decide() {
         "{approved}"
     );
 
+    // carl's certificates with the approved request carry dba and the request id, and
+    // expire no later than the access does; someone else's request is refused.
+    let with = dir.join("carl-dba");
+    ok(as_user(
+        "carl",
+        &[
+            "auth",
+            "sign",
+            "--user",
+            "carl",
+            "--format",
+            "tls",
+            "--out",
+            s(&with),
+            "--request-id",
+            &id,
+            "--ttl",
+            "10h",
+        ],
+    ));
+    let identity = identity_in(&with.with_extension("crt"));
+    assert!(identity.roles.contains(&"dba".to_owned()), "{identity:?}");
+    assert_eq!(identity.active_requests, std::slice::from_ref(&id));
+    let left = identity
+        .expires
+        .unwrap()
+        .duration_since(std::time::SystemTime::now())
+        .unwrap();
+    assert!(left <= std::time::Duration::from_secs(3600), "{left:?}");
+    let why = err(as_user(
+        "wanda",
+        &[
+            "auth",
+            "sign",
+            "--user",
+            "wanda",
+            "--format",
+            "tls",
+            "--out",
+            s(&dir.join("w")),
+            "--request-id",
+            &id,
+        ],
+    ));
+    assert!(why.contains("belongs to another user"), "{why}");
+
     // Partial approval narrows the roles; roles not requested are refused.
     let wide = ok(as_user("rita", &["request", "ls", "--user", "wanda"]));
     let wide_id = wide.split_whitespace().next().unwrap().to_owned();
@@ -155,8 +201,34 @@ fn contractors_request_dba_and_request_admins_decide() {
         "{narrowed}"
     );
 
-    // Denial, deletion, audit.
+    // Denial, deletion, audit; pending and denied requests give no certificates.
     let other = ok(as_user("carl", &["request", "create", "--roles", "dba"]));
+    let sign = |request: &str| {
+        err(as_user(
+            "carl",
+            &[
+                "auth",
+                "sign",
+                "--user",
+                "carl",
+                "--format",
+                "tls",
+                "--out",
+                s(&dir.join("x")),
+                "--overwrite",
+                "--request-id",
+                request,
+            ],
+        ))
+    };
+    assert!(sign(other.trim()).contains("is pending, not approved"));
+    let brief = ok(as_user(
+        "carl",
+        &["request", "create", "--roles", "dba", "--access-ttl", "2s"],
+    ));
+    ok(as_user("rita", &["request", "approve", brief.trim()]));
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    assert!(sign(brief.trim()).contains("does not exist or has expired"));
     ok(as_user(
         "rita",
         &["request", "deny", other.trim(), "--reason", "not now"],
@@ -179,4 +251,10 @@ fn uuid_version(id: &str) -> usize {
         .and_then(|g| g.chars().next())
         .and_then(|c| c.to_digit(16))
         .unwrap_or(0) as usize
+}
+
+fn identity_in(crt: &Path) -> portcullis_ca::Identity {
+    let pem = std::fs::read_to_string(crt).unwrap();
+    let der = x509_parser::pem::parse_x509_pem(pem.as_bytes()).unwrap().1;
+    portcullis_ca::Identity::from_certificate_der(&der.contents).unwrap()
 }

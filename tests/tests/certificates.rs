@@ -493,7 +493,11 @@ fn generate_user_certs_applies_ttls_roles_and_permissions() {
             .generate_user_certs(with_request)
             .await
             .unwrap_err();
-        assert_eq!(err.code(), tonic::Code::Unimplemented, "{err:?}");
+        assert_eq!(err.code(), tonic::Code::PermissionDenied, "{err:?}");
+        assert!(
+            err.message().contains("access request `r1` does not exist"),
+            "{err:?}"
+        );
 
         // A PEM public key gets a TLS certificate for that key.
         let mut pem = user_request(&key, "alice", None);

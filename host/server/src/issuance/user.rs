@@ -122,19 +122,70 @@ fn is_openssh_key(key: &[u8]) -> Option<&str> {
         .then_some(text)
 }
 
+/// Adds the roles of the approved access requests `params.access_requests` to `roles` and
+/// returns the earliest access expiry among them. A request that is unknown (or expired),
+/// belongs to another user, or is not approved is refused.
+async fn add_requested_roles(
+    state: &State,
+    params: &UserCertsParams,
+    roles: &mut Vec<RoleV3>,
+    now: SystemTime,
+) -> Result<Option<SystemTime>, IssueError> {
+    use crate::access_requests::{access_expires, spec, state as request_state, state_name};
+    use portcullis_api::services::RequestState;
+    let mut until: Option<SystemTime> = None;
+    for id in &params.access_requests {
+        let request = state.access_requests.find(id).await?.ok_or_else(|| {
+            IssueError::Denied(format!(
+                "access request `{id}` does not exist or has expired"
+            ))
+        })?;
+        let spec = spec(&request);
+        if spec.user != params.username {
+            return Err(IssueError::Denied(format!(
+                "access request `{id}` belongs to another user"
+            )));
+        }
+        let current = request_state(&request);
+        if current != RequestState::Approved {
+            return Err(IssueError::Denied(format!(
+                "access request `{id}` is {}, not approved",
+                state_name(current)
+            )));
+        }
+        let expires = access_expires(&request)
+            .filter(|at| *at > now)
+            .ok_or_else(|| {
+                IssueError::Denied(format!("the access granted by request `{id}` has expired"))
+            })?;
+        until = Some(until.map_or(expires, |u| u.min(expires)));
+        for name in &spec.roles {
+            let held = roles
+                .iter()
+                .any(|r| r.metadata.as_ref().is_some_and(|m| &m.name == name));
+            if held {
+                continue;
+            }
+            let role = match portcullis_authz::builtin::role_named(name) {
+                Some(role) => role,
+                None => state.roles.find(name).await?.ok_or_else(|| {
+                    IssueError::Invalid(format!(
+                        "access request `{id}` grants role `{name}`, which no longer exists"
+                    ))
+                })?,
+            };
+            roles.push(role);
+        }
+    }
+    Ok(until)
+}
+
 /// Issues the certificates of `params.username` for `params.public_key`.
 pub async fn issue(
     state: &State,
     params: &UserCertsParams,
     now: SystemTime,
 ) -> Result<UserCerts, IssueError> {
-    if !params.access_requests.is_empty() {
-        return Err(IssueError::Unsupported(
-            "certificates with access requests are not implemented yet: they belong to access \
-             workflows"
-                .into(),
-        ));
-    }
     if !params.kubernetes_cluster.is_empty() {
         return Err(IssueError::Unsupported(
             "certificates for Kubernetes clusters are not on the Portcullis roadmap yet".into(),
@@ -174,9 +225,13 @@ pub async fn issue(
             }
         }
     }
+    let access_until = add_requested_roles(state, params, &mut roles, now).await?;
     let traits = traits_of(&user);
     let logins = logins(&roles, &traits);
-    let ttl = ttl(&roles, params.expires, now)?;
+    let mut ttl = ttl(&roles, params.expires, now)?;
+    if let Some(until) = access_until {
+        ttl = ttl.min(until.duration_since(now).unwrap_or_default());
+    }
     let role_names: Vec<String> = roles
         .iter()
         .filter_map(|r| r.metadata.as_ref().map(|m| m.name.clone()))
@@ -196,6 +251,12 @@ pub async fn issue(
                 ssh_extensions::TRAITS.to_owned(),
                 json(&traits).map_err(IssueError::Invalid)?,
             );
+            if !params.access_requests.is_empty() {
+                extensions.insert(
+                    ssh_extensions::ACTIVE_REQUESTS.to_owned(),
+                    json(&params.access_requests).map_err(IssueError::Invalid)?,
+                );
+            }
             if !params.route_to_cluster.is_empty() {
                 extensions.insert(
                     ssh_extensions::ROUTE_TO_CLUSTER.to_owned(),
@@ -221,6 +282,7 @@ pub async fn issue(
         logins,
         traits,
         route_to_cluster: params.route_to_cluster.clone(),
+        active_requests: params.access_requests.clone(),
         ..Identity::default()
     };
     let tls = keyring

@@ -51,6 +51,10 @@ pub struct SignArgs {
     /// Lifetime of user certificates (default 12h, at most 30h and the roles' max_session_ttl).
     #[arg(long, value_parser = humantime::parse_duration, conflicts_with = "host")]
     ttl: Option<Duration>,
+    /// Include the roles of this approved access request (repeatable); the certificates
+    /// then expire no later than the request's access expiry.
+    #[arg(long = "request-id", value_name = "ID", conflicts_with = "host")]
+    request_ids: Vec<String>,
     /// Replace existing files instead of refusing.
     #[arg(long)]
     overwrite: bool,
@@ -76,7 +80,7 @@ pub async fn run(connect: &ConnectArgs, args: SignArgs) -> anyhow::Result<()> {
     let (subject, signed) = match (&args.user, &args.host) {
         (Some(user), _) => (
             user.clone(),
-            sign_user(&client, &key, user, args.ttl).await?,
+            sign_user(&client, &key, user, args.ttl, &args.request_ids).await?,
         ),
         (None, Some(names)) => {
             let Some((host_id, extra)) = names.split_first() else {
@@ -146,6 +150,7 @@ async fn sign_user(
     key: &ClientKey,
     user: &str,
     ttl: Option<Duration>,
+    request_ids: &[String],
 ) -> anyhow::Result<Signed> {
     if let Some(ttl) = ttl {
         if ttl.is_zero() {
@@ -159,6 +164,7 @@ async fn sign_user(
             public_key: key.public_key_openssh()?.into_bytes(),
             username: user.to_owned(),
             expires,
+            access_requests: request_ids.to_vec(),
             ..Default::default()
         })
         .await?
