@@ -139,24 +139,21 @@ fn contractors_request_dba_and_request_admins_decide() {
 
     // carl's certificates with the approved request carry dba and the request id, and
     // expire no later than the access does; someone else's request is refused.
-    let with = dir.join("carl-dba");
-    ok(as_user(
-        "carl",
-        &[
+    let carl_sign = |out: &Path, request: &str| {
+        let args = [
             "auth",
             "sign",
             "--user",
             "carl",
             "--format",
             "tls",
-            "--out",
-            s(&with),
-            "--request-id",
-            &id,
-            "--ttl",
-            "10h",
-        ],
-    ));
+            "--overwrite",
+        ];
+        let more = ["--out", s(out), "--request-id", request, "--ttl", "10h"];
+        as_user("carl", &[&args[..], &more[..]].concat())
+    };
+    let with = dir.join("carl-dba");
+    ok(carl_sign(&with, &id));
     let identity = identity_in(&with.with_extension("crt"));
     assert!(identity.roles.contains(&"dba".to_owned()), "{identity:?}");
     assert_eq!(identity.active_requests, std::slice::from_ref(&id));
@@ -203,24 +200,7 @@ fn contractors_request_dba_and_request_admins_decide() {
 
     // Denial, deletion, audit; pending and denied requests give no certificates.
     let other = ok(as_user("carl", &["request", "create", "--roles", "dba"]));
-    let sign = |request: &str| {
-        err(as_user(
-            "carl",
-            &[
-                "auth",
-                "sign",
-                "--user",
-                "carl",
-                "--format",
-                "tls",
-                "--out",
-                s(&dir.join("x")),
-                "--overwrite",
-                "--request-id",
-                request,
-            ],
-        ))
-    };
+    let sign = |request: &str| err(carl_sign(&dir.join("x"), request));
     assert!(sign(other.trim()).contains("is pending, not approved"));
     let brief = ok(as_user(
         "carl",
