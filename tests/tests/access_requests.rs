@@ -233,6 +233,24 @@ fn uuid_version(id: &str) -> usize {
         .unwrap_or(0) as usize
 }
 
+#[test]
+fn unresolved_requests_expire_after_the_configured_pending_ttl() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let config = write_file(dir, "config.yaml", "access_request_ttl: 2s\n");
+    let server = Server::start(&dir.join("data"), &["--config", s(&config)]);
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    server.pctl_ok(&["create", s(&fixtures.join("access-workflow.yaml"))]);
+    server.pctl_ok(&["users", "add", "carl", "--roles", "contractor"]);
+    let id = ok(server.pctl_as(dir, "carl", &["request", "create", "--roles", "dba"]));
+    let listed = server.pctl_ok(&["request", "ls", "--state", "pending"]);
+    assert!(listed.contains(id.trim()), "{listed}");
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let why = err(server.pctl(&["request", "get", id.trim()]));
+    assert!(why.contains("not found"), "{why}");
+    server.stop();
+}
+
 fn identity_in(crt: &Path) -> portcullis_ca::Identity {
     let pem = std::fs::read_to_string(crt).unwrap();
     let der = x509_parser::pem::parse_x509_pem(pem.as_bytes()).unwrap().1;

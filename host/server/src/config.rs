@@ -69,6 +69,8 @@ pub struct FileConfig {
     /// Static provisioning tokens, `ROLES:TOKEN` (e.g. `node,proxy:7f3c...`): they never
     /// expire and can only be changed here.
     pub tokens: Vec<String>,
+    /// How long an access request may stay pending, e.g. `1h` (the default).
+    pub access_request_ttl: Option<String>,
 }
 
 /// The `policy:` section of the configuration file: defaults for modules uploaded without
@@ -122,6 +124,8 @@ pub struct Config {
     pub policy_limits: portcullis_policy::Limits,
     /// Static provisioning tokens.
     pub static_tokens: Vec<crate::tokens::StaticToken>,
+    /// How long an access request may stay pending.
+    pub access_request_ttl: Duration,
     /// Largest policy module accepted at upload.
     pub max_module_bytes: usize,
 }
@@ -282,8 +286,14 @@ impl FileConfig {
             })?;
             static_tokens.push(token);
         }
+        let access_request_ttl = interval(
+            "access_request_ttl",
+            self.access_request_ttl,
+            crate::access_requests::DEFAULT_PENDING_TTL,
+        )?;
         Ok(Config {
             static_tokens,
+            access_request_ttl,
             cluster_name: flags.cluster_name.or(self.cluster_name),
             data_dir: flags
                 .data_dir
@@ -371,5 +381,23 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("tokens[1]") && err.contains("wizard"), "{err}");
+    }
+
+    #[test]
+    fn access_request_ttl_is_a_duration() {
+        let cfg = FileConfig::parse("access_request_ttl: 15m\n")
+            .unwrap()
+            .resolve(Overrides::default())
+            .unwrap();
+        assert_eq!(cfg.access_request_ttl, Duration::from_secs(900));
+        let err = FileConfig::parse("access_request_ttl: soon\n")
+            .unwrap()
+            .resolve(Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("access_request_ttl") && err.contains("soon"),
+            "{err}"
+        );
     }
 }

@@ -39,6 +39,8 @@ pub struct State {
     pub remote_clusters: Collection<RemoteClusterV3>,
     /// Access requests.
     pub access_requests: Collection<AccessRequestV3>,
+    /// How long an access request may stay pending.
+    pub access_request_ttl: std::time::Duration,
     /// Failed joins per source address.
     pub join_failures: FailureLimiter,
 }
@@ -67,8 +69,15 @@ impl State {
             join_failures: FailureLimiter::default(),
             remote_clusters: Collection::new(backend.clone()),
             access_requests: Collection::new(backend.clone()),
+            access_request_ttl: crate::access_requests::DEFAULT_PENDING_TTL,
             backend,
         }
+    }
+
+    /// The same state with access requests pending for at most `ttl`.
+    pub fn with_access_request_ttl(mut self, ttl: std::time::Duration) -> Self {
+        self.access_request_ttl = ttl;
+        self
     }
 
     /// The same state with the static tokens of the configuration file.

@@ -10,8 +10,7 @@ use serde_json::json;
 use tonic::{Request, Status};
 
 use crate::access_requests::{
-    matches, new_request, resolve, spec, state_name, Resolution, DEFAULT_PENDING_TTL,
-    KIND_ACCESS_REQUEST,
+    matches, new_request, resolve, spec, state_name, Resolution, KIND_ACCESS_REQUEST,
 };
 use crate::audit;
 use crate::rbac::{authorize, user_identity, Subject, Target};
@@ -58,7 +57,7 @@ pub(super) async fn create(state: &State, request: Request<AccessRequestV3>) -> 
         given_spec.request_reason.clone(),
         access_expires,
         now,
-        DEFAULT_PENDING_TTL,
+        state.access_request_ttl,
     )?;
     // A client may choose the ID (as the reference's clients do), so it knows it.
     if !given.name().is_empty() {
