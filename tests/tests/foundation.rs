@@ -327,7 +327,7 @@ fn callers_get_only_what_their_roles_allow() {
         // An RPC owned by a later feature says which.
         let err = admin
             .rpc()
-            .get_access_requests(portcullis_api::services::AccessRequestFilter::default())
+            .get_plugin_data(portcullis_api::services::PluginDataFilter::default())
             .await
             .unwrap_err();
         assert_eq!(err.code(), tonic::Code::Unimplemented);
