@@ -251,6 +251,114 @@ fn unresolved_requests_expire_after_the_configured_pending_ttl() {
     server.stop();
 }
 
+#[test]
+fn plugins_keep_data_about_requests_with_compare_and_set() {
+    use portcullis_api::auth::RequestId;
+    use portcullis_api::services::{PluginDataFilter, PluginDataUpdateParams};
+    use tonic::Code;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let server = Server::start(&dir.join("data"), &[]);
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    server.pctl_ok(&["create", s(&fixtures.join("access-workflow.yaml"))]);
+    server.pctl_ok(&["users", "add", "carl", "--roles", "contractor"]);
+    let id = ok(server.pctl_as(dir, "carl", &["request", "create", "--roles", "dba"]));
+    let id = id.trim().to_owned();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let admin = rt.block_on(server.admin_client());
+    let update = |plugin: &str, set: &[(&str, &str)], expect: &[(&str, &str)]| {
+        let pairs = |p: &[(&str, &str)]| {
+            p.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let params = PluginDataUpdateParams {
+            kind: "access_request".into(),
+            resource: id.clone(),
+            plugin: plugin.into(),
+            set: pairs(set),
+            expect: pairs(expect),
+        };
+        rt.block_on(admin.rpc().update_plugin_data(params))
+    };
+    let get = |plugin: &str| {
+        let filter = PluginDataFilter {
+            kind: "access_request".into(),
+            resource: id.clone(),
+            plugin: plugin.into(),
+        };
+        rt.block_on(admin.rpc().get_plugin_data(filter))
+            .unwrap()
+            .into_inner()
+            .plugin_data
+    };
+
+    update("slack", &[("channel", "C1")], &[]).unwrap();
+    let err = update("slack", &[("channel", "C9")], &[("channel", "C2")]).unwrap_err();
+    assert_eq!(err.code(), Code::FailedPrecondition);
+    assert!(
+        err.message().contains("expected channel=`C2`, found `C1`"),
+        "{err}"
+    );
+    update(
+        "slack",
+        &[("channel", ""), ("ts", "42")],
+        &[("channel", "C1")],
+    )
+    .unwrap();
+    update("jira", &[("issue", "OPS-1")], &[("issue", "")]).unwrap();
+    let slack = get("slack");
+    let entries = &slack[0].spec.as_ref().unwrap().entries;
+    assert_eq!(entries.len(), 1);
+    let data: Vec<_> = entries["slack"].data.iter().collect();
+    assert_eq!(data, [(&"ts".to_owned(), &"42".to_owned())]);
+    assert_eq!(get("")[0].spec.as_ref().unwrap().entries.len(), 2);
+
+    // Bad input is named; the requester itself has no rights on plugin data.
+    let mut wrong = PluginDataUpdateParams {
+        kind: "role".into(),
+        resource: id.clone(),
+        plugin: "x".into(),
+        ..Default::default()
+    };
+    let err = rt
+        .block_on(admin.rpc().update_plugin_data(wrong.clone()))
+        .unwrap_err();
+    assert!(err.message().contains("not `role`"), "{err}");
+    wrong.kind = "access_request".into();
+    wrong.resource = "00000000-0000-4000-8000-000000000000".into();
+    let err = rt
+        .block_on(admin.rpc().update_plugin_data(wrong))
+        .unwrap_err();
+    assert_eq!(err.code(), Code::NotFound, "{err}");
+    let carl = dir.join("carl");
+    server.sign_user("carl", "tls", s(&carl));
+    let carl = rt
+        .block_on(portcullis_api::Client::connect(
+            &server.addr,
+            &portcullis_api::TlsFiles::from_prefix(&carl),
+        ))
+        .unwrap();
+    let filter = PluginDataFilter {
+        kind: "access_request".into(),
+        resource: id.clone(),
+        plugin: String::new(),
+    };
+    let err = rt.block_on(carl.rpc().get_plugin_data(filter)).unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "{err}");
+
+    // Deleting the request deletes its plugin data.
+    rt.block_on(
+        admin
+            .rpc()
+            .delete_access_request(RequestId { id: id.clone() }),
+    )
+    .unwrap();
+    assert!(get("").is_empty());
+    server.stop();
+}
+
 fn identity_in(crt: &Path) -> portcullis_ca::Identity {
     let pem = std::fs::read_to_string(crt).unwrap();
     let der = x509_parser::pem::parse_x509_pem(pem.as_bytes()).unwrap().1;

@@ -327,7 +327,7 @@ fn callers_get_only_what_their_roles_allow() {
         // An RPC owned by a later feature says which.
         let err = admin
             .rpc()
-            .get_plugin_data(portcullis_api::services::PluginDataFilter::default())
+            .watch_events(portcullis_api::auth::Watch::default())
             .await
             .unwrap_err();
         assert_eq!(err.code(), tonic::Code::Unimplemented);

@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use portcullis_api::services::{AccessRequestV3, CertAuthorityV2, RemoteClusterV3, RoleV3, UserV2};
+use portcullis_api::services::{
+    AccessRequestV3, CertAuthorityV2, PluginDataV3, RemoteClusterV3, RoleV3, UserV2,
+};
 use portcullis_store::Backend;
 
 use crate::audit::AuditLog;
@@ -41,6 +43,8 @@ pub struct State {
     pub access_requests: Collection<AccessRequestV3>,
     /// How long an access request may stay pending.
     pub access_request_ttl: std::time::Duration,
+    /// What plugins keep about access requests.
+    pub plugin_data: Collection<PluginDataV3>,
     /// Failed joins per source address.
     pub join_failures: FailureLimiter,
 }
@@ -70,6 +74,7 @@ impl State {
             remote_clusters: Collection::new(backend.clone()),
             access_requests: Collection::new(backend.clone()),
             access_request_ttl: crate::access_requests::DEFAULT_PENDING_TTL,
+            plugin_data: Collection::new(backend.clone()),
             backend,
         }
     }

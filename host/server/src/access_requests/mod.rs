@@ -16,6 +16,8 @@ use portcullis_api::wrappers::StringValues;
 
 use crate::resources::{to_system_time, ResourceError};
 
+pub mod plugin_data;
+
 /// Kind name of access requests.
 pub const KIND_ACCESS_REQUEST: &str = "access_request";
 

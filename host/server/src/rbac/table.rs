@@ -38,7 +38,7 @@ pub const PUBLIC: [&str; 1] = ["Ping"];
 pub const ANONYMOUS: [&str; 1] = ["RegisterUsingToken"];
 
 /// Every implemented RPC (by its gRPC method name) and what it needs.
-pub const TABLE: [(&str, Permission); 42] = [
+pub const TABLE: [(&str, Permission); 44] = [
     ("GetUser", p(&["readnosecrets"], "user")),
     ("GetUsers", p(&["list", "readnosecrets"], "user")),
     ("CreateUser", p(&["create"], "user")),
@@ -91,6 +91,8 @@ pub const TABLE: [(&str, Permission); 42] = [
     ),
     ("SetAccessRequestState", p(&["update"], "access_request")),
     ("DeleteAccessRequest", p(&["delete"], "access_request")),
+    ("GetPluginData", p(&["read"], "access_request")),
+    ("UpdatePluginData", p(&["update"], "access_request")),
 ];
 
 /// What `rpc` needs, or `None` if it is not in the table.

@@ -3,12 +3,15 @@
 
 use std::time::SystemTime;
 
-use portcullis_api::auth::{AccessRequests, RequestId, RequestStateSetter};
-use portcullis_api::services::{AccessRequestFilter, AccessRequestV3};
+use portcullis_api::auth::{AccessRequests, PluginDataSeq, RequestId, RequestStateSetter};
+use portcullis_api::services::{
+    AccessRequestFilter, AccessRequestV3, PluginDataFilter, PluginDataUpdateParams,
+};
 use portcullis_authz::access::may_request;
 use serde_json::json;
 use tonic::{Request, Status};
 
+use crate::access_requests::plugin_data;
 use crate::access_requests::{
     matches, new_request, resolve, spec, state_name, Resolution, KIND_ACCESS_REQUEST,
 };
@@ -136,6 +139,15 @@ pub(super) async fn delete(state: &State, request: Request<RequestId>) -> Result
     let target = Target::named(KIND_ACCESS_REQUEST, &id);
     let caller = authorize(state, &request, "DeleteAccessRequest", target).await?;
     state.access_requests.delete(&id).await?;
+    // What plugins kept about it goes with it.
+    match state
+        .plugin_data
+        .delete(&format!("{KIND_ACCESS_REQUEST}/{id}"))
+        .await
+    {
+        Ok(()) | Err(crate::resources::ResourceError::NotFound { .. }) => {}
+        Err(e) => return Err(e.into()),
+    }
     state
         .audit
         .emit(
@@ -145,4 +157,26 @@ pub(super) async fn delete(state: &State, request: Request<RequestId>) -> Result
         )
         .await;
     Ok(())
+}
+
+pub(super) async fn get_plugin_data(
+    state: &State,
+    request: Request<PluginDataFilter>,
+) -> Result<PluginDataSeq, Status> {
+    let filter = request.get_ref().clone();
+    plugin_data::check_kind(&filter.kind)?;
+    let target = Target::named(KIND_ACCESS_REQUEST, &filter.resource);
+    authorize(state, &request, "GetPluginData", target).await?;
+    let plugin_data =
+        plugin_data::get(&state.plugin_data, &filter.resource, &filter.plugin).await?;
+    Ok(PluginDataSeq { plugin_data })
+}
+
+pub(super) async fn update_plugin_data(
+    state: &State,
+    request: Request<PluginDataUpdateParams>,
+) -> Result<(), Status> {
+    let target = Target::named(KIND_ACCESS_REQUEST, &request.get_ref().resource);
+    authorize(state, &request, "UpdatePluginData", target).await?;
+    plugin_data::update(state, request.get_ref()).await
 }

@@ -188,6 +188,12 @@ auth_service! {
         async fn delete_access_request(&self, request: Request<auth::RequestId>) -> Result<Response<()>, Status> {
             access_requests::delete(&self.state, request).await.map(Response::new)
         }
+        async fn get_plugin_data(&self, request: Request<services::PluginDataFilter>) -> Result<Response<auth::PluginDataSeq>, Status> {
+            access_requests::get_plugin_data(&self.state, request).await.map(Response::new)
+        }
+        async fn update_plugin_data(&self, request: Request<services::PluginDataUpdateParams>) -> Result<Response<()>, Status> {
+            access_requests::update_plugin_data(&self.state, request).await.map(Response::new)
+        }
         async fn get_audit_events(&self, request: Request<auth::GetAuditEventsRequest>) -> Result<Response<auth::AuditEvents>, Status> {
             audit::search(&self.state, request).await.map(Response::new)
         }
@@ -223,8 +229,6 @@ auth_service! {
         }
         WORKFLOW_FEATURE => {
             watch_events(auth::Watch) -> BoxStream<auth::Event>;
-            get_plugin_data(services::PluginDataFilter) -> auth::PluginDataSeq;
-            update_plugin_data(services::PluginDataUpdateParams) -> ();
         }
         NOT_PLANNED => {
             rotate_reset_password_token_secrets(auth::RotateResetPasswordTokenSecretsRequest) -> services::ResetPasswordTokenSecretsV3;

@@ -1,0 +1,132 @@
+//! Plugin data: what integrations (chat bots, ticketing plugins) keep about an access
+//! request, per plugin, as string key/value pairs. Stored under
+//! `/plugin_data/access_request/ID`, expiring with the request and deleted with it. Updates are
+//! compare-and-set: every `expect` pair must hold (an absent key reads as empty) or nothing
+//! changes, so two instances of a plugin cannot both claim the same request.
+
+use portcullis_api::services::{
+    Metadata, PluginDataEntry, PluginDataSpecV3, PluginDataUpdateParams, PluginDataV3,
+};
+
+use super::KIND_ACCESS_REQUEST;
+use crate::resources::{Collection, Resource, ResourceError};
+use crate::state::State;
+
+/// Kind name of plugin data.
+pub const KIND_PLUGIN_DATA: &str = "plugin_data";
+
+/// How many times an update retries when another write came between its read and write.
+const ATTEMPTS: usize = 5;
+
+impl Resource for PluginDataV3 {
+    const KIND: &'static str = KIND_PLUGIN_DATA;
+    const PREFIX: &'static str = "/plugin_data/";
+    fn metadata(&self) -> Option<&Metadata> {
+        self.metadata.as_ref()
+    }
+    fn metadata_mut(&mut self) -> &mut Metadata {
+        self.metadata.get_or_insert_with(Default::default)
+    }
+    /// `KIND/NAME` of the resource the data is about.
+    fn key_suffix(&self) -> String {
+        format!("{}/{}", self.sub_kind, self.name())
+    }
+}
+
+/// Refuses kinds other than access requests (the only kind plugins keep data about).
+pub fn check_kind(kind: &str) -> Result<(), ResourceError> {
+    if kind != KIND_ACCESS_REQUEST {
+        return Err(ResourceError::invalid(format!(
+            "plugin data is kept for `{KIND_ACCESS_REQUEST}` resources, not `{kind}`"
+        )));
+    }
+    Ok(())
+}
+
+/// Keeps only `plugin`'s entry when a plugin is named.
+fn only_plugin(mut data: PluginDataV3, plugin: &str) -> PluginDataV3 {
+    if !plugin.is_empty() {
+        if let Some(spec) = data.spec.as_mut() {
+            spec.entries.retain(|name, _| name == plugin);
+        }
+    }
+    data
+}
+
+/// The plugin data about `resource` (all of the kind when empty), of `plugin` (all when
+/// empty).
+pub async fn get(
+    data: &Collection<PluginDataV3>,
+    resource: &str,
+    plugin: &str,
+) -> Result<Vec<PluginDataV3>, ResourceError> {
+    let all = if resource.is_empty() {
+        data.list().await?
+    } else {
+        let key = format!("{KIND_ACCESS_REQUEST}/{resource}");
+        data.find(&key).await?.into_iter().collect()
+    };
+    Ok(all.into_iter().map(|d| only_plugin(d, plugin)).collect())
+}
+
+/// Applies `params` if its expectations hold: `set` values replace (an empty one removes
+/// the key).
+pub async fn update(state: &State, params: &PluginDataUpdateParams) -> Result<(), tonic::Status> {
+    check_kind(&params.kind)?;
+    if params.plugin.is_empty() {
+        return Err(tonic::Status::invalid_argument(
+            "plugin data needs a plugin name",
+        ));
+    }
+    let request = state.access_requests.get(&params.resource).await?;
+    let key = format!("{}/{}", params.kind, params.resource);
+    for _ in 0..ATTEMPTS {
+        let current = state.plugin_data.find(&key).await?;
+        let existed = current.is_some();
+        let mut data = current.unwrap_or_else(|| PluginDataV3 {
+            kind: KIND_PLUGIN_DATA.to_owned(),
+            sub_kind: params.kind.clone(),
+            version: "v3".to_owned(),
+            metadata: Some(Metadata {
+                name: params.resource.clone(),
+                ..Metadata::default()
+            }),
+            spec: Some(PluginDataSpecV3::default()),
+        });
+        data.metadata_mut().expires = request.metadata.as_ref().and_then(|m| m.expires);
+        let entries = &mut data.spec.get_or_insert_with(Default::default).entries;
+        let entry = entries
+            .entry(params.plugin.clone())
+            .or_insert_with(PluginDataEntry::default);
+        for (k, want) in &params.expect {
+            let found = entry.data.get(k).map(String::as_str).unwrap_or("");
+            if found != want {
+                return Err(tonic::Status::failed_precondition(format!(
+                    "plugin data of `{}` on {} `{}`: expected {k}=`{want}`, found `{found}`",
+                    params.plugin, params.kind, params.resource
+                )));
+            }
+        }
+        for (k, v) in &params.set {
+            if v.is_empty() {
+                entry.data.remove(k);
+            } else {
+                entry.data.insert(k.clone(), v.clone());
+            }
+        }
+        let written = if existed {
+            state.plugin_data.update(&data).await.map(drop)
+        } else {
+            state.plugin_data.create(&data).await.map(drop)
+        };
+        match written {
+            Ok(()) => return Ok(()),
+            Err(ResourceError::Conflict { .. } | ResourceError::AlreadyExists { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(tonic::Status::aborted(format!(
+        "plugin data on {} `{}` kept changing; try again",
+        params.kind, params.resource
+    )))
+}
