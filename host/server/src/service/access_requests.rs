@@ -89,10 +89,18 @@ pub(super) async fn list(
     let target = Target::named(KIND_ACCESS_REQUEST, &filter.id).for_user(&filter.user);
     authorize(state, &request, "GetAccessRequests", target).await?;
     let wanted = filter.state();
-    let access_requests = state
-        .access_requests
-        .list()
-        .await?
+    // One request by its ID is one read, not a scan of every request.
+    let candidates = if filter.id.is_empty() {
+        state.access_requests.list().await?
+    } else {
+        state
+            .access_requests
+            .find(&filter.id)
+            .await?
+            .into_iter()
+            .collect()
+    };
+    let access_requests = candidates
         .into_iter()
         .filter(|r| matches(r, &filter.id, &filter.user, wanted))
         .collect();
