@@ -14,10 +14,7 @@ use portcullis_tests::bench::{admin_clients, measure, CONCURRENCY};
 use portcullis_tests::{role, Server};
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = portcullis_tests::bench::runtime();
     let tmp = tempfile::tempdir().expect("tempdir");
     rt.block_on(async {
         // Baseline: the store in this process, same record size as a small role.

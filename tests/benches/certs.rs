@@ -16,10 +16,7 @@ use portcullis_tests::bench::{admin_clients, measure, CONCURRENCY};
 use portcullis_tests::{write_file, Server, ALICE_YAML};
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = portcullis_tests::bench::runtime();
     let tmp = tempfile::tempdir().expect("tempdir");
     let server = Server::start(&tmp.path().join("data"), &["--log-level", "warn"]);
     let users = write_file(tmp.path(), "user.yaml", ALICE_YAML);

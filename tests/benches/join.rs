@@ -26,10 +26,7 @@ fn nodes() -> usize {
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = portcullis_tests::bench::runtime();
     let tmp = tempfile::tempdir().expect("tempdir");
     let server = Server::start(&tmp.path().join("data"), &["--log-level", "warn"]);
     let token = server.pctl_ok(&["tokens", "add", "--type", "node", "--ttl", "1h"]);

@@ -115,10 +115,7 @@ fn main() {
             std::process::exit(2);
         }
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = portcullis_tests::bench::runtime();
     let tmp = tempfile::tempdir().expect("tempdir");
     rt.block_on(async {
         // Baseline 1: the store work of a keep-alive, in process, one key per task.

@@ -4,6 +4,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// The multi-threaded runtime the benchmarks drive their clients from.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
 /// Time per measurement: `BENCH_SECONDS` (default 3).
 pub fn seconds() -> Duration {
     let s = std::env::var("BENCH_SECONDS")
