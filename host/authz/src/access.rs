@@ -52,7 +52,7 @@ pub struct Access {
     pub reason: String,
 }
 
-fn name(role: &RoleV3) -> &str {
+pub(crate) fn name(role: &RoleV3) -> &str {
     role.metadata.as_ref().map_or("", |m| m.name.as_str())
 }
 
@@ -120,62 +120,11 @@ pub fn check(
     }
 }
 
-/// Whether the caller's roles let it request role `requested` through an access request:
-/// some role's `allow.request.roles` names it (entries may be `*`, globs or `^regex$`, and
-/// templates of traits), and no role's `deny.request.roles` does.
-pub fn may_request(
-    roles: &[RoleV3],
-    traits: &BTreeMap<String, Vec<String>>,
-    requested: &str,
-) -> Access {
-    let names = |conditions: Option<&RoleConditions>| -> Vec<String> {
-        conditions
-            .and_then(|c| c.request.as_ref())
-            .map(|r| {
-                r.roles
-                    .iter()
-                    .flat_map(|entry| templates::expand(entry, traits))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let named = |entries: &[String]| {
-        entries
-            .iter()
-            .any(|entry| labels::ValueMatcher::parse(entry).is_ok_and(|m| m.matches(requested)))
-    };
-    for role in roles {
-        if named(&names(role.spec.as_ref().and_then(|s| s.deny.as_ref()))) {
-            return Access {
-                allowed: false,
-                reason: format!(
-                    "denied by role `{}`: deny.request.roles names `{requested}`",
-                    name(role)
-                ),
-            };
-        }
-    }
-    for role in roles {
-        if named(&names(role.spec.as_ref().and_then(|s| s.allow.as_ref()))) {
-            return Access {
-                allowed: true,
-                reason: format!(
-                    "allowed by role `{}`: allow.request.roles names `{requested}`",
-                    name(role)
-                ),
-            };
-        }
-    }
-    Access {
-        allowed: false,
-        reason: format!("denied: no role's allow.request.roles names `{requested}`"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::requests::may_request;
     use portcullis_api::services::{Metadata, RoleSpecV3};
 
     fn selector(key: &str, value: &str) -> BTreeMap<String, StringValues> {

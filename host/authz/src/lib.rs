@@ -22,6 +22,8 @@
 //! - [`access`] checks node, app, cluster and Kubernetes access (labels and logins), with
 //!   label values `*`, globs and `^regex$` ([`labels`]); [`templates`] expands
 //!   `{{internal.NAME}}` / `{{external.NAME}}` from user traits.
+//! - [`requests`] decides which roles a user may request and whose requests it may review,
+//!   and the review thresholds of a requested role.
 //! - [`builtin`] holds the roles no one can edit: `admin` and the system roles of hosts.
 //! - [`validate`] checks a role before it is stored.
 
@@ -31,6 +33,7 @@ mod compile;
 mod decide;
 mod error;
 pub mod labels;
+pub mod requests;
 pub mod templates;
 pub mod validate;
 pub mod verbs;

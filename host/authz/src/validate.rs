@@ -77,10 +77,32 @@ fn conditions(conditions: &RoleConditions) -> Result<(), String> {
         self::rule(rule).map_err(|e| format!("rules[{i}]: {e}"))?;
     }
     if let Some(request) = &conditions.request {
-        for (i, role) in request.roles.iter().enumerate() {
-            if role.trim().is_empty() {
-                return Err(format!("request.roles[{i}] is empty"));
+        role_names("request.roles", &request.roles)?;
+        for (i, t) in request.thresholds.iter().enumerate() {
+            if t.approve > MAX_THRESHOLD || t.deny > MAX_THRESHOLD {
+                return Err(format!(
+                    "request.thresholds[{i}]: approve and deny must be at most {MAX_THRESHOLD}"
+                ));
             }
+        }
+    }
+    if let Some(review) = &conditions.review_requests {
+        role_names("review_requests.roles", &review.roles)?;
+    }
+    Ok(())
+}
+
+/// The largest review count a threshold may ask for.
+pub const MAX_THRESHOLD: u32 = 100;
+
+fn role_names(field: &str, names: &[String]) -> Result<(), String> {
+    for (i, entry) in names.iter().enumerate() {
+        if entry.trim().is_empty() {
+            return Err(format!("{field}[{i}] is empty"));
+        }
+        templates::parse(entry).map_err(|e| format!("{field}[{i}]: {e}"))?;
+        if !entry.contains("{{") {
+            labels::ValueMatcher::parse(entry).map_err(|e| format!("{field}[{i}]: {e}"))?;
         }
     }
     Ok(())

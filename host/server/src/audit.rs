@@ -44,6 +44,13 @@ pub const ACCESS_REQUEST_CREATE: &str = "access_request.create";
 pub const ACCESS_REQUEST_UPDATE: &str = "access_request.update";
 /// Event: an access request was deleted (field `id`).
 pub const ACCESS_REQUEST_DELETE: &str = "access_request.delete";
+/// Event: an access request was reviewed (fields `id`, `verdict`, `reason`, `state`).
+pub const ACCESS_REQUEST_REVIEW: &str = "access_request.review";
+/// Event: an access-request policy answered (fields `id`, `policy`, `module`,
+/// `module_version`, `verdict`, `reason`, `trigger`); `verdict` is `error` when it failed.
+pub const ACCESS_REQUEST_POLICY: &str = "access_request.policy";
+/// Event: an access-request policy was written or deleted (fields `name`, `op`, `module`).
+pub const ACCESS_REQUEST_POLICY_CHANGE: &str = "access_request_policy.change";
 
 /// One audit event as stored and returned.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -73,7 +73,14 @@ pub async fn bootstrap(
         config.policy_limits,
         config.max_module_bytes,
         backend.clone(),
-    )?;
+    )?
+    .with_fixed_clock(config.policy_clock);
+    if let Some(at) = config.policy_clock {
+        tracing::warn!(
+            clock = %humantime::format_rfc3339_seconds(at),
+            "policy modules see a fixed time (policy.clock): for staging and tests only"
+        );
+    }
     let state = Arc::new(
         State::new(cluster_name, backend, settings, policies)
             .with_static_tokens(config.static_tokens.clone())

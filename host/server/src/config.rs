@@ -88,6 +88,9 @@ pub struct PolicySection {
     pub output_bytes: Option<usize>,
     /// Largest module accepted at upload, in bytes (default 8 MiB).
     pub max_module_bytes: Option<usize>,
+    /// A fixed time (RFC 3339) that modules see instead of the system clock, for staging
+    /// and tests of time-dependent policies. Never set it in production.
+    pub clock: Option<String>,
 }
 
 /// The `ca:` section of the configuration file.
@@ -128,6 +131,8 @@ pub struct Config {
     pub access_request_ttl: Duration,
     /// Largest policy module accepted at upload.
     pub max_module_bytes: usize,
+    /// The fixed time policy modules see, if any.
+    pub policy_clock: Option<std::time::SystemTime>,
 }
 
 fn interval(
@@ -272,6 +277,15 @@ impl FileConfig {
             self.policy.max_module_bytes,
             portcullis_policy::DEFAULT_MAX_MODULE_BYTES,
         )?;
+        let policy_clock = match &self.policy.clock {
+            None => None,
+            Some(text) => Some(humantime::parse_rfc3339_weak(text).map_err(|e| {
+                ConfigError::Invalid {
+                    field: "policy.clock",
+                    message: format!("`{text}` is not an RFC 3339 time: {e}"),
+                }
+            })?),
+        };
         let algorithms = crate::keyring::Algorithms {
             ssh: algorithm("ca.ssh_algorithm", self.ca.ssh_algorithm)?,
             jwt: algorithm("ca.jwt_algorithm", self.ca.jwt_algorithm)?,
@@ -310,6 +324,7 @@ impl FileConfig {
             algorithms,
             policy_limits,
             max_module_bytes,
+            policy_clock,
         })
     }
 }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use portcullis_api::services::{
-    AccessRequestV3, CertAuthorityV2, PluginDataV3, RemoteClusterV3, RoleV3, UserV2,
+    AccessRequestPolicyV1, AccessRequestV3, CertAuthorityV2, PluginDataV3, RemoteClusterV3, RoleV3, UserV2,
 };
 use portcullis_store::Backend;
 
@@ -45,6 +45,8 @@ pub struct State {
     pub access_request_ttl: std::time::Duration,
     /// What plugins keep about access requests.
     pub plugin_data: Collection<PluginDataV3>,
+    /// Which policy modules decide which access requests.
+    pub access_request_policies: Collection<AccessRequestPolicyV1>,
     /// Failed joins per source address.
     pub join_failures: FailureLimiter,
 }
@@ -75,6 +77,7 @@ impl State {
             access_requests: Collection::new(backend.clone()),
             access_request_ttl: crate::access_requests::DEFAULT_PENDING_TTL,
             plugin_data: Collection::new(backend.clone()),
+            access_request_policies: Collection::new(backend.clone()),
             backend,
         }
     }

@@ -1,5 +1,5 @@
-//! Access requests: a user asks for extra roles; a reviewer (or, later, a policy module)
-//! approves or denies.
+//! Access requests: a user asks for extra roles; reviewers ([`reviews`]), an administrator
+//! or an access-request policy module ([`policy`]) approve or deny.
 //!
 //! A request is stored under `/access_requests/ID` (a random UUID). While PENDING it lives
 //! until its pending expiry (`metadata.expires`, one hour by default), after which it is
@@ -17,6 +17,8 @@ use portcullis_api::wrappers::StringValues;
 use crate::resources::{to_system_time, ResourceError};
 
 pub mod plugin_data;
+pub mod policy;
+pub mod reviews;
 
 /// Kind name of access requests.
 pub const KIND_ACCESS_REQUEST: &str = "access_request";

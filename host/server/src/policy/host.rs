@@ -1,4 +1,5 @@
-//! What a module running in the server may ask of it (ABI v1 §5): the clock, read-only
+//! What a module running in the server may ask of it (ABI v1 §5): the clock (the system's,
+//! or the fixed `policy.clock` of the configuration), read-only
 //! look-ups of users and roles (without secrets), and extra functions of other uploaded
 //! modules (through the registry).
 
@@ -16,8 +17,16 @@ pub fn server_host(
     users: Collection<UserV2>,
     roles: Collection<RoleV3>,
     runtime: tokio::runtime::Handle,
+    fixed_clock: Option<std::time::SystemTime>,
 ) -> SharedHost {
-    RegistryHost::new(registry)
+    let mut host = RegistryHost::new(registry);
+    if let Some(at) = fixed_clock {
+        let ms = at
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        host = host.with_clock(move || ms);
+    }
+    host
         .with_lookup(move |kind, name| match kind {
             "user" => {
                 let mut user = runtime.block_on(users.find(name)).ok()??;

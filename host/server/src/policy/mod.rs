@@ -50,6 +50,8 @@ pub struct Policies {
     users: Collection<UserV2>,
     roles: Collection<RoleV3>,
     stats: stats::Stats,
+    /// A fixed time modules see instead of the system clock (`policy.clock`).
+    clock: Option<std::time::SystemTime>,
 }
 
 /// A module's own limits (zero fields take the server's defaults), or `None` for the
@@ -107,7 +109,32 @@ impl Policies {
             users: Collection::new(backend.clone()),
             roles: Collection::new(backend),
             stats: stats::Stats::default(),
+            clock: None,
         })
+    }
+
+    /// Makes modules see `at` as the time instead of the system clock (for staging and
+    /// tests: an operator checks a time-dependent policy at a chosen moment).
+    pub fn with_fixed_clock(mut self, at: Option<std::time::SystemTime>) -> Self {
+        self.clock = at;
+        self
+    }
+
+    /// The time modules see.
+    pub fn now(&self) -> std::time::SystemTime {
+        self.clock.unwrap_or_else(std::time::SystemTime::now)
+    }
+
+    /// The server's host imports for an evaluation (look-ups block on the store: call from
+    /// a blocking thread).
+    fn host(&self) -> portcullis_policy::SharedHost {
+        host::server_host(
+            self.registry.clone(),
+            self.users.clone(),
+            self.roles.clone(),
+            tokio::runtime::Handle::current(),
+            self.clock,
+        )
     }
 
     /// The registry of loaded modules (what evaluations use).
@@ -119,15 +146,7 @@ impl Policies {
     /// module, with the server's host imports. Call from a thread that may block (look-ups
     /// read the store).
     pub fn rule_hooks(&self) -> rules::WasmRuleHooks {
-        rules::WasmRuleHooks::new(
-            self.registry.clone(),
-            host::server_host(
-                self.registry.clone(),
-                self.users.clone(),
-                self.roles.clone(),
-                tokio::runtime::Handle::current(),
-            ),
-        )
+        rules::WasmRuleHooks::new(self.registry.clone(), self.host())
     }
 
     /// The engine.
@@ -347,12 +366,7 @@ impl Policies {
             }
             .into());
         };
-        let host = host::server_host(
-            self.registry.clone(),
-            self.users.clone(),
-            self.roles.clone(),
-            tokio::runtime::Handle::current(),
-        );
+        let host = self.host();
         let hook_name = hook.to_string();
         let started = std::time::Instant::now();
         let result = tokio::task::spawn_blocking(move || module.call(&hook, input, &host))
@@ -385,6 +399,43 @@ impl Policies {
                 }
             }
         })
+    }
+}
+
+impl Policies {
+    /// Runs the `access_request` hook (ABI v1 §4.3) of the loaded module `name` on
+    /// `input`, on a blocking thread. Answers the decision and the module's version, or why
+    /// there is none (not loaded, no such hook, trap, fuel, timeout, bad output); failures
+    /// are logged and counted like every evaluation.
+    pub async fn decide_access_request(
+        &self,
+        name: &str,
+        input: serde_json::Value,
+    ) -> (String, Result<portcullis_policy::Decision, String>) {
+        let Some(module) = self.registry.get(name) else {
+            let error = format!("policy module `{name}` is not loaded");
+            tracing::warn!(module = %name, %error, "access request policy not run");
+            return (String::new(), Err(error));
+        };
+        let version = module.info().metadata.version.clone();
+        if !module.implements(&Hook::AccessRequest) {
+            let error = format!("policy module `{name}` does not declare the access_request hook");
+            tracing::warn!(module = %name, %error, "access request policy not run");
+            return (version, Err(error));
+        }
+        let host = self.host();
+        let result = tokio::task::spawn_blocking(move || module.eval_access_request(input, &host))
+            .await
+            .map_err(|e| format!("evaluation task failed: {e}"))
+            .and_then(|r| r.map_err(|e| e.to_string()));
+        match &result {
+            Ok(_) => self.stats.record(name, None),
+            Err(error) => {
+                tracing::warn!(module = %name, %error, "access request policy failed; the request stays pending");
+                self.stats.record(name, Some(error));
+            }
+        }
+        (version, result)
     }
 }
 

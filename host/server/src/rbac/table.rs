@@ -37,8 +37,12 @@ pub const PUBLIC: [&str; 1] = ["Ping"];
 /// token authorizes instead of an identity.
 pub const ANONYMOUS: [&str; 1] = ["RegisterUsingToken"];
 
+/// RPCs whose permission comes from role conditions other than rules, which their handler
+/// checks: reviewing needs `review_requests.roles` covering the request's roles.
+pub const BY_CONDITIONS: [&str; 1] = ["SubmitAccessReview"];
+
 /// Every implemented RPC (by its gRPC method name) and what it needs.
-pub const TABLE: [(&str, Permission); 44] = [
+pub const TABLE: [(&str, Permission); 48] = [
     ("GetUser", p(&["readnosecrets"], "user")),
     ("GetUsers", p(&["list", "readnosecrets"], "user")),
     ("CreateUser", p(&["create"], "user")),
@@ -93,6 +97,16 @@ pub const TABLE: [(&str, Permission); 44] = [
     ("DeleteAccessRequest", p(&["delete"], "access_request")),
     ("GetPluginData", p(&["read"], "access_request")),
     ("UpdatePluginData", p(&["update"], "access_request")),
+    (
+        "UpsertAccessRequestPolicy",
+        p(&["create", "update"], "access_request_policy"),
+    ),
+    ("GetAccessRequestPolicy", p(&["read"], "access_request_policy")),
+    (
+        "GetAccessRequestPolicies",
+        p(&["list", "read"], "access_request_policy"),
+    ),
+    ("DeleteAccessRequestPolicy", p(&["delete"], "access_request_policy")),
 ];
 
 /// What `rpc` needs, or `None` if it is not in the table.

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use portcullis_api::auth::{
     CheckAccessRequest, CheckAccessResponse, RoleRequestCheck, WhereOutcome,
 };
-use portcullis_authz::access::may_request;
+use portcullis_authz::requests::may_request;
 use portcullis_authz::verbs::VERBS;
 use serde_json::{json, Value};
 use tonic::{Request, Status};

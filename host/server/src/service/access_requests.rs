@@ -1,13 +1,14 @@
 //! Access request handlers: CreateAccessRequest, GetAccessRequests, SetAccessRequestState,
-//! DeleteAccessRequest.
+//! DeleteAccessRequest, and plugin data.
 
 use std::time::SystemTime;
 
 use portcullis_api::auth::{AccessRequests, PluginDataSeq, RequestId, RequestStateSetter};
 use portcullis_api::services::{
     AccessRequestFilter, AccessRequestV3, PluginDataFilter, PluginDataUpdateParams,
+    RoleThresholds,
 };
-use portcullis_authz::access::may_request;
+use portcullis_authz::requests::{may_request, request_thresholds};
 use serde_json::json;
 use tonic::{Request, Status};
 
@@ -33,9 +34,10 @@ pub(super) async fn create(state: &State, request: Request<AccessRequestV3>) -> 
     authorize(state, &request, "CreateAccessRequest", target).await?;
     let given = request.into_inner();
 
-    // The requesting user's own roles decide what it may request.
+    // The requesting user's own roles decide what it may request, and the thresholds.
     let identity = user_identity(state, &caller, &user).await?;
     let subject = Subject::load(state, &identity).await?;
+    let mut thresholds = Vec::with_capacity(given_spec.roles.len());
     for role in &given_spec.roles {
         let exists = portcullis_authz::builtin::role_named(role).is_some()
             || state.roles.find(role).await?.is_some();
@@ -51,7 +53,12 @@ pub(super) async fn create(state: &State, request: Request<AccessRequestV3>) -> 
                 access.reason
             )));
         }
+        thresholds.push(RoleThresholds {
+            role: role.clone(),
+            thresholds: request_thresholds(&subject.roles, &identity.traits, role),
+        });
     }
+    check_annotations(&given_spec.system_annotations)?;
     let now = SystemTime::now();
     let access_expires = given_spec.expires.and_then(to_system_time);
     let mut created = new_request(
@@ -72,12 +79,52 @@ pub(super) async fn create(state: &State, request: Request<AccessRequestV3>) -> 
         })?;
         created.metadata_mut().name = id.to_string();
     }
+    if let Some(s) = created.spec.as_mut() {
+        s.system_annotations = given_spec.system_annotations.clone();
+        s.thresholds = thresholds;
+    }
+    // Access-request policies decide before the request is stored, so it is written once,
+    // already resolved if one of them decided.
+    let (outcomes, resolved) =
+        super::access_policies::run(state, &mut created, subject.user.clone(), "create").await?;
     state.access_requests.create(&created).await?;
     let fields = json!({"id": created.name(), "roles": given_spec.roles, "reason": given_spec.request_reason});
     state
         .audit
         .emit(audit::ACCESS_REQUEST_CREATE, &user, fields)
         .await;
+    super::access_policies::audit_outcomes(state, &created, &outcomes, "create").await;
+    if resolved.is_some() {
+        super::access_reviews::audit_resolution(state, &created, &user).await;
+    }
+    Ok(())
+}
+
+/// The most annotations a request may carry, and values per annotation.
+const MAX_ANNOTATIONS: usize = 64;
+
+fn check_annotations(
+    annotations: &std::collections::BTreeMap<String, portcullis_api::wrappers::StringValues>,
+) -> Result<(), Status> {
+    if annotations.len() > MAX_ANNOTATIONS {
+        return Err(Status::invalid_argument(format!(
+            "spec.system_annotations has {} entries (at most {MAX_ANNOTATIONS})",
+            annotations.len()
+        )));
+    }
+    for (name, values) in annotations {
+        if name.trim().is_empty() {
+            return Err(Status::invalid_argument(
+                "spec.system_annotations has an empty name",
+            ));
+        }
+        if values.values.len() > MAX_ANNOTATIONS {
+            return Err(Status::invalid_argument(format!(
+                "spec.system_annotations `{name}` has {} values (at most {MAX_ANNOTATIONS})",
+                values.values.len()
+            )));
+        }
+    }
     Ok(())
 }
 
@@ -128,6 +175,13 @@ pub(super) async fn set_state(
             .unwrap_or_default(),
     };
     resolve(&mut access_request, resolution)?;
+    if let Some(s) = access_request.spec.as_mut() {
+        s.resolved_by = if setter.delegator.is_empty() {
+            format!("user:{}", caller.username)
+        } else {
+            format!("user:{} for {}", caller.username, setter.delegator)
+        };
+    }
     // Compare-and-swap on the revision read: a concurrent resolution makes this one fail.
     state.access_requests.update(&access_request).await?;
     let resolved = spec(&access_request);

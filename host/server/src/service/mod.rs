@@ -5,7 +5,9 @@
 //! with a message naming the feature, never a silent default.
 
 mod access;
+mod access_policies;
 mod access_requests;
+mod access_reviews;
 mod audit;
 mod authorities;
 mod caller;
@@ -187,6 +189,21 @@ auth_service! {
         }
         async fn delete_access_request(&self, request: Request<auth::RequestId>) -> Result<Response<()>, Status> {
             access_requests::delete(&self.state, request).await.map(Response::new)
+        }
+        async fn submit_access_review(&self, request: Request<auth::AccessReviewSubmission>) -> Result<Response<services::AccessRequestV3>, Status> {
+            access_reviews::submit(&self.state, request).await.map(Response::new)
+        }
+        async fn upsert_access_request_policy(&self, request: Request<services::AccessRequestPolicyV1>) -> Result<Response<()>, Status> {
+            access_policies::upsert(&self.state, request).await.map(Response::new)
+        }
+        async fn get_access_request_policy(&self, request: Request<auth::AccessRequestPolicyName>) -> Result<Response<services::AccessRequestPolicyV1>, Status> {
+            access_policies::get(&self.state, request).await.map(Response::new)
+        }
+        async fn get_access_request_policies(&self, request: Request<()>) -> Result<Response<auth::AccessRequestPolicies>, Status> {
+            access_policies::list(&self.state, request).await.map(Response::new)
+        }
+        async fn delete_access_request_policy(&self, request: Request<auth::AccessRequestPolicyName>) -> Result<Response<()>, Status> {
+            access_policies::delete(&self.state, request).await.map(Response::new)
         }
         async fn get_plugin_data(&self, request: Request<services::PluginDataFilter>) -> Result<Response<auth::PluginDataSeq>, Status> {
             access_requests::get_plugin_data(&self.state, request).await.map(Response::new)

@@ -1,0 +1,234 @@
+//! Access-request policies: custom approval logic in uploaded Wasm modules (ABI v1
+//! `access_request` hook). A policy (`access_request_policy`, stored under
+//! `/access_request_policies/NAME`) names a module and the requested roles and requesting
+//! users it covers. Covering policies run when a request is made and after each review;
+//! each answers approve, deny or pending, with a reason, annotations and suggested
+//! reviewers. Every answer is recorded on the request (policy, module, module version) —
+//! an error or timeout too, as the verdict `error`, which leaves the request pending. A
+//! deny from any policy denies; otherwise an approve approves; otherwise it stays pending.
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use portcullis_api::services::{
+    AccessRequestPolicySpecV1, AccessRequestPolicyV1, AccessRequestV3, PolicyVerdict,
+    RequestState,
+};
+use portcullis_api::wrappers::StringValues;
+use portcullis_authz::labels::ValueMatcher;
+use portcullis_policy::{Decision, Verdict};
+use serde_json::{json, Value};
+
+use super::{resolve, spec, state, state_name, Resolution};
+use crate::resources::validate::validate_name;
+use crate::resources::ResourceError;
+
+/// Kind name of access-request policies.
+pub const KIND_ACCESS_REQUEST_POLICY: &str = "access_request_policy";
+
+crate::impl_resource!(
+    AccessRequestPolicyV1,
+    KIND_ACCESS_REQUEST_POLICY,
+    "/access_request_policies/"
+);
+
+/// The spec of a policy (empty if missing).
+pub fn policy_spec(policy: &AccessRequestPolicyV1) -> AccessRequestPolicySpecV1 {
+    policy.spec.clone().unwrap_or_default()
+}
+
+/// Checks a policy before it is stored and fills in its kind and version.
+pub fn normalize(policy: &mut AccessRequestPolicyV1) -> Result<(), ResourceError> {
+    if !policy.kind.is_empty() && policy.kind != KIND_ACCESS_REQUEST_POLICY {
+        return Err(ResourceError::invalid(format!(
+            "kind is `{}`, expected `{KIND_ACCESS_REQUEST_POLICY}`",
+            policy.kind
+        )));
+    }
+    let name = policy
+        .metadata
+        .as_ref()
+        .map(|m| m.name.clone())
+        .unwrap_or_default();
+    validate_name(KIND_ACCESS_REQUEST_POLICY, &name)?;
+    let spec = policy_spec(policy);
+    if spec.module.trim().is_empty() {
+        return Err(ResourceError::invalid(format!(
+            "access_request_policy `{name}`: spec.module must name an uploaded policy module"
+        )));
+    }
+    for (field, entries) in [("spec.roles", &spec.roles), ("spec.users", &spec.users)] {
+        for (i, entry) in entries.iter().enumerate() {
+            ValueMatcher::parse(entry).map_err(|e| {
+                ResourceError::invalid(format!(
+                    "access_request_policy `{name}`: {field}[{i}] `{entry}`: {e}"
+                ))
+            })?;
+        }
+    }
+    policy.kind = KIND_ACCESS_REQUEST_POLICY.to_owned();
+    policy.version = "v1".to_owned();
+    Ok(())
+}
+
+fn any_matches(entries: &[String], value: &str) -> bool {
+    entries
+        .iter()
+        .any(|e| ValueMatcher::parse(e).is_ok_and(|m| m.matches(value)))
+}
+
+/// Whether `policy` covers a request by `user` for `roles`: empty lists cover everything;
+/// otherwise the user must be named and at least one requested role.
+pub fn covers(policy: &AccessRequestPolicyV1, user: &str, roles: &[String]) -> bool {
+    let Some(spec) = policy.spec.as_ref() else {
+        return false;
+    };
+    (spec.users.is_empty() || any_matches(&spec.users, user))
+        && (spec.roles.is_empty() || roles.iter().any(|r| any_matches(&spec.roles, r)))
+}
+
+fn rfc3339(ts: Option<prost_types::Timestamp>) -> Value {
+    ts.and_then(crate::resources::to_system_time)
+        .map_or(Value::Null, |t| {
+            Value::String(humantime::format_rfc3339_seconds(t).to_string())
+        })
+}
+
+fn values(map: &BTreeMap<String, StringValues>) -> BTreeMap<&str, &[String]> {
+    map.iter()
+        .map(|(k, v)| (k.as_str(), v.values.as_slice()))
+        .collect()
+}
+
+/// The hook's input (ABI v1 §4.3): the request, the requester (a user resource without
+/// secrets, or `null`), the reviews so far and the time.
+pub fn input(request: &AccessRequestV3, requester: Value, now: SystemTime) -> Value {
+    let s = spec(request);
+    let reviews: Vec<Value> = s
+        .reviews
+        .iter()
+        .map(|r| {
+            json!({
+                "author": r.author,
+                "verdict": match r.proposed_state() {
+                    RequestState::Approved => "approve",
+                    RequestState::Denied => "deny",
+                    _ => "pending",
+                },
+                "reason": r.reason,
+                "created": rfc3339(r.created),
+            })
+        })
+        .collect();
+    json!({
+        "request": {
+            "id": request.metadata.as_ref().map_or("", |m| m.name.as_str()),
+            "user": s.user,
+            "roles": s.roles,
+            "state": state_name(state(request)).to_ascii_uppercase(),
+            "reason": s.request_reason,
+            "annotations": values(&s.system_annotations),
+            "created": rfc3339(s.created),
+            "access_expiry": rfc3339(s.expires),
+        },
+        "requester": requester,
+        "reviews": reviews,
+        "now": humantime::format_rfc3339_seconds(now).to_string(),
+    })
+}
+
+/// What one policy's module answered.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The policy's name.
+    pub policy: String,
+    /// The module it names.
+    pub module: String,
+    /// The module's version (empty when it could not be run).
+    pub module_version: String,
+    /// The decision, or why there is none.
+    pub result: Result<Decision, String>,
+}
+
+/// The ABI name of a verdict.
+pub fn verdict_name(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Approve => "approve",
+        Verdict::Deny => "deny",
+        Verdict::Pending => "pending",
+    }
+}
+
+/// Records `outcomes` on a pending `request` (triggered by `trigger`, at `now`) and
+/// resolves it when one decides. Answers the new state when it changed.
+pub fn apply(
+    request: &mut AccessRequestV3,
+    outcomes: &[Outcome],
+    trigger: &str,
+    now: SystemTime,
+) -> Result<Option<RequestState>, ResourceError> {
+    let spec = request.spec.get_or_insert_with(Default::default);
+    for o in outcomes {
+        let (verdict, reason) = match &o.result {
+            Ok(d) => (verdict_name(d.verdict), d.reason.clone()),
+            Err(e) => ("error", e.clone()),
+        };
+        spec.policy_verdicts.push(PolicyVerdict {
+            policy: o.policy.clone(),
+            module: o.module.clone(),
+            module_version: o.module_version.clone(),
+            verdict: verdict.to_owned(),
+            reason,
+            created: Some(prost_types::Timestamp::from(now)),
+            trigger: trigger.to_owned(),
+        });
+        if let Ok(d) = &o.result {
+            for reviewer in &d.suggested_reviewers {
+                if !spec.suggested_reviewers.contains(reviewer) {
+                    spec.suggested_reviewers.push(reviewer.clone());
+                }
+            }
+        }
+    }
+    let decisive = |wanted: Verdict| {
+        outcomes
+            .iter()
+            .find(|o| o.result.as_ref().is_ok_and(|d| d.verdict == wanted))
+    };
+    let Some((deciding, new_state)) = decisive(Verdict::Deny)
+        .map(|o| (o, RequestState::Denied))
+        .or_else(|| decisive(Verdict::Approve).map(|o| (o, RequestState::Approved)))
+    else {
+        return Ok(None);
+    };
+    let Ok(decision) = &deciding.result else {
+        return Ok(None);
+    };
+    let annotations = decision
+        .annotations
+        .iter()
+        .map(|(k, v)| (k.clone(), StringValues { values: v.clone() }))
+        .collect();
+    resolve(
+        request,
+        Resolution {
+            state: new_state,
+            roles: Vec::new(),
+            reason: decision.reason.clone(),
+            annotations,
+        },
+    )?;
+    let version = if deciding.module_version.is_empty() {
+        String::new()
+    } else {
+        format!(" v{}", deciding.module_version)
+    };
+    request.spec.get_or_insert_with(Default::default).resolved_by = format!(
+        "policy:{} (module {}{version})",
+        deciding.policy, deciding.module
+    );
+    Ok(Some(new_state))
+}
+
+#[cfg(test)]
+mod tests;
