@@ -234,6 +234,32 @@ pub fn write_file(dir: &Path, name: &str, text: &str) -> PathBuf {
     path
 }
 
+/// A path as `&str` (test paths are UTF-8), for command arguments.
+pub fn s(path: &Path) -> &str {
+    path.to_str().expect("test paths are UTF-8")
+}
+
+/// The standard output of a command that must have succeeded (else panics with its
+/// standard error).
+pub fn ok(out: std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The standard error of a command that must have failed (else panics with its output).
+pub fn err(out: std::process::Output) -> String {
+    assert!(
+        !out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 /// A minimal valid role named `name`.
 pub fn role(name: &str) -> portcullis_api::services::RoleV3 {
     portcullis_api::services::RoleV3 {

@@ -4,9 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
-use std::process::Output;
 
-use portcullis_tests::{write_file, Server};
+use portcullis_tests::{err, ok, s, write_file, Server};
 
 /// Roles beside the reference's (tests/fixtures/access-workflow.yaml).
 const ROLES: &str = "\
@@ -30,28 +29,6 @@ spec:
     request:
       roles: ['admin']
 ";
-
-fn s(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn err(out: Output) -> String {
-    assert!(
-        !out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 #[test]
 fn contractors_request_dba_and_request_admins_decide() {

@@ -30,6 +30,7 @@ fn without_id(doc: Document) -> Document {
             md.id = 0;
             Document::Role(r)
         }
+        other => other,
     }
 }
 
@@ -314,13 +315,13 @@ fn callers_get_only_what_their_roles_allow() {
         let Document::Role(role) = role else {
             panic!("second document is the role")
         };
-        let err = bob.upsert_role(role.clone()).await.unwrap_err();
+        let err = bob.upsert_role((*role).clone()).await.unwrap_err();
         assert!(
             err.to_string().contains("PermissionDenied") || err.to_string().contains("permission"),
             "{err}"
         );
         assert!(bob.delete_user("admin").await.is_err());
-        admin.upsert_role(role).await.unwrap();
+        admin.upsert_role(*role).await.unwrap();
         assert!(bob.delete_role("access-plugin").await.is_err());
         assert_eq!(admin.get_roles().await.unwrap().len(), 1);
 

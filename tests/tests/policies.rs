@@ -7,36 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use portcullis_tests::policies::access_request_module as module;
 use portcullis_tests::{write_file, Server};
-
-/// A valid ABI v1 module whose `access_request` hook runs `body` and, if it returns,
-/// answers the JSON `answer`.
-fn module(name: &str, body: &str, answer: &str) -> Vec<u8> {
-    let escaped = answer.replace('\\', "\\\\").replace('"', "\\\"");
-    let metadata = format!(
-        r#"{{\"abi\":1,\"name\":\"{name}\",\"version\":\"1.0.0\",\"hooks\":[\"access_request\"],\"functions\":[],\"capabilities\":[]}}"#
-    );
-    let wat = format!(
-        r#"(module
-  (@custom "portcullis.metadata" "{metadata}")
-  (memory (export "memory") 1)
-  (global $bump (mut i32) (i32.const 4096))
-  (func (export "portcullis_abi_v1"))
-  (func (export "portcullis_alloc") (param $len i32) (result i32)
-    (local $p i32)
-    (local.set $p (global.get $bump))
-    (global.set $bump (i32.add (global.get $bump) (local.get $len)))
-    (local.get $p))
-  (func $recurse (param i32) (result i32)
-    (call $recurse (i32.add (local.get 0) (i32.const 1))))
-  (data (i32.const 16) "{escaped}")
-  (func (export "portcullis_access_request") (param i32 i32) (result i64)
-    {body}
-    (i64.or (i64.shl (i64.const 16) (i64.const 32)) (i64.const {len}))))"#,
-        len = answer.len()
-    );
-    wat::parse_str(&wat).unwrap_or_else(|e| panic!("bad test module: {e}\n{wat}"))
-}
 
 fn verdict(name: &str, verdict: &str) -> Vec<u8> {
     module(

@@ -7,6 +7,7 @@
 use std::path::Path;
 use std::process::Output;
 
+use portcullis_tests::policies::WAT_PRELUDE;
 use portcullis_tests::{write_file, Server};
 
 fn s(path: &Path) -> &str {
@@ -240,21 +241,16 @@ fn the_seed_roles_behave_as_described() {
 
 /// A module exporting the extra functions `yes` (answers true) and `boom` (traps).
 fn functions_module() -> Vec<u8> {
-    let wat = r#"(module
-  (@custom "portcullis.metadata" "{\"abi\":1,\"name\":\"fns\",\"version\":\"1\",\"hooks\":[\"function\"],\"functions\":[\"yes\",\"boom\"],\"capabilities\":[]}")
-  (memory (export "memory") 1)
-  (global $bump (mut i32) (i32.const 4096))
-  (data (i32.const 16) "{\"result\":true}")
-  (func (export "portcullis_abi_v1"))
-  (func (export "portcullis_alloc") (param $len i32) (result i32)
-    (local $p i32)
-    (local.set $p (global.get $bump))
-    (global.set $bump (i32.add (global.get $bump) (local.get $len)))
-    (local.get $p))
+    let wat = format!(
+        r#"(module
+  (@custom "portcullis.metadata" "{{\"abi\":1,\"name\":\"fns\",\"version\":\"1\",\"hooks\":[\"function\"],\"functions\":[\"yes\",\"boom\"],\"capabilities\":[]}}")
+  {WAT_PRELUDE}
+  (data (i32.const 16) "{{\"result\":true}}")
   (func (export "portcullis_fn_yes") (param i32 i32) (result i64)
     (i64.or (i64.shl (i64.const 16) (i64.const 32)) (i64.const 15)))
   (func (export "portcullis_fn_boom") (param i32 i32) (result i64)
-    unreachable))"#;
+    unreachable))"#
+    );
     wat::parse_str(wat).unwrap()
 }
 

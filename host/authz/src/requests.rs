@@ -216,7 +216,11 @@ mod tests {
         let both = [dba_reviewer, no_prod];
         let denied = may_review(&both, &traits, &strings(&["db-prod"]));
         assert!(!denied.allowed);
-        assert!(denied.reason.contains("role `no-prod`"), "{}", denied.reason);
+        assert!(
+            denied.reason.contains("role `no-prod`"),
+            "{}",
+            denied.reason
+        );
         // Requesting is a different list.
         let requester = role("r", requests(&["dba"], vec![]), RoleConditions::default());
         assert!(!may_review(&[requester], &traits, &strings(&["dba"])).allowed);
@@ -235,7 +239,11 @@ mod tests {
             requests(&["dba"], vec![two.clone()]),
             RoleConditions::default(),
         );
-        let loose = role("loose", requests(&["ops"], vec![]), RoleConditions::default());
+        let loose = role(
+            "loose",
+            requests(&["ops"], vec![]),
+            RoleConditions::default(),
+        );
         let roles = [strict, loose];
         let dba = request_thresholds(&roles, &traits, "dba");
         assert_eq!(

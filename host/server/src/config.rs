@@ -279,12 +279,14 @@ impl FileConfig {
         )?;
         let policy_clock = match &self.policy.clock {
             None => None,
-            Some(text) => Some(humantime::parse_rfc3339_weak(text).map_err(|e| {
-                ConfigError::Invalid {
-                    field: "policy.clock",
-                    message: format!("`{text}` is not an RFC 3339 time: {e}"),
-                }
-            })?),
+            Some(text) => {
+                Some(
+                    humantime::parse_rfc3339_weak(text).map_err(|e| ConfigError::Invalid {
+                        field: "policy.clock",
+                        message: format!("`{text}` is not an RFC 3339 time: {e}"),
+                    })?,
+                )
+            }
         };
         let algorithms = crate::keyring::Algorithms {
             ssh: algorithm("ca.ssh_algorithm", self.ca.ssh_algorithm)?,

@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use portcullis_api::services::{
-    AccessRequestPolicyV1, AccessRequestV3, CertAuthorityV2, PluginDataV3, RemoteClusterV3, RoleV3, UserV2,
+    AccessRequestPolicyV1, AccessRequestV3, CertAuthorityV2, PluginDataV3, RemoteClusterV3, RoleV3,
+    UserV2,
 };
 use portcullis_store::Backend;
 

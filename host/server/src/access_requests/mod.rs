@@ -163,6 +163,8 @@ pub fn resolve(request: &mut AccessRequestV3, resolution: Resolution) -> Result<
                 spec.roles.join(", ")
             )));
         }
+        spec.thresholds
+            .retain(|t| resolution.roles.contains(&t.role));
         spec.roles = resolution.roles;
     }
     spec.state = resolution.state as i32;

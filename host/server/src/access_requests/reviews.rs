@@ -65,7 +65,10 @@ pub fn submit(
         .collect();
     let resolved_by = format!("reviews:{}", authors.join(","));
     resolve(request, resolution)?;
-    request.spec.get_or_insert_with(Default::default).resolved_by = resolved_by;
+    request
+        .spec
+        .get_or_insert_with(Default::default)
+        .resolved_by = resolved_by;
     Ok(true)
 }
 
@@ -207,8 +210,16 @@ mod tests {
         let spec = r.spec.as_ref().unwrap();
         assert_eq!(spec.state(), RequestState::Approved);
         assert_eq!(spec.resolved_by, "reviews:alice,bob");
-        assert!(spec.resolve_reason.contains("threshold `dba-2-2`"), "{}", spec.resolve_reason);
-        assert!(spec.resolve_reason.contains("alice: ok"), "{}", spec.resolve_reason);
+        assert!(
+            spec.resolve_reason.contains("threshold `dba-2-2`"),
+            "{}",
+            spec.resolve_reason
+        );
+        assert!(
+            spec.resolve_reason.contains("alice: ok"),
+            "{}",
+            spec.resolve_reason
+        );
         // Resolved: no more reviews.
         let late = submit(&mut r, "carol", approve(), now).unwrap_err();
         assert!(late.to_string().contains("already approved"), "{late}");
@@ -221,14 +232,23 @@ mod tests {
         assert!(submit(&mut r, "alice", review(RequestState::Denied, "no"), now).unwrap());
         let spec = r.spec.as_ref().unwrap();
         assert_eq!(spec.state(), RequestState::Denied);
-        assert!(spec.resolve_reason.contains("role `ops`"), "{}", spec.resolve_reason);
+        assert!(
+            spec.resolve_reason.contains("role `ops`"),
+            "{}",
+            spec.resolve_reason
+        );
     }
 
     #[test]
     fn no_self_review_no_second_review_no_other_states() {
         let mut r = request(vec![threshold("dba", 3, 3), threshold("ops", 3, 3)]);
         let now = SystemTime::now();
-        let own = submit(&mut r, "contractor", review(RequestState::Approved, ""), now);
+        let own = submit(
+            &mut r,
+            "contractor",
+            review(RequestState::Approved, ""),
+            now,
+        );
         assert!(own.unwrap_err().to_string().contains("its own"));
         submit(&mut r, "alice", review(RequestState::Approved, ""), now).unwrap();
         let twice = submit(&mut r, "alice", review(RequestState::Denied, ""), now);

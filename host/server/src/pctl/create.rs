@@ -25,6 +25,17 @@ async fn exists(client: &Client, doc: &Document) -> anyhow::Result<bool> {
     let result = match doc {
         Document::User(_) => client.get_user(doc.name(), false).await.map(drop),
         Document::Role(_) => client.get_role(doc.name()).await.map(drop),
+        Document::AccessRequestPolicy(_) => {
+            let name = portcullis_api::auth::AccessRequestPolicyName {
+                name: doc.name().to_owned(),
+            };
+            client
+                .rpc()
+                .get_access_request_policy(name)
+                .await
+                .map(drop)
+                .map_err(portcullis_api::Error::from)
+        }
     };
     match result {
         Ok(_) => Ok(true),
@@ -35,12 +46,18 @@ async fn exists(client: &Client, doc: &Document) -> anyhow::Result<bool> {
 
 async fn write(client: &Client, doc: Document, force: bool) -> Result<(), portcullis_api::Error> {
     match (doc, force) {
-        (Document::Role(role), false) => client.create_role(role).await,
-        (Document::Role(role), true) => client.upsert_role(role).await,
-        (Document::User(user), false) => client.create_user(user).await,
-        (Document::User(user), true) => match client.create_user(user.clone()).await {
+        (Document::AccessRequestPolicy(policy), _) => client
+            .rpc()
+            .upsert_access_request_policy(*policy)
+            .await
+            .map(drop)
+            .map_err(portcullis_api::Error::from),
+        (Document::Role(role), false) => client.create_role(*role).await,
+        (Document::Role(role), true) => client.upsert_role(*role).await,
+        (Document::User(user), false) => client.create_user(*user).await,
+        (Document::User(user), true) => match client.create_user((*user).clone()).await {
             Err(portcullis_api::Error::Status(s)) if s.code() == tonic::Code::AlreadyExists => {
-                client.update_user(user).await
+                client.update_user(*user).await
             }
             other => other,
         },
@@ -68,7 +85,12 @@ pub async fn run(connect: &ConnectArgs, args: CreateArgs) -> anyhow::Result<()> 
             }
         }
     }
-    docs.sort_by_key(|d| matches!(d, Document::User(_)));
+    // Roles, then users, then policies: a file may name them in any order.
+    docs.sort_by_key(|d| match d {
+        Document::Role(_) => 0,
+        Document::User(_) => 1,
+        Document::AccessRequestPolicy(_) => 2,
+    });
     for doc in docs {
         let (kind, name) = (doc.kind(), doc.name().to_owned());
         write(&client, doc, args.force)

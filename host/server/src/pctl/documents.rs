@@ -2,9 +2,10 @@
 //! format. Every document is parsed and validated before anything is sent, so one bad
 //! document means nothing is written.
 
-use portcullis_api::services::{RoleV3, UserV2};
+use portcullis_api::services::{AccessRequestPolicyV1, RoleV3, UserV2};
 use serde::Deserialize;
 
+use crate::access_requests::policy::{normalize as normalize_policy, KIND_ACCESS_REQUEST_POLICY};
 use crate::resources::kinds::{KIND_ROLE, KIND_USER};
 use crate::resources::validate::{normalize_role, normalize_user};
 
@@ -12,9 +13,11 @@ use crate::resources::validate::{normalize_role, normalize_user};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Document {
     /// A user.
-    User(UserV2),
+    User(Box<UserV2>),
     /// A role.
-    Role(RoleV3),
+    Role(Box<RoleV3>),
+    /// An access-request policy.
+    AccessRequestPolicy(Box<AccessRequestPolicyV1>),
 }
 
 impl Document {
@@ -23,6 +26,7 @@ impl Document {
         match self {
             Self::User(_) => KIND_USER,
             Self::Role(_) => KIND_ROLE,
+            Self::AccessRequestPolicy(_) => KIND_ACCESS_REQUEST_POLICY,
         }
     }
 
@@ -31,6 +35,7 @@ impl Document {
         let md = match self {
             Self::User(u) => u.metadata.as_ref(),
             Self::Role(r) => r.metadata.as_ref(),
+            Self::AccessRequestPolicy(p) => p.metadata.as_ref(),
         };
         md.map(|m| m.name.as_str()).unwrap_or("")
     }
@@ -98,19 +103,25 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, DocumentError> {
                 let mut user: UserV2 =
                     crate::yaml::from_value(value).map_err(|m| err(label.clone(), m))?;
                 normalize_user(&mut user).map_err(|e| err(label.clone(), e.to_string()))?;
-                Document::User(user)
+                Document::User(Box::new(user))
             }
             KIND_ROLE => {
                 let mut role: RoleV3 =
                     crate::yaml::from_value(value).map_err(|m| err(label.clone(), m))?;
                 normalize_role(&mut role).map_err(|e| err(label.clone(), e.to_string()))?;
-                Document::Role(role)
+                Document::Role(Box::new(role))
+            }
+            KIND_ACCESS_REQUEST_POLICY => {
+                let mut policy: AccessRequestPolicyV1 =
+                    crate::yaml::from_value(value).map_err(|m| err(label.clone(), m))?;
+                normalize_policy(&mut policy).map_err(|e| err(label.clone(), e.to_string()))?;
+                Document::AccessRequestPolicy(Box::new(policy))
             }
             "" => return Err(err(label, "missing field `kind`".into())),
             other => {
                 return Err(err(
                     label,
-                    format!("unknown or unsupported kind `{other}` (supported: user, role)"),
+                    format!("unknown or unsupported kind `{other}` (supported: user, role, access_request_policy)"),
                 ))
             }
         };
@@ -174,6 +185,20 @@ mod tests {
         assert!(err.to_string().contains("not allowed"), "{err}");
         let err = parse_documents("kind: role\nmetadata: {name: a}\nspec: {allow: {rules: [{resources: [role], verbs: [fly]}]}}\n").unwrap_err();
         assert!(err.to_string().contains("unknown verb `fly`"), "{err}");
+    }
+
+    #[test]
+    fn access_request_policies_load_and_are_checked() {
+        let text = "kind: access_request_policy\nversion: v1\nmetadata: {name: dba-tickets}\nspec: {module: approve-dba, roles: [dba], users: ['contractor*']}\n";
+        let docs = parse_documents(text).unwrap();
+        let Document::AccessRequestPolicy(p) = &docs[0] else {
+            panic!("not a policy")
+        };
+        assert_eq!(p.spec.as_ref().unwrap().module, "approve-dba");
+        let err = parse_documents(&text.replace("module: approve-dba, ", "")).unwrap_err();
+        assert!(err.to_string().contains("spec.module"), "{err}");
+        let err = parse_documents(&text.replace("version: v1", "version: v2")).unwrap_err();
+        assert!(err.to_string().contains("version `v2`"), "{err}");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use super::output::{render, Format};
 pub struct GetArgs {
     /// What to print: `users`, `user/alice`, `roles`, `role/admin`, `cert_authority`,
     /// `cert_authority/host` (certificate authorities are shown without private keys),
-    /// `rc` (remote clusters), `rc/leaf`.
+    /// `rc` (remote clusters), `rc/leaf`, `arp` (access-request policies), `arp/NAME`.
     #[arg(value_name = "KIND[/NAME]")]
     resource: String,
     /// Output format.
@@ -50,6 +50,15 @@ pub async fn run(connect: &ConnectArgs, args: GetArgs) -> anyhow::Result<()> {
                 &[client.rpc().get_remote_cluster(request).await?.into_inner()],
                 args.format,
             )?
+        }
+        (Kind::AccessRequestPolicy, Some(name)) => {
+            let request = portcullis_api::auth::AccessRequestPolicyName { name };
+            let policy = client.rpc().get_access_request_policy(request).await?;
+            render(&[policy.into_inner()], args.format)?
+        }
+        (Kind::AccessRequestPolicy, None) => {
+            let list = client.rpc().get_access_request_policies(()).await?;
+            render(&list.into_inner().policies, args.format)?
         }
         (Kind::RemoteCluster, None) => {
             let list = client.rpc().get_remote_clusters(()).await?.into_inner();

@@ -13,6 +13,8 @@ pub enum Kind {
     CertAuthority,
     /// Remote (leaf) clusters.
     RemoteCluster,
+    /// Access-request policies.
+    AccessRequestPolicy,
 }
 
 impl Kind {
@@ -24,8 +26,11 @@ impl Kind {
                 Self::CertAuthority
             }
             "rc" | "remote_cluster" | "remote_clusters" => Self::RemoteCluster,
+            "access_request_policy" | "access_request_policies" | "arp" => {
+                Self::AccessRequestPolicy
+            }
             other => bail!(
-                "unknown resource kind `{other}` (known: user, role, cert_authority, remote_cluster (rc))"
+                "unknown resource kind `{other}` (known: user, role, cert_authority, remote_cluster (rc), access_request_policy (arp))"
             ),
         })
     }

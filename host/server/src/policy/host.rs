@@ -26,17 +26,16 @@ pub fn server_host(
             .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
         host = host.with_clock(move || ms);
     }
-    host
-        .with_lookup(move |kind, name| match kind {
-            "user" => {
-                let mut user = runtime.block_on(users.find(name)).ok()??;
-                if let Some(spec) = user.spec.as_mut() {
-                    spec.local_auth = None;
-                }
-                serde_json::to_value(user).ok()
+    host.with_lookup(move |kind, name| match kind {
+        "user" => {
+            let mut user = runtime.block_on(users.find(name)).ok()??;
+            if let Some(spec) = user.spec.as_mut() {
+                spec.local_auth = None;
             }
-            "role" => serde_json::to_value(runtime.block_on(roles.find(name)).ok()??).ok(),
-            _ => None,
-        })
-        .shared()
+            serde_json::to_value(user).ok()
+        }
+        "role" => serde_json::to_value(runtime.block_on(roles.find(name)).ok()??).ok(),
+        _ => None,
+    })
+    .shared()
 }

@@ -101,12 +101,18 @@ pub const TABLE: [(&str, Permission); 48] = [
         "UpsertAccessRequestPolicy",
         p(&["create", "update"], "access_request_policy"),
     ),
-    ("GetAccessRequestPolicy", p(&["read"], "access_request_policy")),
+    (
+        "GetAccessRequestPolicy",
+        p(&["read"], "access_request_policy"),
+    ),
     (
         "GetAccessRequestPolicies",
         p(&["list", "read"], "access_request_policy"),
     ),
-    ("DeleteAccessRequestPolicy", p(&["delete"], "access_request_policy")),
+    (
+        "DeleteAccessRequestPolicy",
+        p(&["delete"], "access_request_policy"),
+    ),
 ];
 
 /// What `rpc` needs, or `None` if it is not in the table.

@@ -49,7 +49,11 @@ pub(super) async fn upsert(
     let fields = json!({"name": given.name(), "op": "put", "module": module});
     state
         .audit
-        .emit(audit::ACCESS_REQUEST_POLICY_CHANGE, &caller.username, fields)
+        .emit(
+            audit::ACCESS_REQUEST_POLICY_CHANGE,
+            &caller.username,
+            fields,
+        )
         .await;
     Ok(())
 }
@@ -86,7 +90,11 @@ pub(super) async fn delete(
     let fields = json!({"name": name, "op": "delete"});
     state
         .audit
-        .emit(audit::ACCESS_REQUEST_POLICY_CHANGE, &caller.username, fields)
+        .emit(
+            audit::ACCESS_REQUEST_POLICY_CHANGE,
+            &caller.username,
+            fields,
+        )
         .await;
     Ok(())
 }

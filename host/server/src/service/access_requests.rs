@@ -5,8 +5,7 @@ use std::time::SystemTime;
 
 use portcullis_api::auth::{AccessRequests, PluginDataSeq, RequestId, RequestStateSetter};
 use portcullis_api::services::{
-    AccessRequestFilter, AccessRequestV3, PluginDataFilter, PluginDataUpdateParams,
-    RoleThresholds,
+    AccessRequestFilter, AccessRequestV3, PluginDataFilter, PluginDataUpdateParams, RoleThresholds,
 };
 use portcullis_authz::requests::{may_request, request_thresholds};
 use serde_json::json;
@@ -133,19 +132,23 @@ pub(super) async fn list(
     request: Request<AccessRequestFilter>,
 ) -> Result<AccessRequests, Status> {
     let filter = request.get_ref().clone();
-    let target = Target::named(KIND_ACCESS_REQUEST, &filter.id).for_user(&filter.user);
+    // One request by its ID is one read, not a scan of every request; and a user reading
+    // its own request by ID acts on its own user.
+    let by_id = if filter.id.is_empty() {
+        None
+    } else {
+        Some(state.access_requests.find(&filter.id).await?)
+    };
+    let owner = match (&by_id, filter.user.is_empty()) {
+        (Some(Some(found)), true) => spec(found).user,
+        _ => filter.user.clone(),
+    };
+    let target = Target::named(KIND_ACCESS_REQUEST, &filter.id).for_user(&owner);
     authorize(state, &request, "GetAccessRequests", target).await?;
     let wanted = filter.state();
-    // One request by its ID is one read, not a scan of every request.
-    let candidates = if filter.id.is_empty() {
-        state.access_requests.list().await?
-    } else {
-        state
-            .access_requests
-            .find(&filter.id)
-            .await?
-            .into_iter()
-            .collect()
+    let candidates = match by_id {
+        Some(found) => found.into_iter().collect(),
+        None => state.access_requests.list().await?,
     };
     let access_requests = candidates
         .into_iter()

@@ -48,8 +48,12 @@ pub(super) async fn submit(
                 caller.username, access.reason
             )));
         }
-        let mut resolved =
-            reviews::submit(&mut access_request, &caller.username, review.clone(), SystemTime::now())?;
+        let mut resolved = reviews::submit(
+            &mut access_request,
+            &caller.username,
+            review.clone(),
+            SystemTime::now(),
+        )?;
         let mut outcomes = Vec::new();
         if !resolved {
             let requester = requester_json(state, &caller, &spec(&access_request).user).await?;

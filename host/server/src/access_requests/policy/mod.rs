@@ -11,8 +11,7 @@ use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use portcullis_api::services::{
-    AccessRequestPolicySpecV1, AccessRequestPolicyV1, AccessRequestV3, PolicyVerdict,
-    RequestState,
+    AccessRequestPolicySpecV1, AccessRequestPolicyV1, AccessRequestV3, PolicyVerdict, RequestState,
 };
 use portcullis_api::wrappers::StringValues;
 use portcullis_authz::labels::ValueMatcher;
@@ -43,6 +42,12 @@ pub fn normalize(policy: &mut AccessRequestPolicyV1) -> Result<(), ResourceError
         return Err(ResourceError::invalid(format!(
             "kind is `{}`, expected `{KIND_ACCESS_REQUEST_POLICY}`",
             policy.kind
+        )));
+    }
+    if !policy.version.is_empty() && policy.version != "v1" {
+        return Err(ResourceError::invalid(format!(
+            "version `{}` is not supported (supported: v1)",
+            policy.version
         )));
     }
     let name = policy
@@ -223,7 +228,10 @@ pub fn apply(
     } else {
         format!(" v{}", deciding.module_version)
     };
-    request.spec.get_or_insert_with(Default::default).resolved_by = format!(
+    request
+        .spec
+        .get_or_insert_with(Default::default)
+        .resolved_by = format!(
         "policy:{} (module {}{version})",
         deciding.policy, deciding.module
     );

@@ -107,10 +107,7 @@ fn deny_beats_approve_and_errors_leave_it_pending() {
     assert_eq!(s.policy_verdicts[0].verdict, "error");
     assert_eq!(s.policy_verdicts[0].reason, "fuel exhausted");
 
-    let outcomes = [
-        outcome("a", Ok(approve.clone())),
-        outcome("b", Ok(deny)),
-    ];
+    let outcomes = [outcome("a", Ok(approve.clone())), outcome("b", Ok(deny))];
     assert_eq!(
         apply(&mut r, &outcomes, "review by bob", now).unwrap(),
         Some(RequestState::Denied)

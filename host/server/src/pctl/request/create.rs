@@ -1,4 +1,5 @@
-//! `pctl request create --roles R[,R] [--reason TEXT] [--user U] [--access-ttl 1h]`.
+//! `pctl request create --roles R[,R] [--reason TEXT] [--annotations K=V,..] [--user U]
+//! [--access-ttl 1h]`.
 
 use std::time::{Duration, SystemTime};
 
@@ -19,6 +20,10 @@ pub struct CreateArgs {
     /// `access_request`).
     #[arg(long)]
     user: Option<String>,
+    /// Values attached to the request for plugins and access-request policies
+    /// (`ticket=OPS-1`, comma-separated; repeated keys collect values).
+    #[arg(long, value_delimiter = ',', value_parser = crate::pctl::parse_label, value_name = "K=V")]
+    annotations: Vec<(String, String)>,
     /// How long the access lasts once approved (default 1h, at most 30h).
     #[arg(long, value_parser = humantime::parse_duration)]
     access_ttl: Option<Duration>,
@@ -38,6 +43,7 @@ pub async fn run(connect: &ConnectArgs, args: CreateArgs) -> anyhow::Result<()> 
             user: args.user.unwrap_or_default(),
             roles: args.roles,
             request_reason: args.reason,
+            system_annotations: super::annotation_map(args.annotations),
             expires: args
                 .access_ttl
                 .map(|ttl| prost_types::Timestamp::from(SystemTime::now() + ttl)),
@@ -48,5 +54,25 @@ pub async fn run(connect: &ConnectArgs, args: CreateArgs) -> anyhow::Result<()> 
     let client = connect.connect().await?;
     client.rpc().create_access_request(request).await?;
     println!("{id}");
+    // Access-request policies may have decided already.
+    let created = client
+        .rpc()
+        .get_access_requests(portcullis_api::services::AccessRequestFilter {
+            id: id.clone(),
+            ..Default::default()
+        })
+        .await?
+        .into_inner()
+        .access_requests;
+    if let Some(spec) = created.first().and_then(|r| r.spec.as_ref()) {
+        if spec.state() != portcullis_api::services::RequestState::Pending {
+            eprintln!(
+                "{} by {}: {}",
+                crate::access_requests::state_name(spec.state()),
+                spec.resolved_by,
+                spec.resolve_reason
+            );
+        }
+    }
     Ok(())
 }

@@ -4,9 +4,11 @@ mod create;
 mod get;
 mod ls;
 mod resolve;
+mod review;
 mod rm;
 
 use portcullis_api::services::AccessRequestV3;
+use portcullis_api::wrappers::StringValues;
 
 use super::connect::ConnectArgs;
 use crate::access_requests::{spec, state, state_name};
@@ -19,12 +21,16 @@ pub enum RequestCommand {
     Ls(ls::LsArgs),
     /// Print one request in full.
     Get(get::GetArgs),
-    /// Ask for roles (`pctl request create --roles dba --reason "ticket 42"`).
+    /// Ask for roles (`pctl request create --roles dba --reason "migration"
+    /// --annotations ticket=OPS-1`).
     Create(create::CreateArgs),
     /// Approve a pending request, optionally only some of its roles.
     Approve(resolve::ResolveArgs),
     /// Deny a pending request.
     Deny(resolve::ResolveArgs),
+    /// Review a pending request as yourself (`--approve` or `--deny`); the request's
+    /// thresholds and access-request policies decide when it is resolved.
+    Review(review::ReviewArgs),
     /// Delete a request.
     Rm(rm::RmArgs),
 }
@@ -38,8 +44,20 @@ pub async fn run(connect: &ConnectArgs, cmd: RequestCommand) -> anyhow::Result<(
         RequestCommand::Create(args) => create::run(connect, args).await,
         RequestCommand::Approve(args) => resolve::run(connect, args, RequestState::Approved).await,
         RequestCommand::Deny(args) => resolve::run(connect, args, RequestState::Denied).await,
+        RequestCommand::Review(args) => review::run(connect, args).await,
         RequestCommand::Rm(args) => rm::run(connect, args).await,
     }
+}
+
+/// `K=V` pairs as annotations (repeated keys collect values).
+fn annotation_map(
+    pairs: Vec<(String, String)>,
+) -> std::collections::BTreeMap<String, StringValues> {
+    let mut values = std::collections::BTreeMap::<String, StringValues>::new();
+    for (key, value) in pairs {
+        values.entry(key).or_default().values.push(value);
+    }
+    values
 }
 
 /// One line: ID, user, roles, state, created, reason.

@@ -3,7 +3,7 @@
 
 use portcullis_api::auth::RequestStateSetter;
 use portcullis_api::services::RequestState;
-use portcullis_api::wrappers::{LabelValues, StringValues};
+use portcullis_api::wrappers::LabelValues;
 
 use crate::pctl::connect::ConnectArgs;
 
@@ -32,10 +32,7 @@ pub async fn run(
     args: ResolveArgs,
     state: RequestState,
 ) -> anyhow::Result<()> {
-    let mut values = std::collections::BTreeMap::<String, StringValues>::new();
-    for (key, value) in args.annotations {
-        values.entry(key).or_default().values.push(value);
-    }
+    let values = super::annotation_map(args.annotations);
     let client = connect.connect().await?;
     client
         .rpc()
