@@ -417,4 +417,28 @@ mod tests {
             "{err}"
         );
     }
+
+    #[test]
+    fn the_policy_clock_is_an_rfc3339_time() {
+        let cfg = FileConfig::parse("policy:\n  clock: 2026-11-24T10:00:00Z\n")
+            .unwrap()
+            .resolve(Overrides::default())
+            .unwrap();
+        let at = cfg.policy_clock.unwrap();
+        assert_eq!(
+            humantime::format_rfc3339_seconds(at).to_string(),
+            "2026-11-24T10:00:00Z"
+        );
+        let none = FileConfig::parse("").unwrap().resolve(Overrides::default());
+        assert_eq!(none.unwrap().policy_clock, None);
+        let err = FileConfig::parse("policy:\n  clock: tuesday\n")
+            .unwrap()
+            .resolve(Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("policy.clock") && err.contains("tuesday"),
+            "{err}"
+        );
+    }
 }

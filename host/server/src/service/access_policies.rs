@@ -140,7 +140,7 @@ pub(super) async fn run(
     Ok((outcomes, changed))
 }
 
-/// Writes one audit event per outcome.
+/// Writes one audit event per outcome (together: one group commit).
 pub(super) async fn audit_outcomes(
     state: &State,
     request: &AccessRequestV3,
@@ -148,7 +148,7 @@ pub(super) async fn audit_outcomes(
     trigger: &str,
 ) {
     let user = spec(request).user;
-    for o in outcomes {
+    let events = outcomes.iter().map(|o| {
         let (verdict, reason) = match &o.result {
             Ok(d) => (policy::verdict_name(d.verdict).to_owned(), d.reason.clone()),
             Err(e) => ("error".to_owned(), e.clone()),
@@ -161,6 +161,6 @@ pub(super) async fn audit_outcomes(
         state
             .audit
             .emit(audit::ACCESS_REQUEST_POLICY, &user, fields)
-            .await;
-    }
+    });
+    futures::future::join_all(events).await;
 }

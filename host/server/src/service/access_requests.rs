@@ -88,14 +88,19 @@ pub(super) async fn create(state: &State, request: Request<AccessRequestV3>) -> 
         super::access_policies::run(state, &mut created, subject.user.clone(), "create").await?;
     state.access_requests.create(&created).await?;
     let fields = json!({"id": created.name(), "roles": given_spec.roles, "reason": given_spec.request_reason});
-    state
-        .audit
-        .emit(audit::ACCESS_REQUEST_CREATE, &user, fields)
-        .await;
-    super::access_policies::audit_outcomes(state, &created, &outcomes, "create").await;
-    if resolved.is_some() {
-        super::access_reviews::audit_resolution(state, &created, &user).await;
-    }
+    // The events are written together (one group commit), in this order.
+    let resolution = async {
+        if resolved.is_some() {
+            super::access_reviews::audit_resolution(state, &created, &user).await;
+        }
+    };
+    tokio::join!(
+        state
+            .audit
+            .emit(audit::ACCESS_REQUEST_CREATE, &user, fields),
+        super::access_policies::audit_outcomes(state, &created, &outcomes, "create"),
+        resolution,
+    );
     Ok(())
 }
 
