@@ -194,6 +194,35 @@ fn reviewers_decide_by_thresholds_and_never_review_their_own() {
         "alice"
     );
 
+    // A review is always its caller's: the admin cannot submit one as alice.
+    let third = create(&server, dir, "carl", &[]);
+    let status = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let admin = server.admin_client().await;
+        let review = portcullis_api::services::AccessReview {
+            author: "alice".into(),
+            proposed_state: portcullis_api::services::RequestState::Approved as i32,
+            ..Default::default()
+        };
+        let submission = portcullis_api::auth::AccessReviewSubmission {
+            request_id: third.clone(),
+            review: Some(review),
+        };
+        admin
+            .rpc()
+            .submit_access_review(submission)
+            .await
+            .unwrap_err()
+    });
+    assert_eq!(status.code(), tonic::Code::PermissionDenied);
+    assert!(
+        status.message().contains("may not review as `alice`"),
+        "{status}"
+    );
+    assert_eq!(
+        request_json(&server, &third)["spec"]["reviews"],
+        Value::Null
+    );
+
     // Reviews are in the audit log.
     let audit = server.pctl_ok(&["audit", "ls", "--event", "access_request.review"]);
     assert_eq!(
@@ -325,13 +354,38 @@ fn the_approve_dba_policy_in_every_language_approves_ticketed_requests() {
         "kind: access_request_policy\nversion: v1\nmetadata:\n  name: broken\nspec:\n  module: spin\n  users: [eve]\n",
     );
     ok(as_user("pat", &["create", s(&broken)]));
+    // A second policy beside it suggests reviewers.
+    let suggest = access_request_module(
+        "suggest",
+        "",
+        r#"{"verdict":"pending","reason":"ask a dba","suggested_reviewers":["alice","bob"]}"#,
+    );
+    let suggest_file = dir.join("suggest.wasm");
+    std::fs::write(&suggest_file, suggest).unwrap();
+    ok(as_user(
+        "pat",
+        &["policy", "upload", s(&suggest_file), "--name", "suggest"],
+    ));
+    let suggesting = write_file(
+        dir,
+        "suggest.yaml",
+        "kind: access_request_policy\nversion: v1\nmetadata:\n  name: suggest\nspec:\n  module: suggest\n  users: [eve]\n",
+    );
+    ok(as_user("pat", &["create", s(&suggesting)]));
     let id = create(&server, dir, "eve", &["--annotations", "ticket=OPS-2"]);
     let r = request_json(&server, &id);
     assert_eq!(r["spec"]["state"], "PENDING", "{r}");
-    let verdict = &r["spec"]["policy_verdicts"][0];
+    let verdicts = r["spec"]["policy_verdicts"].as_array().unwrap();
+    let by = |policy: &str| verdicts.iter().find(|v| v["policy"] == policy).unwrap();
+    let verdict = by("broken");
     assert_eq!(verdict["verdict"], "error", "{r}");
-    assert_eq!(verdict["policy"], "broken");
     assert!(!verdict["reason"].as_str().unwrap().is_empty());
+    assert_eq!(by("suggest")["verdict"], "pending");
+    assert_eq!(by("suggest")["reason"], "ask a dba");
+    assert_eq!(
+        r["spec"]["suggested_reviewers"],
+        serde_json::json!(["alice", "bob"])
+    );
     assert!(
         server.log().contains("access request policy failed"),
         "{}",
@@ -367,7 +421,10 @@ fn the_approve_dba_policy_in_every_language_approves_ticketed_requests() {
     assert!(why.contains("spec.module"), "{why}");
     let listed = ok(as_user("pat", &["get", "arp"]));
     assert!(
-        listed.contains("broken") && !listed.contains("ghost") && !listed.contains("dba-tickets"),
+        listed.contains("broken")
+            && listed.contains("suggest")
+            && !listed.contains("ghost")
+            && !listed.contains("dba-tickets"),
         "{listed}"
     );
     // Managing policies needs rights on access_request_policy.
