@@ -38,7 +38,7 @@ pub const PUBLIC: [&str; 1] = ["Ping"];
 pub const ANONYMOUS: [&str; 1] = ["RegisterUsingToken"];
 
 /// Every implemented RPC (by its gRPC method name) and what it needs.
-pub const TABLE: [(&str, Permission); 44] = [
+pub const TABLE: [(&str, Permission); 45] = [
     ("GetUser", p(&["readnosecrets"], "user")),
     ("GetUsers", p(&["list", "readnosecrets"], "user")),
     ("CreateUser", p(&["create"], "user")),
@@ -93,6 +93,12 @@ pub const TABLE: [(&str, Permission); 44] = [
     ("DeleteAccessRequest", p(&["delete"], "access_request")),
     ("GetPluginData", p(&["read"], "access_request")),
     ("UpdatePluginData", p(&["update"], "access_request")),
+    // Per watched kind: `list` and `readnosecrets` (`read` with LoadSecrets) on each. Own:
+    // an `access_request` watch filtered on the caller's own user needs no rule.
+    (
+        "WatchEvents",
+        own(&["list", "readnosecrets"], "access_request"),
+    ),
 ];
 
 /// What `rpc` needs, or `None` if it is not in the table.
