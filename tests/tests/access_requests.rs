@@ -9,27 +9,7 @@ use std::process::Output;
 use portcullis_tests::{write_file, Server};
 
 /// Roles beside the reference's (tests/fixtures/access-workflow.yaml).
-const ROLES: &str = "\
-kind: role
-version: v3
-metadata:
-  name: web
-spec:
-  allow:
-    logins: [www]
----
-kind: role
-version: v3
-metadata:
-  name: wide
-spec:
-  allow:
-    request:
-      roles: ['*']
-  deny:
-    request:
-      roles: ['admin']
-";
+use portcullis_tests::WEB_AND_WIDE_YAML as ROLES;
 
 fn s(path: &Path) -> &str {
     path.to_str().unwrap()

@@ -14,7 +14,7 @@ use portcullis_api::auth::{
 };
 use portcullis_api::services::RequestState;
 use portcullis_api::{Client, TlsFiles};
-use portcullis_tests::{role, write_file, Server};
+use portcullis_tests::{access_workflow_fixture, role, write_file, Server};
 use tonic::{Code, Streaming};
 
 /// How long an expected event may take.
@@ -32,11 +32,8 @@ fn rt() -> tokio::runtime::Runtime {
 fn start(dir: &Path, config: &str) -> Server {
     let config = write_file(dir, "config.yaml", config);
     let server = Server::start(&dir.join("data"), &["--config", config.to_str().unwrap()]);
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-    server.pctl_ok(&[
-        "create",
-        fixtures.join("access-workflow.yaml").to_str().unwrap(),
-    ]);
+    let fixture = access_workflow_fixture();
+    server.pctl_ok(&["create", fixture.to_str().unwrap()]);
     for user in ["carl", "cora"] {
         server.pctl_ok(&["users", "add", user, "--roles", "contractor"]);
     }
@@ -120,17 +117,6 @@ async fn expect(stream: &mut Streaming<Event>, expected: String) {
     assert_eq!(next_described(stream).await, expected);
 }
 
-/// `pctl request create --roles dba` as `user`; the new request's ID.
-fn request_dba(server: &Server, dir: &Path, user: &str) -> String {
-    let out = server.pctl_as(dir, user, &["request", "create", "--roles", "dba"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
-
 async fn delete_request(admin: &Client, id: &str) {
     let id = RequestId { id: id.to_owned() };
     admin.rpc().delete_access_request(id).await.unwrap();
@@ -190,7 +176,7 @@ fn expired_requests_are_deleted_with_an_event() {
             .watch_events(vec![kind("access_request")])
             .await
             .unwrap();
-        let id = request_dba(&server, dir, "carl");
+        let id = server.request_roles(dir, "carl", "dba");
         expect(&mut stream, format!("PUT access_request(pending)/{id}")).await;
         // Nobody resolves it: the sweeper removes it once its pending TTL is over.
         let gone = next(&mut stream).await;
@@ -229,7 +215,7 @@ fn names_and_the_state_filter_are_respected() {
         assert_eq!(next_described(&mut ops).await, "PUT role/ops");
         assert_eq!(next_described(&mut ops).await, "DELETE role/ops");
 
-        let first = request_dba(&server, dir, "carl");
+        let first = server.request_roles(dir, "carl", "dba");
         expect(&mut pending, format!("PUT access_request(pending)/{first}")).await;
         let approve = RequestStateSetter {
             id: first.clone(),
@@ -238,7 +224,7 @@ fn names_and_the_state_filter_are_respected() {
         };
         admin.rpc().set_access_request_state(approve).await.unwrap();
         // The approval is not PENDING: the next event is the next pending request.
-        let second = request_dba(&server, dir, "cora");
+        let second = server.request_roles(dir, "cora", "dba");
         expect(
             &mut pending,
             format!("PUT access_request(pending)/{second}"),
@@ -372,8 +358,8 @@ fn users_watch_their_own_requests_by_filtering_on_themselves() {
             .watch_events(vec![filtered("access_request", &[("user", "carl")])])
             .await
             .unwrap();
-        let coras = request_dba(&server, dir, "cora");
-        let carls = request_dba(&server, dir, "carl");
+        let coras = server.request_roles(dir, "cora", "dba");
+        let carls = server.request_roles(dir, "carl", "dba");
         expect(&mut mine, format!("PUT access_request(pending)/{carls}")).await;
         let admin = server.admin_client().await;
         delete_request(&admin, &coras).await;
