@@ -407,3 +407,41 @@ fn bad_watches_are_refused_before_anything_is_subscribed() {
     });
     server.stop();
 }
+
+#[test]
+fn pctl_events_watch_prints_changes_as_they_happen() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let server = start(tmp.path(), "{}\n");
+    let mut watch = Command::new(portcullis_tests::bin("pctl"))
+        .args(["--auth-server", &server.addr, "--identity-dir"])
+        .arg(&server.data_dir)
+        .args(["events", "watch", "--kind", "role,user", "--count", "3"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // It says so on standard error once the watch is established.
+    let mut established = String::new();
+    let stderr = watch.stderr.take().unwrap();
+    BufReader::new(stderr).read_line(&mut established).unwrap();
+    assert_eq!(established, "watching role, user\n");
+    rt().block_on(async {
+        let admin = server.admin_client().await;
+        admin.upsert_role(role("web")).await.unwrap();
+        admin.delete_role("web").await.unwrap();
+        admin.delete_user("carl").await.unwrap();
+    });
+    let out = watch.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "PUT role/web\nDELETE role/web\nDELETE user/carl\n"
+    );
+    let why = server.pctl(&["events", "watch", "--kind", "nope"]);
+    let why = String::from_utf8(why.stderr).unwrap();
+    assert!(why.contains("kind `nope` cannot be watched"), "{why}");
+    server.stop();
+}
