@@ -445,3 +445,22 @@ fn pctl_events_watch_prints_changes_as_they_happen() {
     assert!(why.contains("kind `nope` cannot be watched"), "{why}");
     server.stop();
 }
+
+#[test]
+fn open_watches_end_when_the_server_stops_and_do_not_hold_it_up() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = start(tmp.path(), "{}\n");
+    let log = server.data_dir.with_extension("stderr.log");
+    let rt = rt();
+    let mut stream = rt.block_on(async {
+        let admin = server.admin_client().await;
+        admin.watch_events(vec![kind("role")]).await.unwrap()
+    });
+    server.stop();
+    let ended = rt.block_on(async { tokio::time::timeout(WAIT, stream.message()).await });
+    let status = ended.expect("the stream ends").unwrap_err();
+    assert_eq!(status.code(), Code::Unavailable, "{status:?}");
+    // The server finished its graceful shutdown rather than being killed.
+    let log = std::fs::read_to_string(log).unwrap();
+    assert!(log.contains("auth server stopped"), "{log}");
+}
