@@ -7,8 +7,8 @@ use tonic::codegen::http::Uri;
 use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 
 use crate::auth::{
-    DeleteRoleRequest, DeleteUserRequest, GetRoleRequest, GetUserRequest, GetUsersRequest,
-    PingRequest, PingResponse,
+    DeleteRoleRequest, DeleteUserRequest, Event, GetRoleRequest, GetUserRequest, GetUsersRequest,
+    Operation, PingRequest, PingResponse, Watch, WatchKind,
 };
 use crate::error::{Error, Result};
 use crate::services::{RoleV3, UserV2};
@@ -162,6 +162,24 @@ impl Client {
         };
         self.rpc().delete_role(request).await?;
         Ok(())
+    }
+
+    /// Watches `kinds` (WatchEvents). Returns once the watch is established — the server's
+    /// first event, INIT, has been read — so every change after this call reaches the
+    /// stream, in order. The stream ends with an error status when the watcher fell behind
+    /// (ABORTED) or the server stops (UNAVAILABLE): watch again and re-read then.
+    pub async fn watch_events(&self, kinds: Vec<WatchKind>) -> Result<tonic::Streaming<Event>> {
+        let mut stream = self.rpc().watch_events(Watch { kinds }).await?.into_inner();
+        match stream.message().await? {
+            Some(event) if event.r#type() == Operation::Init => Ok(stream),
+            Some(event) => Err(Error::Protocol(format!(
+                "the first event of a watch is {:?}, not INIT",
+                event.r#type()
+            ))),
+            None => Err(Error::Protocol(
+                "the watch ended before its first event".to_owned(),
+            )),
+        }
     }
 }
 

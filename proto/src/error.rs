@@ -59,6 +59,9 @@ pub enum Error {
     /// large).
     #[error("rpc failed: {}", status_text(.0))]
     Status(Box<tonic::Status>),
+    /// The server answered something the protocol does not allow.
+    #[error("unexpected answer from the server: {0}")]
+    Protocol(String),
 }
 
 impl Error {

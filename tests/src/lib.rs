@@ -40,6 +40,36 @@ spec:
   roles: [ops]
 ";
 
+/// Roles beside the reference's access-workflow ones (`fixtures/access-workflow.yaml`):
+/// `web` (login `www`), and `wide`, which may request any role but `admin`.
+pub const WEB_AND_WIDE_YAML: &str = "\
+kind: role
+version: v3
+metadata:
+  name: web
+spec:
+  allow:
+    logins: [www]
+---
+kind: role
+version: v3
+metadata:
+  name: wide
+spec:
+  allow:
+    request:
+      roles: ['*']
+  deny:
+    request:
+      roles: ['admin']
+";
+
+/// The reference's access-workflow roles: `contractor` (may request `dba`), `dba`,
+/// `request-admin`.
+pub fn access_workflow_fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/access-workflow.yaml")
+}
+
 /// Directory holding the workspace's binaries (`portcullis`, `pctl`).
 ///
 /// The binaries are built by `cargo build --workspace --bins` (which `scripts/test` runs
@@ -150,6 +180,18 @@ impl Server {
             .args(args)
             .output()
             .expect("run pctl")
+    }
+
+    /// Runs `pctl request create --roles ROLES` as `user` (see [`Server::pctl_as`]) and
+    /// returns the new request's ID.
+    pub fn request_roles(&self, dir: &Path, user: &str, roles: &str) -> String {
+        let out = self.pctl_as(dir, user, &["request", "create", "--roles", roles]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
     }
 
     /// The admin identity files the server wrote.

@@ -8,27 +8,7 @@ use std::path::Path;
 use portcullis_tests::{err, ok, s, write_file, Server};
 
 /// Roles beside the reference's (tests/fixtures/access-workflow.yaml).
-const ROLES: &str = "\
-kind: role
-version: v3
-metadata:
-  name: web
-spec:
-  allow:
-    logins: [www]
----
-kind: role
-version: v3
-metadata:
-  name: wide
-spec:
-  allow:
-    request:
-      roles: ['*']
-  deny:
-    request:
-      roles: ['admin']
-";
+use portcullis_tests::WEB_AND_WIDE_YAML as ROLES;
 
 #[test]
 fn contractors_request_dba_and_request_admins_decide() {

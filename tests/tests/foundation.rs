@@ -328,12 +328,13 @@ fn callers_get_only_what_their_roles_allow() {
         // An RPC owned by a later feature says which.
         let err = admin
             .rpc()
-            .watch_events(portcullis_api::auth::Watch::default())
+            .get_app_servers(portcullis_api::auth::GetAppServersRequest::default())
             .await
             .unwrap_err();
         assert_eq!(err.code(), tonic::Code::Unimplemented);
         assert!(
-            err.message().contains("access workflows"),
+            err.message()
+                .contains("presence of application and Kubernetes services"),
             "{}",
             err.message()
         );

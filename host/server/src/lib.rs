@@ -23,4 +23,5 @@ pub mod state;
 mod status;
 pub mod tls;
 pub mod tokens;
+pub mod watch;
 mod yaml;

@@ -50,6 +50,8 @@ pub struct State {
     pub access_request_policies: Collection<AccessRequestPolicyV1>,
     /// Failed joins per source address.
     pub join_failures: FailureLimiter,
+    /// Set once the server is stopping: long-lived streams (WatchEvents) end then.
+    shutdown: tokio::sync::watch::Sender<bool>,
 }
 
 impl State {
@@ -79,7 +81,22 @@ impl State {
             access_request_ttl: crate::access_requests::DEFAULT_PENDING_TTL,
             plugin_data: Collection::new(backend.clone()),
             access_request_policies: Collection::new(backend.clone()),
+            shutdown: tokio::sync::watch::Sender::new(false),
             backend,
+        }
+    }
+
+    /// Tells long-lived streams that the server is stopping.
+    pub fn shut_down(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    /// Resolves once the server is stopping (see [`State::shut_down`]).
+    pub fn stopping(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut stopping = self.shutdown.subscribe();
+        async move {
+            // An error means the state is gone: stopping too.
+            let _ = stopping.wait_for(|stopped| *stopped).await;
         }
     }
 

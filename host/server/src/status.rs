@@ -55,3 +55,9 @@ impl From<crate::presence::PresenceError> for Status {
         }
     }
 }
+
+impl From<crate::watch::WatchError> for Status {
+    fn from(e: crate::watch::WatchError) -> Self {
+        Status::invalid_argument(e.to_string())
+    }
+}

@@ -84,10 +84,16 @@ async fn serve(config: crate::config::Config) -> anyhow::Result<()> {
     );
     println!("listening on {local}");
     let incoming = crate::tls::incoming(listener, state.keyring.tls());
+    let stopping = state.clone();
     let service = AuthServiceServer::new(crate::service::AuthServer::new(state));
     tonic::transport::Server::builder()
         .add_service(service)
-        .serve_with_incoming_shutdown(incoming, shutdown_signal())
+        .serve_with_incoming_shutdown(incoming, async move {
+            shutdown_signal().await;
+            // Streams that would otherwise never end (WatchEvents) end now, so the
+            // graceful shutdown does not wait for them.
+            stopping.shut_down();
+        })
         .await
         .context("server failed")?;
     sweeper.abort();

@@ -10,6 +10,7 @@ mod auth;
 mod connect;
 mod create;
 mod documents;
+mod events;
 mod get;
 mod kinds;
 mod nodes;
@@ -83,6 +84,9 @@ enum Command {
     /// Proxies announcing themselves (presence).
     #[command(subcommand)]
     Proxies(proxies::ProxiesCommand),
+    /// Changes to resources as they happen.
+    #[command(subcommand)]
+    Events(events::EventsCommand),
 }
 
 /// Parses a `KEY=VALUE` label argument.
@@ -131,6 +135,7 @@ pub fn main() -> ExitCode {
             Command::Update(args) => update::run(&cli.connect, args).await,
             Command::Nodes(cmd) => nodes::run(&cli.connect, cmd).await,
             Command::Proxies(cmd) => proxies::run(&cli.connect, cmd).await,
+            Command::Events(cmd) => events::run(&cli.connect, cmd).await,
         }
     });
     match result {

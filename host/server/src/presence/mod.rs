@@ -115,6 +115,28 @@ pub struct Registration {
     pub server: Option<ServerV2>,
 }
 
+fn decode_registration(kind: ServerKind, item: &Item) -> Result<Registration, PresenceError> {
+    prost::Message::decode(item.value.as_slice()).map_err(|e: prost::DecodeError| {
+        PresenceError::Resource(ResourceError::Corrupt {
+            kind: kind.name(),
+            key: String::from_utf8_lossy(&item.key).into_owned(),
+            reason: e.to_string(),
+        })
+    })
+}
+
+/// The server a stored registration of `kind` announces, as listings show it: with the
+/// record's current expiry and revision (`None` for a registration without a server).
+pub fn listed_server(kind: ServerKind, item: &Item) -> Result<Option<ServerV2>, PresenceError> {
+    let Some(mut server) = decode_registration(kind, item)?.server else {
+        return Ok(None);
+    };
+    let metadata = server.metadata.get_or_insert_with(Default::default);
+    metadata.expires = item.expires.map(Into::into);
+    metadata.id = i64::try_from(item.revision).unwrap_or(i64::MAX);
+    Ok(Some(server))
+}
+
 /// The registered servers of one kind in a store.
 pub struct Registry<'a> {
     backend: &'a dyn Backend,
@@ -132,13 +154,7 @@ impl<'a> Registry<'a> {
     }
 
     fn decode(&self, item: &Item) -> Result<Registration, PresenceError> {
-        prost::Message::decode(item.value.as_slice()).map_err(|e: prost::DecodeError| {
-            PresenceError::Resource(ResourceError::Corrupt {
-                kind: self.kind.name(),
-                key: String::from_utf8_lossy(&item.key).into_owned(),
-                reason: e.to_string(),
-            })
-        })
+        decode_registration(self.kind, item)
     }
 
     /// Registers `server` (normalised, see [`validate::normalize_server`]) until `expires`
@@ -235,16 +251,10 @@ impl<'a> Registry<'a> {
                 .await
                 .map_err(|e| self.store_error(e))?;
             for item in &page.items {
-                let Some(mut server) = self.decode(item)?.server else {
-                    continue;
-                };
-                if !validate::matches(&server, selector) {
-                    continue;
+                match listed_server(self.kind, item)? {
+                    Some(server) if validate::matches(&server, selector) => out.push(server),
+                    _ => {}
                 }
-                let metadata = server.metadata.get_or_insert_with(Default::default);
-                metadata.expires = item.expires.map(Into::into);
-                metadata.id = i64::try_from(item.revision).unwrap_or(i64::MAX);
-                out.push(server);
             }
             match page.next {
                 Some(next) => after = Some(next),

@@ -42,7 +42,7 @@ pub const ANONYMOUS: [&str; 1] = ["RegisterUsingToken"];
 pub const BY_CONDITIONS: [&str; 1] = ["SubmitAccessReview"];
 
 /// Every implemented RPC (by its gRPC method name) and what it needs.
-pub const TABLE: [(&str, Permission); 48] = [
+pub const TABLE: [(&str, Permission); 49] = [
     ("GetUser", p(&["readnosecrets"], "user")),
     ("GetUsers", p(&["list", "readnosecrets"], "user")),
     ("CreateUser", p(&["create"], "user")),
@@ -112,6 +112,12 @@ pub const TABLE: [(&str, Permission); 48] = [
     (
         "DeleteAccessRequestPolicy",
         p(&["delete"], "access_request_policy"),
+    ),
+    // Per watched kind: `list` and `readnosecrets` (`read` with LoadSecrets) on each. Own:
+    // an `access_request` watch filtered on the caller's own user needs no rule.
+    (
+        "WatchEvents",
+        own(&["list", "readnosecrets"], "access_request"),
     ),
 ];
 

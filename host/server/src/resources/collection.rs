@@ -91,7 +91,8 @@ impl<T: Resource> Collection<T> {
         }
     }
 
-    fn decode(item: &Item) -> Result<T, ResourceError> {
+    /// Decodes a stored record of this kind; `metadata.id` becomes the record's revision.
+    pub fn decode(item: &Item) -> Result<T, ResourceError> {
         let mut res = T::decode(item.value.as_slice()).map_err(|e| ResourceError::Corrupt {
             kind: T::KIND,
             key: String::from_utf8_lossy(&item.key).into_owned(),

@@ -19,6 +19,7 @@ mod remote;
 mod roles;
 mod tokens;
 mod users;
+mod watch;
 
 use std::sync::Arc;
 
@@ -45,7 +46,6 @@ impl AuthServer {
 
 const APP_KUBE_FEATURE: &str =
     "presence of application and Kubernetes services (not on the Portcullis roadmap yet)";
-const WORKFLOW_FEATURE: &str = "access workflows";
 const NOT_PLANNED: &str = "this part of the Teleport API (not on the Portcullis roadmap yet)";
 
 fn later(rpc: &str, feature: &str) -> Status {
@@ -232,6 +232,9 @@ auth_service! {
         async fn send_keep_alives(&self, request: Request<tonic::Streaming<services::KeepAlive>>) -> Result<Response<()>, Status> {
             presence::keep_alives(&self.state, request).await.map(Response::new)
         }
+        async fn watch_events(&self, request: Request<auth::Watch>) -> Result<Response<BoxStream<auth::Event>>, Status> {
+            watch::watch(&self.state, request).await.map(Response::new)
+        }
     }
     later {
         APP_KUBE_FEATURE => {
@@ -243,9 +246,6 @@ auth_service! {
             upsert_kube_service(auth::UpsertKubeServiceRequest) -> ();
             delete_kube_service(auth::DeleteKubeServiceRequest) -> ();
             delete_all_kube_services(auth::DeleteAllKubeServicesRequest) -> ();
-        }
-        WORKFLOW_FEATURE => {
-            watch_events(auth::Watch) -> BoxStream<auth::Event>;
         }
         NOT_PLANNED => {
             rotate_reset_password_token_secrets(auth::RotateResetPasswordTokenSecretsRequest) -> services::ResetPasswordTokenSecretsV3;

@@ -10,7 +10,7 @@ use crate::resources::validate::{normalize_user, validate_name};
 use crate::state::State;
 
 /// Removes what only a secrets reader may see.
-fn strip_secrets(mut user: UserV2) -> UserV2 {
+pub(super) fn strip_secrets(mut user: UserV2) -> UserV2 {
     if let Some(spec) = user.spec.as_mut() {
         spec.local_auth = None;
     }
