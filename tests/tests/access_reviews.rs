@@ -42,7 +42,7 @@ spec:
   allow:
     logins: [www]
     request:
-      roles: ['dba']
+      roles: ['dba', 'web']
 ---
 kind: role
 version: v3
@@ -107,6 +107,24 @@ fn reviewers_decide_by_thresholds_and_never_review_their_own() {
         r["spec"]["thresholds"][0]["thresholds"][0]["name"],
         "two-dbas"
     );
+
+    // Reviewers without rules on access_request see what they may review; others don't.
+    let dans = create(&server, dir, "dan", &["--reason", "dan's"]);
+    let web = ok(as_user("eve", &["request", "create", "--roles", "web"]));
+    let seen = ok(as_user("alice", &["request", "ls"]));
+    assert!(
+        seen.contains(&id) && seen.contains(&dans) && !seen.contains(web.trim()),
+        "{seen}"
+    );
+    let one = ok(as_user(
+        "alice",
+        &["request", "get", &id, "--format", "json"],
+    ));
+    assert!(one.contains("migration"), "{one}");
+    let why = err(as_user("eve", &["request", "ls"]));
+    assert!(why.contains("may not call GetAccessRequests"), "{why}");
+    let why = err(as_user("eve", &["request", "get", &id]));
+    assert!(why.contains("may not call GetAccessRequests"), "{why}");
 
     // eve's roles name no reviewable roles.
     let why = err(as_user("eve", &["request", "review", &id, "--approve"]));

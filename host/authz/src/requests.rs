@@ -120,6 +120,16 @@ pub fn may_review(roles: &[RoleV3], traits: &Traits, requested: &[String]) -> Ac
     }
 }
 
+/// Whether any of `roles` lets its holder review some requests (an allow side with
+/// `review_requests.roles`).
+pub fn reviews_any(roles: &[RoleV3]) -> bool {
+    roles.iter().any(|role| {
+        side(role, true)
+            .and_then(|c| c.review_requests.as_ref())
+            .is_some_and(|r| !r.roles.is_empty())
+    })
+}
+
 /// One approval or one denial: what decides a role when no role sets thresholds.
 pub fn default_threshold() -> AccessReviewThreshold {
     AccessReviewThreshold {
@@ -208,6 +218,7 @@ mod tests {
         let dba_reviewer = role("dba-reviewer", reviews(&["db*"]), RoleConditions::default());
         let r = std::slice::from_ref(&dba_reviewer);
         assert!(may_review(r, &traits, &strings(&["dba", "db-read"])).allowed);
+        assert!(reviews_any(r));
         let partly = may_review(r, &traits, &strings(&["dba", "admin"]));
         assert!(!partly.allowed);
         assert!(partly.reason.contains("`admin`"), "{}", partly.reason);
@@ -223,6 +234,7 @@ mod tests {
         );
         // Requesting is a different list.
         let requester = role("r", requests(&["dba"], vec![]), RoleConditions::default());
+        assert!(!reviews_any(std::slice::from_ref(&requester)));
         assert!(!may_review(&[requester], &traits, &strings(&["dba"])).allowed);
     }
 

@@ -7,7 +7,7 @@ use portcullis_api::auth::{AccessRequests, PluginDataSeq, RequestId, RequestStat
 use portcullis_api::services::{
     AccessRequestFilter, AccessRequestV3, PluginDataFilter, PluginDataUpdateParams, RoleThresholds,
 };
-use portcullis_authz::requests::{may_request, request_thresholds};
+use portcullis_authz::requests::{may_request, may_review, request_thresholds, reviews_any};
 use serde_json::json;
 use tonic::{Request, Status};
 
@@ -149,15 +149,35 @@ pub(super) async fn list(
         _ => filter.user.clone(),
     };
     let target = Target::named(KIND_ACCESS_REQUEST, &filter.id).for_user(&owner);
-    authorize(state, &request, "GetAccessRequests", target).await?;
+    // Without rights on access requests, a reviewer still sees what it may review.
+    let reviewer = match authorize(state, &request, "GetAccessRequests", target).await {
+        Ok(_) => None,
+        Err(denied) if denied.code() == tonic::Code::PermissionDenied => {
+            let caller = crate::service::caller(&request)?;
+            let subject = Subject::load(state, &caller).await?;
+            if !reviews_any(&subject.roles) {
+                return Err(denied);
+            }
+            Some((caller, subject))
+        }
+        Err(other) => return Err(other),
+    };
     let wanted = filter.state();
     let candidates = match by_id {
         Some(found) => found.into_iter().collect(),
         None => state.access_requests.list().await?,
     };
+    let visible = |r: &AccessRequestV3| match &reviewer {
+        None => true,
+        Some((caller, subject)) => {
+            let s = spec(r);
+            s.user == caller.username
+                || may_review(&subject.roles, &caller.traits, &s.roles).allowed
+        }
+    };
     let access_requests = candidates
         .into_iter()
-        .filter(|r| matches(r, &filter.id, &filter.user, wanted))
+        .filter(|r| matches(r, &filter.id, &filter.user, wanted) && visible(r))
         .collect();
     Ok(AccessRequests { access_requests })
 }
