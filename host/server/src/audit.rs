@@ -109,32 +109,44 @@ impl AuditLog {
 
     /// Records `event` caused by `user`, with `fields` (a JSON object).
     pub async fn emit(&self, event: &str, user: &str, fields: Value) {
+        self.emit_all(vec![(event, user.to_owned(), fields)]).await;
+    }
+
+    /// Records several events (type, user, fields) in this order, in one store write.
+    pub async fn emit_all(&self, events: Vec<(&str, String, Value)>) {
         let now = SystemTime::now();
         let nanos = now
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
             .as_nanos();
-        let seq = self.seq.fetch_add(1, Ordering::Relaxed);
-        let record = AuditEvent {
-            id: format!("{nanos:020}-{seq:010}"),
-            time: humantime::format_rfc3339_nanos(now).to_string(),
-            event: event.to_owned(),
-            user: user.to_owned(),
-            fields,
-        };
-        let details = &record.fields;
-        tracing::info!(target: "portcullis::audit", event, user, %details, "audit event");
-        let written = match serde_json::to_vec(&record) {
-            Ok(bytes) => self
-                .backend
-                .create(&key(&record.id), bytes, Some(now + RETENTION))
-                .await
-                .map(drop)
-                .map_err(|e| e.to_string()),
-            Err(e) => Err(e.to_string()),
-        };
-        if let Err(e) = written {
-            tracing::error!(event, user, %details, "audit event not stored: {e}");
+        let mut items = Vec::with_capacity(events.len());
+        let mut records = Vec::with_capacity(events.len());
+        for (event, user, fields) in events {
+            let seq = self.seq.fetch_add(1, Ordering::Relaxed);
+            let record = AuditEvent {
+                id: format!("{nanos:020}-{seq:010}"),
+                time: humantime::format_rfc3339_nanos(now).to_string(),
+                event: event.to_owned(),
+                user,
+                fields,
+            };
+            let (user, details) = (&record.user, &record.fields);
+            tracing::info!(target: "portcullis::audit", event, %user, %details, "audit event");
+            match serde_json::to_vec(&record) {
+                Ok(value) => items.push(portcullis_store::NewItem {
+                    key: key(&record.id),
+                    value,
+                    expires: Some(now + RETENTION),
+                }),
+                Err(e) => tracing::error!(event, %user, %details, "audit event not stored: {e}"),
+            }
+            records.push(record);
+        }
+        if let Err(e) = self.backend.create_all(items).await {
+            for record in &records {
+                let (event, user, details) = (&record.event, &record.user, &record.fields);
+                tracing::error!(%event, %user, %details, "audit event not stored: {e}");
+            }
         }
     }
 

@@ -37,6 +37,12 @@ pub trait Backend: Send + Sync {
         expires: Option<SystemTime>,
     ) -> Result<crate::Item>;
 
+    /// Creates every item, all or none: if any key holds a live item (or two items
+    /// share a key), fails with [`Error::AlreadyExists`](crate::Error::AlreadyExists)
+    /// and writes nothing. Otherwise the items get consecutive revisions and one event
+    /// each, in order, and are written (and made durable) together.
+    async fn create_all(&self, items: Vec<crate::NewItem>) -> Result<Vec<crate::Item>>;
+
     /// Replaces the item under `key` if its revision is `expected_revision`.
     /// Fails with [`Error::NotFound`](crate::Error::NotFound) if there is no live
     /// item and [`Error::RevisionMismatch`](crate::Error::RevisionMismatch) if

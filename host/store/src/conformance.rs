@@ -6,7 +6,7 @@ use std::{
 };
 
 use crate::{
-    spawn_sweeper, Backend, Error, Event, EventKind, Item, MemoryBackend, RocksBackend,
+    spawn_sweeper, Backend, Error, Event, EventKind, Item, MemoryBackend, NewItem, RocksBackend,
     Subscription,
 };
 
@@ -99,6 +99,58 @@ async fn create_if_absent(b: Arc<dyn Backend>) {
     b.put(b"/users/old", b"1".to_vec(), past()).await.unwrap();
     let item = b.create(b"/users/old", b"2".to_vec(), None).await.unwrap();
     assert_eq!(b.get(b"/users/old").await.unwrap(), Some(item));
+}
+
+fn new_item(key: &[u8], value: &[u8], expires: Option<SystemTime>) -> NewItem {
+    NewItem {
+        key: key.to_vec(),
+        value: value.to_vec(),
+        expires,
+    }
+}
+
+async fn create_all_or_none(b: Arc<dyn Backend>) {
+    b.put(b"/audit/0", b"old".to_vec(), None).await.unwrap();
+    b.put(b"/audit/gone", b"old".to_vec(), past())
+        .await
+        .unwrap();
+    let mut sub = b.subscribe();
+    let expires = future();
+    let items = b
+        .create_all(vec![
+            new_item(b"/audit/1", b"a", None),
+            new_item(b"/audit/2", b"b", expires),
+            new_item(b"/audit/gone", b"c", None),
+        ])
+        .await
+        .unwrap();
+    let revisions: Vec<u64> = items.iter().map(|i| i.revision).collect();
+    assert_eq!(revisions, vec![3, 4, 5]);
+    assert_eq!(items[1].expires, expires);
+    assert_eq!(b.current_revision(), 5);
+    for item in &items {
+        assert_eq!(b.get(&item.key).await.unwrap().as_ref(), Some(item));
+        let event = next_event(&mut sub).await;
+        assert_eq!((event.kind, &event.item), (EventKind::Put, item));
+    }
+    // One existing key, or a key given twice: nothing is written.
+    for batch in [
+        vec![
+            new_item(b"/audit/3", b"x", None),
+            new_item(b"/audit/0", b"x", None),
+        ],
+        vec![
+            new_item(b"/audit/4", b"x", None),
+            new_item(b"/audit/4", b"y", None),
+        ],
+    ] {
+        let err = b.create_all(batch).await.unwrap_err();
+        assert!(matches!(err, Error::AlreadyExists { .. }), "{err}");
+    }
+    assert_eq!(b.current_revision(), 5);
+    assert_eq!(b.get(b"/audit/3").await.unwrap(), None);
+    assert_eq!(b.get(b"/audit/4").await.unwrap(), None);
+    assert_eq!(b.create_all(Vec::new()).await.unwrap(), Vec::new());
 }
 
 async fn compare_and_swap(b: Arc<dyn Backend>) {
@@ -415,6 +467,7 @@ conformance!(
     put_get,
     revision_per_write,
     create_if_absent,
+    create_all_or_none,
     compare_and_swap,
     delete,
     range_prefix,

@@ -27,6 +27,17 @@ pub(crate) fn is_expired(expires: Option<SystemTime>, now: SystemTime) -> bool {
     expires.is_some_and(|at| at <= now)
 }
 
+/// An item to create with [`Backend::create_all`](crate::Backend::create_all).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewItem {
+    /// The key.
+    pub key: Vec<u8>,
+    /// The value.
+    pub value: Vec<u8>,
+    /// When the item expires, if it does.
+    pub expires: Option<SystemTime>,
+}
+
 /// One page of a `range` query.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Page {

@@ -29,7 +29,7 @@ mod conformance;
 pub use backend::Backend;
 pub use error::{BoxError, Error, Result};
 pub use feed::{Subscription, DEFAULT_FEED_CAPACITY};
-pub use item::{Event, EventKind, Item, Page};
+pub use item::{Event, EventKind, Item, NewItem, Page};
 pub use memory::MemoryBackend;
 pub use rocks::RocksBackend;
 pub use sweeper::spawn_sweeper;

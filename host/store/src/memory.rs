@@ -12,7 +12,7 @@ use crate::{
     feed::Feed,
     item::is_expired,
     ops::{range_start, Change, Condition, PageBuilder},
-    Backend, Event, Item, Page, Result, Subscription, DEFAULT_FEED_CAPACITY,
+    Backend, Event, Item, NewItem, Page, Result, Subscription, DEFAULT_FEED_CAPACITY,
 };
 
 /// A [`Backend`] keeping everything in a `BTreeMap`. Meant for unit tests of
@@ -56,35 +56,57 @@ impl MemoryBackend {
     }
 
     fn write(&self, key: &[u8], condition: Condition, change: Change) -> Result<Item> {
+        let items = self.write_all(vec![(key.to_vec(), condition, change)])?;
+        Ok(items.into_iter().next().unwrap_or_else(|| Item {
+            key: key.to_vec(),
+            value: Vec::new(),
+            revision: 0,
+            expires: None,
+        }))
+    }
+
+    /// Applies changes to distinct keys, all or none, with consecutive revisions.
+    fn write_all(&self, ops: Vec<(Vec<u8>, Condition, Change)>) -> Result<Vec<Item>> {
+        if ops.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut state = self.lock();
         let now = SystemTime::now();
-        let current = state
-            .items
-            .get(key)
-            .filter(|item| !item.is_expired(now))
-            .map(|item| item.revision);
-        condition.check(key, current)?;
-        state.revision += 1;
-        let revision = state.revision;
-        let event = match change {
-            Change::Put { value, expires } => {
-                let item = Item {
-                    key: key.to_vec(),
-                    value,
-                    revision,
-                    expires,
-                };
-                state.items.insert(key.to_vec(), item.clone());
-                Event::put(item)
+        for (i, (key, condition, _)) in ops.iter().enumerate() {
+            if ops[..i].iter().any(|(other, _, _)| other == key) {
+                return Err(crate::Error::AlreadyExists { key: key.clone() });
             }
-            Change::Delete => {
-                state.items.remove(key);
-                Event::delete(key.to_vec(), revision)
-            }
-        };
-        let item = event.item.clone();
-        self.feed.publish(event);
-        Ok(item)
+            let current = state
+                .items
+                .get(key)
+                .filter(|item| !item.is_expired(now))
+                .map(|item| item.revision);
+            condition.check(key, current)?;
+        }
+        let mut items = Vec::with_capacity(ops.len());
+        for (key, _, change) in ops {
+            state.revision += 1;
+            let revision = state.revision;
+            let event = match change {
+                Change::Put { value, expires } => {
+                    let item = Item {
+                        key: key.clone(),
+                        value,
+                        revision,
+                        expires,
+                    };
+                    state.items.insert(key, item.clone());
+                    Event::put(item)
+                }
+                Change::Delete => {
+                    state.items.remove(&key);
+                    Event::delete(key, revision)
+                }
+            };
+            items.push(event.item.clone());
+            self.feed.publish(event);
+        }
+        Ok(items)
     }
 }
 
@@ -111,6 +133,20 @@ impl Backend for MemoryBackend {
         expires: Option<SystemTime>,
     ) -> Result<Item> {
         self.write(key, Condition::Absent, Change::Put { value, expires })
+    }
+
+    async fn create_all(&self, items: Vec<NewItem>) -> Result<Vec<Item>> {
+        let ops = items
+            .into_iter()
+            .map(|n| {
+                let change = Change::Put {
+                    value: n.value,
+                    expires: n.expires,
+                };
+                (n.key, Condition::Absent, change)
+            })
+            .collect();
+        self.write_all(ops)
     }
 
     async fn compare_and_swap(

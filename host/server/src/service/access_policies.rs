@@ -140,27 +140,26 @@ pub(super) async fn run(
     Ok((outcomes, changed))
 }
 
-/// Writes one audit event per outcome (together: one group commit).
-pub(super) async fn audit_outcomes(
-    state: &State,
+/// The audit events of `outcomes` (one per policy that ran).
+pub(super) fn outcome_events(
     request: &AccessRequestV3,
     outcomes: &[Outcome],
     trigger: &str,
-) {
+) -> Vec<(&'static str, String, Value)> {
     let user = spec(request).user;
-    let events = outcomes.iter().map(|o| {
-        let (verdict, reason) = match &o.result {
-            Ok(d) => (policy::verdict_name(d.verdict).to_owned(), d.reason.clone()),
-            Err(e) => ("error".to_owned(), e.clone()),
-        };
-        let fields = json!({
-            "id": request.name(), "policy": o.policy, "module": o.module,
-            "module_version": o.module_version, "verdict": verdict, "reason": reason,
-            "trigger": trigger,
-        });
-        state
-            .audit
-            .emit(audit::ACCESS_REQUEST_POLICY, &user, fields)
-    });
-    futures::future::join_all(events).await;
+    outcomes
+        .iter()
+        .map(|o| {
+            let (verdict, reason) = match &o.result {
+                Ok(d) => (policy::verdict_name(d.verdict).to_owned(), d.reason.clone()),
+                Err(e) => ("error".to_owned(), e.clone()),
+            };
+            let fields = json!({
+                "id": request.name(), "policy": o.policy, "module": o.module,
+                "module_version": o.module_version, "verdict": verdict, "reason": reason,
+                "trigger": trigger,
+            });
+            (audit::ACCESS_REQUEST_POLICY, user.clone(), fields)
+        })
+        .collect()
 }

@@ -88,19 +88,15 @@ pub(super) async fn create(state: &State, request: Request<AccessRequestV3>) -> 
         super::access_policies::run(state, &mut created, subject.user.clone(), "create").await?;
     state.access_requests.create(&created).await?;
     let fields = json!({"id": created.name(), "roles": given_spec.roles, "reason": given_spec.request_reason});
-    // The events are written together (one group commit), in this order.
-    let resolution = async {
-        if resolved.is_some() {
-            super::access_reviews::audit_resolution(state, &created, &user).await;
-        }
-    };
-    tokio::join!(
-        state
-            .audit
-            .emit(audit::ACCESS_REQUEST_CREATE, &user, fields),
-        super::access_policies::audit_outcomes(state, &created, &outcomes, "create"),
-        resolution,
-    );
+    // The events are written in one store write, in this order.
+    let mut events = vec![(audit::ACCESS_REQUEST_CREATE, user.clone(), fields)];
+    events.extend(super::access_policies::outcome_events(
+        &created, &outcomes, "create",
+    ));
+    if resolved.is_some() {
+        events.push(super::access_reviews::resolution_event(&created, &user));
+    }
+    state.audit.emit_all(events).await;
     Ok(())
 }
 

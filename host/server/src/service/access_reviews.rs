@@ -74,14 +74,18 @@ pub(super) async fn submit(
         "id": id, "verdict": state_name(review.proposed_state()), "reason": review.reason,
         "state": state_name(s.state()), "user": s.user,
     });
-    state
-        .audit
-        .emit(audit::ACCESS_REQUEST_REVIEW, &caller.username, fields)
-        .await;
-    super::access_policies::audit_outcomes(state, &stored, &outcomes, &trigger).await;
+    let mut events = vec![(
+        audit::ACCESS_REQUEST_REVIEW,
+        caller.username.clone(),
+        fields,
+    )];
+    events.extend(super::access_policies::outcome_events(
+        &stored, &outcomes, &trigger,
+    ));
     if resolved {
-        audit_resolution(state, &stored, &caller.username).await;
+        events.push(resolution_event(&stored, &caller.username));
     }
+    state.audit.emit_all(events).await;
     Ok(stored)
 }
 
@@ -99,15 +103,15 @@ pub(super) async fn requester_json(
 }
 
 /// The `access_request.update` event of a request resolved by reviews or a policy.
-pub(super) async fn audit_resolution(state: &State, request: &AccessRequestV3, actor: &str) {
+pub(super) fn resolution_event(
+    request: &AccessRequestV3,
+    actor: &str,
+) -> (&'static str, String, serde_json::Value) {
     let s = spec(request);
     let fields = json!({
         "id": crate::resources::Resource::name(request), "state": state_name(s.state()),
         "roles": s.roles, "reason": s.resolve_reason, "resolved_by": s.resolved_by,
         "user": s.user,
     });
-    state
-        .audit
-        .emit(audit::ACCESS_REQUEST_UPDATE, actor, fields)
-        .await;
+    (audit::ACCESS_REQUEST_UPDATE, actor.to_owned(), fields)
 }

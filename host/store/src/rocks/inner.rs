@@ -120,57 +120,84 @@ impl Inner {
     /// revision counter in one batch, publishes the event, then waits until the
     /// WAL is fsynced through the write.
     pub(super) fn write(&self, key: Vec<u8>, condition: Condition, change: Change) -> Result<Item> {
+        let items = self.write_all(vec![(key, condition, change)])?;
+        items
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::Storage("a write of one change wrote nothing".into()))
+    }
+
+    /// Like [`Inner::write`] for several changes to distinct keys, all or none: every
+    /// condition is checked first, then the changes get consecutive revisions and are
+    /// written in one batch (one fsync), each with its event.
+    pub(super) fn write_all(&self, ops: Vec<(Vec<u8>, Condition, Change)>) -> Result<Vec<Item>> {
+        if ops.is_empty() {
+            return Ok(Vec::new());
+        }
         let (data, expiry, meta) = (self.data()?, self.cf(EXPIRY_CF)?, self.cf(META_CF)?);
         let mut last = lock(&self.writer);
-        let old = match self.read_record(&key) {
-            // An unconditional put may replace an undecodable record (its
-            // expiry-index entry, if any, is cleaned up by the sweep).
-            Err(error @ Error::Corrupt { .. }) if condition == Condition::Any => {
-                tracing::warn!(%error, "overwriting a corrupt record");
-                None
-            }
-            other => other?,
-        };
         let now = now_nanos();
-        let live = old.as_ref().filter(|record| !record.is_expired(now));
-        condition.check(&key, live.map(|record| record.revision))?;
-
-        let revision = *last + 1;
-        let mut batch = WriteBatch::default();
-        if let Some(old) = old.as_ref().filter(|old| old.expires != 0) {
-            batch.delete_cf(expiry, index_key(old.expires, &key));
-        }
-        let event = match change {
-            Change::Put { value, expires } => {
-                let expires = nanos_from_time(expires);
-                batch.put_cf(data, &key, Record::encode(revision, expires, &value));
-                if expires != 0 {
-                    batch.put_cf(expiry, index_key(expires, &key), []);
+        let mut olds = Vec::with_capacity(ops.len());
+        for (i, (key, condition, _)) in ops.iter().enumerate() {
+            if ops[..i].iter().any(|(other, _, _)| other == key) {
+                return Err(Error::AlreadyExists { key: key.clone() });
+            }
+            let old = match self.read_record(key) {
+                // An unconditional put may replace an undecodable record (its
+                // expiry-index entry, if any, is cleaned up by the sweep).
+                Err(error @ Error::Corrupt { .. }) if *condition == Condition::Any => {
+                    tracing::warn!(%error, "overwriting a corrupt record");
+                    None
                 }
-                Event::put(Item {
-                    key,
-                    value,
-                    revision,
-                    expires: time_from_nanos(expires),
-                })
+                other => other?,
+            };
+            let live = old.as_ref().filter(|record| !record.is_expired(now));
+            condition.check(key, live.map(|record| record.revision))?;
+            olds.push(old);
+        }
+
+        let mut batch = WriteBatch::default();
+        let mut events = Vec::with_capacity(ops.len());
+        let mut revision = *last;
+        for ((key, _, change), old) in ops.into_iter().zip(olds) {
+            revision += 1;
+            if let Some(old) = old.as_ref().filter(|old| old.expires != 0) {
+                batch.delete_cf(expiry, index_key(old.expires, &key));
             }
-            Change::Delete => {
-                batch.delete_cf(data, &key);
-                Event::delete(key, revision)
-            }
-        };
+            events.push(match change {
+                Change::Put { value, expires } => {
+                    let expires = nanos_from_time(expires);
+                    batch.put_cf(data, &key, Record::encode(revision, expires, &value));
+                    if expires != 0 {
+                        batch.put_cf(expiry, index_key(expires, &key), []);
+                    }
+                    Event::put(Item {
+                        key,
+                        value,
+                        revision,
+                        expires: time_from_nanos(expires),
+                    })
+                }
+                Change::Delete => {
+                    batch.delete_cf(data, &key);
+                    Event::delete(key, revision)
+                }
+            });
+        }
         batch.put_cf(meta, REVISION_KEY, encode_revision(revision));
         // Not synced here: `sync_through` below fsyncs the WAL for a whole
         // group of writers at once.
         self.db.write(batch)?;
         *last = revision;
         self.written.store(revision, Ordering::SeqCst);
-        let item = event.item.clone();
-        self.feed.publish(event);
+        let items = events.iter().map(|e| e.item.clone()).collect();
+        for event in events {
+            self.feed.publish(event);
+        }
         drop(last);
 
         self.sync_through(revision)?;
-        Ok(item)
+        Ok(items)
     }
 
     /// Group commit: returns once the WAL is fsynced through `revision`. One

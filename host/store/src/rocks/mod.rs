@@ -31,7 +31,7 @@ use self::inner::{Inner, EXPIRY_CF, META_CF, REVISION_KEY};
 use crate::{
     feed::Feed,
     ops::{Change, Condition},
-    Backend, Error, Item, Page, Result, Subscription, DEFAULT_FEED_CAPACITY,
+    Backend, Error, Item, NewItem, Page, Result, Subscription, DEFAULT_FEED_CAPACITY,
 };
 
 /// A [`Backend`] storing items in an embedded RocksDB database.
@@ -122,6 +122,23 @@ impl Backend for RocksBackend {
         // small VM), and it runs on every authorized RPC. Writes (which wait for an fsync),
         // scans and sweeps, whose cost grows with the data, stay on the blocking pool.
         self.inner.get(key)
+    }
+
+    async fn create_all(&self, items: Vec<NewItem>) -> Result<Vec<Item>> {
+        let ops = items
+            .into_iter()
+            .map(|n| {
+                (
+                    n.key,
+                    Condition::Absent,
+                    Change::Put {
+                        value: n.value,
+                        expires: n.expires,
+                    },
+                )
+            })
+            .collect();
+        self.blocking(move |inner| inner.write_all(ops)).await
     }
 
     async fn put(&self, key: &[u8], value: Vec<u8>, expires: Option<SystemTime>) -> Result<Item> {
