@@ -393,14 +393,18 @@ fn leaf_clusters_inherit_token_labels_and_roles_decide_who_reaches_them() {
         "env=staging",
     ]);
     let joiner = Joiner::new(&server);
-    rt.block_on(joiner.join_as(
-        &server,
-        token.trim(),
-        "leaf-host",
-        "leaf-1",
-        "Trusted_cluster",
-    ))
-    .unwrap();
+    // A leaf joins (and later joins again) as `leaf-1`.
+    let join_leaf = || {
+        rt.block_on(joiner.join_as(
+            &server,
+            token.trim(),
+            "leaf-host",
+            "leaf-1",
+            "Trusted_cluster",
+        ))
+        .unwrap()
+    };
+    join_leaf();
 
     let listed = server.pctl_ok(&["get", "rc"]);
     assert!(
@@ -437,14 +441,7 @@ fn leaf_clusters_inherit_token_labels_and_roles_decide_who_reaches_them() {
     assert!(server.pctl_ok(&["get", "rc/leaf-1"]).contains("prod"));
     assert!(reach("pat").contains("cluster access: allowed (allowed by role `prod-only`"));
     assert!(reach("sam").contains("cluster access: denied"));
-    rt.block_on(joiner.join_as(
-        &server,
-        token.trim(),
-        "leaf-host",
-        "leaf-1",
-        "Trusted_cluster",
-    ))
-    .unwrap();
+    join_leaf();
     assert!(server.pctl_ok(&["get", "rc/leaf-1"]).contains("prod"));
 
     // Bad input and unknown clusters are named.

@@ -120,12 +120,30 @@ pub fn check(
     }
 }
 
+/// A role with these two sides, for tests.
+#[cfg(test)]
+pub(crate) fn test_role(name: &str, allow: RoleConditions, deny: RoleConditions) -> RoleV3 {
+    use portcullis_api::services::{Metadata, RoleSpecV3};
+    RoleV3 {
+        metadata: Some(Metadata {
+            name: name.to_owned(),
+            ..Metadata::default()
+        }),
+        spec: Some(RoleSpecV3 {
+            options: None,
+            allow: Some(allow),
+            deny: Some(deny),
+        }),
+        ..RoleV3::default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::requests::may_request;
-    use portcullis_api::services::{Metadata, RoleSpecV3};
+    use test_role as role;
 
     fn selector(key: &str, value: &str) -> BTreeMap<String, StringValues> {
         BTreeMap::from([(
@@ -134,21 +152,6 @@ mod tests {
                 values: vec![value.to_owned()],
             },
         )])
-    }
-
-    fn role(name: &str, allow: RoleConditions, deny: RoleConditions) -> RoleV3 {
-        RoleV3 {
-            metadata: Some(Metadata {
-                name: name.to_owned(),
-                ..Metadata::default()
-            }),
-            spec: Some(RoleSpecV3 {
-                options: None,
-                allow: Some(allow),
-                deny: Some(deny),
-            }),
-            ..RoleV3::default()
-        }
     }
 
     #[test]

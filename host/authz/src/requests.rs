@@ -169,24 +169,8 @@ pub fn request_thresholds(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use portcullis_api::services::{
-        AccessRequestConditions, AccessReviewConditions, Metadata, RoleSpecV3,
-    };
-
-    fn role(name: &str, allow: RoleConditions, deny: RoleConditions) -> RoleV3 {
-        RoleV3 {
-            metadata: Some(Metadata {
-                name: name.to_owned(),
-                ..Metadata::default()
-            }),
-            spec: Some(RoleSpecV3 {
-                options: None,
-                allow: Some(allow),
-                deny: Some(deny),
-            }),
-            ..RoleV3::default()
-        }
-    }
+    use crate::access::test_role as role;
+    use portcullis_api::services::{AccessRequestConditions, AccessReviewConditions};
 
     fn reviews(roles: &[&str]) -> RoleConditions {
         RoleConditions {

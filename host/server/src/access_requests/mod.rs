@@ -126,9 +126,9 @@ pub struct Resolution {
     pub annotations: BTreeMap<String, StringValues>,
 }
 
-/// Applies `resolution` to `request`: only a PENDING request can be resolved, only to
-/// APPROVED or DENIED, and a partial approval only narrows the roles.
-pub fn resolve(request: &mut AccessRequestV3, resolution: Resolution) -> Result<(), ResourceError> {
+/// The ID of `request` if it is PENDING; otherwise an error saying its state and `why`
+/// that matters.
+pub fn ensure_pending(request: &AccessRequestV3, why: &str) -> Result<String, ResourceError> {
     let id = request
         .metadata
         .as_ref()
@@ -137,10 +137,17 @@ pub fn resolve(request: &mut AccessRequestV3, resolution: Resolution) -> Result<
     let current = state(request);
     if current != RequestState::Pending {
         return Err(ResourceError::invalid(format!(
-            "access request `{id}` is already {}; a resolved request cannot be resolved again",
+            "access request `{id}` is already {}; {why}",
             state_name(current)
         )));
     }
+    Ok(id)
+}
+
+/// Applies `resolution` to `request`: only a PENDING request can be resolved, only to
+/// APPROVED or DENIED, and a partial approval only narrows the roles.
+pub fn resolve(request: &mut AccessRequestV3, resolution: Resolution) -> Result<(), ResourceError> {
+    let id = ensure_pending(request, "a resolved request cannot be resolved again")?;
     if !matches!(
         resolution.state,
         RequestState::Approved | RequestState::Denied

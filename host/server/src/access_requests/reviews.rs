@@ -9,7 +9,7 @@ use std::time::SystemTime;
 
 use portcullis_api::services::{AccessRequestV3, AccessReview, RequestState, RoleThresholds};
 
-use super::{resolve, state, state_name, Resolution};
+use super::{ensure_pending, resolve, state_name, Resolution};
 use crate::resources::ResourceError;
 
 /// Adds `review` by `author` (made at `now`) to a pending `request`, then resolves the
@@ -20,18 +20,7 @@ pub fn submit(
     mut review: AccessReview,
     now: SystemTime,
 ) -> Result<bool, ResourceError> {
-    let id = request
-        .metadata
-        .as_ref()
-        .map(|m| m.name.clone())
-        .unwrap_or_default();
-    let current = state(request);
-    if current != RequestState::Pending {
-        return Err(ResourceError::invalid(format!(
-            "access request `{id}` is already {}; only pending requests can be reviewed",
-            state_name(current)
-        )));
-    }
+    let id = ensure_pending(request, "only pending requests can be reviewed")?;
     let proposed = review.proposed_state();
     if !matches!(proposed, RequestState::Approved | RequestState::Denied) {
         return Err(ResourceError::invalid(format!(
@@ -160,7 +149,7 @@ fn decided(state: RequestState, summary: String, reviews: &[AccessReview]) -> Re
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::access_requests::new_request;
+    use crate::access_requests::{new_request, state};
     use portcullis_api::services::AccessReviewThreshold;
     use std::time::Duration;
 

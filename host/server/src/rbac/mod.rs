@@ -147,14 +147,20 @@ impl Subject {
 }
 
 /// The user as `where` clauses see it.
+/// The stored user `name` as policies see it (without secrets), if there is one.
+pub async fn stored_user_json(state: &State, name: &str) -> Result<Option<Value>, Status> {
+    let Some(mut user) = state.users.find(name).await? else {
+        return Ok(None);
+    };
+    if let Some(spec) = user.spec.as_mut() {
+        spec.local_auth = None;
+    }
+    Ok(serde_json::to_value(user).ok())
+}
+
 async fn user_resource(state: &State, identity: &Identity) -> Result<Value, Status> {
-    if let Some(mut user) = state.users.find(&identity.username).await? {
-        if let Some(spec) = user.spec.as_mut() {
-            spec.local_auth = None;
-        }
-        if let Ok(value) = serde_json::to_value(user) {
-            return Ok(value);
-        }
+    if let Some(value) = stored_user_json(state, &identity.username).await? {
+        return Ok(value);
     }
     let traits: BTreeMap<&String, &Vec<String>> = identity.traits.iter().collect();
     Ok(json!({

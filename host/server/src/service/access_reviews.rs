@@ -7,12 +7,12 @@ use std::time::SystemTime;
 use portcullis_api::auth::AccessReviewSubmission;
 use portcullis_api::services::AccessRequestV3;
 use portcullis_authz::requests::may_review;
-use serde_json::json;
+use serde_json::{json, Value};
 use tonic::{Request, Status};
 
 use crate::access_requests::{reviews, spec, state_name, KIND_ACCESS_REQUEST};
 use crate::audit;
-use crate::rbac::{authorize, user_identity, Subject, Target};
+use crate::rbac::{authorize, stored_user_json, Subject, Target};
 use crate::resources::ResourceError;
 use crate::state::State;
 
@@ -40,8 +40,8 @@ pub(super) async fn submit(
     let (stored, outcomes, resolved) = loop {
         attempt += 1;
         let mut access_request = state.access_requests.get(&id).await?;
-        let requested = spec(&access_request).roles;
-        let access = may_review(&reviewer.roles, &caller.traits, &requested);
+        let requested = spec(&access_request);
+        let access = may_review(&reviewer.roles, &caller.traits, &requested.roles);
         if !access.allowed {
             return Err(Status::permission_denied(format!(
                 "`{}` may not review access request `{id}`: {}",
@@ -56,7 +56,10 @@ pub(super) async fn submit(
         )?;
         let mut outcomes = Vec::new();
         if !resolved {
-            let requester = requester_json(state, &caller, &spec(&access_request).user).await?;
+            // The requester as policies see it: the stored user without secrets (`null`
+            // if gone).
+            let requester = stored_user_json(state, &requested.user).await?;
+            let requester = requester.unwrap_or(Value::Null);
             let (ran, changed) =
                 super::access_policies::run(state, &mut access_request, requester, &trigger)
                     .await?;
@@ -87,19 +90,6 @@ pub(super) async fn submit(
     }
     state.audit.emit_all(events).await;
     Ok(stored)
-}
-
-/// The requester as policies see it: the stored user without secrets (`null` if gone).
-pub(super) async fn requester_json(
-    state: &State,
-    caller: &portcullis_ca::Identity,
-    user: &str,
-) -> Result<serde_json::Value, Status> {
-    match user_identity(state, caller, user).await {
-        Ok(identity) => Ok(Subject::load(state, &identity).await?.user),
-        Err(s) if s.code() == tonic::Code::NotFound => Ok(serde_json::Value::Null),
-        Err(s) => Err(s),
-    }
 }
 
 /// The `access_request.update` event of a request resolved by reviews or a policy.

@@ -196,17 +196,15 @@ pub fn apply(
         }
     }
     let decisive = |wanted: Verdict| {
-        outcomes
-            .iter()
-            .find(|o| o.result.as_ref().is_ok_and(|d| d.verdict == wanted))
+        outcomes.iter().find_map(|o| match &o.result {
+            Ok(d) if d.verdict == wanted => Some((o, d)),
+            _ => None,
+        })
     };
-    let Some((deciding, new_state)) = decisive(Verdict::Deny)
-        .map(|o| (o, RequestState::Denied))
-        .or_else(|| decisive(Verdict::Approve).map(|o| (o, RequestState::Approved)))
+    let Some(((deciding, decision), new_state)) = decisive(Verdict::Deny)
+        .map(|found| (found, RequestState::Denied))
+        .or_else(|| decisive(Verdict::Approve).map(|found| (found, RequestState::Approved)))
     else {
-        return Ok(None);
-    };
-    let Ok(decision) = &deciding.result else {
         return Ok(None);
     };
     let annotations = decision
