@@ -36,6 +36,7 @@ pub mod auth {
 
 mod client;
 mod error;
+pub mod private;
 pub mod serde_helpers;
 mod tls;
 mod wrappers_serde;

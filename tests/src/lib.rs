@@ -117,8 +117,12 @@ pub struct Server {
 
 impl Server {
     /// Starts a server with `data_dir` on an ephemeral loopback port, plus extra arguments.
+    /// The directory is created private (0700) when missing: the server refuses a data
+    /// directory that others may enter.
     pub fn start(data_dir: &Path, extra: &[&str]) -> Server {
-        std::fs::create_dir_all(data_dir).unwrap();
+        std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
+            .create(data_dir)
+            .unwrap();
         let stderr_log = data_dir.with_extension("stderr.log");
         let log = std::fs::File::create(&stderr_log).unwrap();
         let mut child = Command::new(bin("portcullis"))

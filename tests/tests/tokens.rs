@@ -107,6 +107,8 @@ fn tokens_are_added_listed_updated_and_removed() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let config = write_file(dir, "config.yaml", "tokens: ['node:static-node-token']\n");
+    // A config file holding static tokens must be private (see tests/restart.rs).
+    std::fs::set_permissions(&config, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
     let server = Server::start(&dir.join("data"), &["--config", s(&config)]);
 
     let random = server.pctl_ok(&["tokens", "add", "--type", "node,proxy", "--ttl", "1h"]);

@@ -99,8 +99,8 @@ async fn main() -> anyhow::Result<()> {
         .into_inner();
     let prefix = args.out.join(&args.name);
     std::fs::write(prefix.with_extension("crt"), &certs.tls)?;
-    std::fs::write(
-        prefix.with_extension("key"),
+    write_private_key(
+        &prefix.with_extension("key"),
         key.private_key_pem()?.as_bytes(),
     )?;
     std::fs::write(prefix.with_extension("cas"), certs.tlsca_certs.concat())?;
@@ -157,5 +157,22 @@ async fn main() -> anyhow::Result<()> {
         Ok(_) => println!("stopped after {sent} heartbeats"),
         Err(status) => bail!("keep-alives refused: {}", status.message()),
     }
+    Ok(())
+}
+
+/// Writes the node's private key readable by its owner only.
+fn write_private_key(path: &std::path::Path, pem: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot write `{}`", path.display()))?;
+    // An older file keeps its mode on open: make it private before the key goes in.
+    file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    file.write_all(pem)?;
     Ok(())
 }

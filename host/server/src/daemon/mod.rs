@@ -1,5 +1,6 @@
 //! The `portcullis` daemon command line.
 
+mod data_dir;
 mod start;
 
 use std::process::ExitCode;

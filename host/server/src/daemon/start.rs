@@ -34,8 +34,21 @@ pub struct StartArgs {
 
 /// Runs the server until SIGINT or SIGTERM.
 pub fn run(args: StartArgs) -> anyhow::Result<()> {
+    // Before anything is created: the store and everything else under the data directory
+    // must never be readable by other users, whatever umask the server was started with.
+    // MUTATION super::data_dir::private_umask();
     let file = match &args.config {
-        Some(path) => FileConfig::load(path)?,
+        Some(path) => {
+            let file = FileConfig::load(path)?;
+            if !file.tokens.is_empty() {
+                portcullis_api::private::check_private(
+                    path,
+                    "config file",
+                    "holds static provisioning tokens",
+                )?;
+            }
+            file
+        }
         None => FileConfig::default(),
     };
     let config = file.resolve(Overrides {
@@ -60,7 +73,7 @@ pub fn run(args: StartArgs) -> anyhow::Result<()> {
 }
 
 async fn serve(config: crate::config::Config) -> anyhow::Result<()> {
-    create_private_dir(&config.data_dir)?;
+    super::data_dir::prepare(&config.data_dir)?;
     let store_dir = config.data_dir.join("store");
     let backend: Arc<dyn Backend> = Arc::new(
         RocksBackend::open(&store_dir)
@@ -100,18 +113,6 @@ async fn serve(config: crate::config::Config) -> anyhow::Result<()> {
     rotations.abort();
     tracing::info!("auth server stopped");
     Ok(())
-}
-
-fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    if dir.is_dir() {
-        return Ok(());
-    }
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .with_context(|| format!("cannot create data directory `{}`", dir.display()))
 }
 
 async fn shutdown_signal() {

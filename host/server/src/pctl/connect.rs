@@ -56,9 +56,21 @@ impl ConnectArgs {
         }
     }
 
-    /// Connects to the auth server.
+    /// Connects to the auth server, after checking that the private key (or identity
+    /// file) is private to the caller: a key others can read is refused, as OpenSSH does.
     pub async fn connect(&self) -> anyhow::Result<Client> {
-        Client::connect(&self.auth_server, &self.files())
+        let files = self.files();
+        let what = if self.identity_file.is_some() {
+            "identity file"
+        } else {
+            "private key file"
+        };
+        match portcullis_api::private::check_private(&files.key, what, "holds a private key") {
+            // A missing file is reported by the client with the others.
+            Err(portcullis_api::private::PrivacyError::Inspect { .. }) | Ok(()) => {}
+            Err(e) => return Err(e.into()),
+        }
+        Client::connect(&self.auth_server, &files)
             .await
             .with_context(|| format!("cannot reach the auth server at `{}`", self.auth_server))
     }
