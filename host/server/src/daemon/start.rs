@@ -36,7 +36,7 @@ pub struct StartArgs {
 pub fn run(args: StartArgs) -> anyhow::Result<()> {
     // Before anything is created: the store and everything else under the data directory
     // must never be readable by other users, whatever umask the server was started with.
-    // MUTATION super::data_dir::private_umask();
+    super::data_dir::private_umask();
     let file = match &args.config {
         Some(path) => {
             let file = FileConfig::load(path)?;
