@@ -34,12 +34,19 @@ pub mod auth {
     include!(concat!(env!("OUT_DIR"), "/auth.rs"));
 }
 
+pub mod access;
 mod client;
+pub mod documents;
 mod error;
+pub mod kinds;
 pub mod private;
 pub mod serde_helpers;
+pub mod time;
 mod tls;
+pub mod tokens;
+pub mod validate;
 mod wrappers_serde;
+pub mod yaml;
 
 #[cfg(test)]
 mod resource_tests;
@@ -50,13 +57,30 @@ pub use auth::auth_service_client::AuthServiceClient;
 pub use auth::auth_service_server::{AuthService, AuthServiceServer};
 pub use client::Client;
 pub use error::{Error, Result};
-pub use tls::{load_tls_config, TlsFiles};
+pub use tls::{load_tls_config, pem_list, TlsFiles};
 
 /// The stream type that server-streaming methods of [`AuthService`] return.
 pub type BoxStream<T> = tonic::codegen::BoxStream<T>;
 
 /// Address the auth server listens on by default.
 pub const DEFAULT_AUTH_ADDR: &str = "127.0.0.1:3025";
+
+/// The local server's data directory, where `pctl` finds the admin identity by default:
+/// `$PORTCULLIS_DATA_DIR`, else `$XDG_DATA_HOME/portcullis`, else
+/// `~/.local/share/portcullis`, else `./portcullis-data`.
+pub fn default_data_dir() -> std::path::PathBuf {
+    use std::path::PathBuf;
+    if let Some(dir) = std::env::var_os("PORTCULLIS_DATA_DIR") {
+        return PathBuf::from(dir);
+    }
+    if let Some(dir) = std::env::var_os("XDG_DATA_HOME") {
+        return PathBuf::from(dir).join("portcullis");
+    }
+    match std::env::var_os("HOME") {
+        Some(home) => PathBuf::from(home).join(".local/share/portcullis"),
+        None => PathBuf::from("portcullis-data"),
+    }
+}
 
 /// DNS name that every auth server certificate carries and that clients
 /// verify, whatever address they dial (the cluster-local name of the auth

@@ -104,6 +104,36 @@ pub fn check_private(
     Ok(())
 }
 
+/// Writes `data` to `path` readable by its owner only (0600), atomically: a private
+/// temporary file next to it, synced, then renamed over it.
+pub fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    let tmp = stage_private(path, data)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
+/// Writes `data` to a private (0600) temporary file `PATH.tmp` next to `path`, synced, and
+/// returns its path, for callers that rename several files one right after the other.
+pub fn stage_private(path: &Path, data: &[u8]) -> std::io::Result<PathBuf> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let mut name = path.as_os_str().to_owned();
+    name.push(".tmp");
+    let tmp = PathBuf::from(name);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    // A temporary file left by a crash keeps its mode on open.
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    file.write_all(data)?;
+    file.sync_all()?;
+    Ok(tmp)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -159,6 +189,18 @@ mod tests {
             .to_string();
         assert!(err.contains("owned by uid 65534, not by uid 0"), "{err}");
         assert!(err.contains("run `chown 0 "), "{err}");
+    }
+
+    #[test]
+    fn written_files_are_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("id.key");
+        std::fs::write(&file, "old").unwrap();
+        chmod(&file, 0o644);
+        write_private(&file, b"new").unwrap();
+        assert_eq!(std::fs::read(&file).unwrap(), b"new");
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
     }
 
     #[test]

@@ -85,6 +85,16 @@ fn certificate_blocks(pem: &str) -> Vec<String> {
     blocks
 }
 
+/// PEM documents one after the other, each ending with one newline (a `.cas` file).
+pub fn pem_list(pems: &[String]) -> String {
+    let mut out = String::new();
+    for pem in pems {
+        out.push_str(pem.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
 /// Reads and checks the PEM files and builds a client TLS configuration that
 /// presents the certificate and trusts only the given CAs, verifying the
 /// server as [`AUTH_SERVER_NAME`].

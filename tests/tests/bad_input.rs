@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use portcullis_server::pctl::parse_documents;
+use portcullis_api::documents::parse_documents;
 use portcullis_tests::{write_file, Server, SEED_RSCS_YAML};
 
 fn stderr_of(out: &std::process::Output) -> String {

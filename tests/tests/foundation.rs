@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use portcullis_api::auth::GetCertAuthorityRequest;
 use portcullis_api::{Client, TlsFiles};
-use portcullis_server::pctl::{parse_documents, Document};
+use portcullis_api::documents::{parse_documents, Document};
 use std::process::Command;
 
 use portcullis_tests::{run_ok, write_file, Server, SEED_API_ADMIN_YAML, SEED_RSCS_YAML};

@@ -172,7 +172,7 @@ fn refused<T: std::fmt::Debug>(result: Result<T, tonic::Status>, code: Code, nee
 /// expiry its registration gave.
 async fn keep_alive_past_first_expiry(stream: &KeepAlives, lease: &KeepAlive) {
     let first_expiry =
-        portcullis_server::resources::to_system_time(lease.expires.unwrap()).unwrap();
+        portcullis_api::time::to_system_time(lease.expires.unwrap()).unwrap();
     while SystemTime::now() < first_expiry + Duration::from_secs(1) {
         assert!(stream.send(lease, TTL).await, "the server ended the stream");
         tokio::time::sleep(Duration::from_millis(300)).await;

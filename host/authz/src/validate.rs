@@ -1,6 +1,9 @@
 //! Checks of a role before it is stored; every error names the field.
 
-use portcullis_api::services::{RoleConditions, RoleV3, Rule};
+use portcullis_api::documents::Document;
+use portcullis_api::kinds::KIND_ROLE;
+use portcullis_api::services::{AccessRequestPolicyV1, RoleConditions, RoleV3, Rule};
+use portcullis_api::validate::{normalize_header, InvalidResource};
 
 use crate::builtin;
 use crate::labels;
@@ -140,4 +143,77 @@ fn valid_kind(kind: &str) -> bool {
             && kind
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'))
+}
+
+/// Normalises a role's header (`portcullis_api::validate`) and checks the rest of it.
+pub fn normalize_role(role: &mut RoleV3) -> Result<(), InvalidResource> {
+    normalize_header(
+        &mut role.kind,
+        &mut role.version,
+        &mut role.metadata,
+        KIND_ROLE,
+        &["v3"],
+    )?;
+    let name = role.metadata.as_ref().map_or("", |m| m.name.as_str());
+    self::role(role).map_err(|why| InvalidResource(format!("role `{name}`: {why}")))
+}
+
+/// Normalises an access-request policy (`portcullis_api::validate`) and checks its role
+/// and user patterns.
+pub fn normalize_access_request_policy(
+    policy: &mut AccessRequestPolicyV1,
+) -> Result<(), InvalidResource> {
+    portcullis_api::validate::normalize_access_request_policy(policy)?;
+    let name = policy.metadata.as_ref().map_or("", |m| m.name.as_str());
+    let Some(spec) = &policy.spec else {
+        return Ok(());
+    };
+    for (field, entries) in [("spec.roles", &spec.roles), ("spec.users", &spec.users)] {
+        for (i, entry) in entries.iter().enumerate() {
+            labels::ValueMatcher::parse(entry).map_err(|e| {
+                InvalidResource(format!(
+                    "access_request_policy `{name}`: {field}[{i}] `{entry}`: {e}"
+                ))
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// The checks of the role language on a document read by
+/// `portcullis_api::documents::parse_documents_with` (which has checked its header).
+pub fn document(doc: &Document) -> Result<(), InvalidResource> {
+    match doc {
+        Document::User(_) => Ok(()),
+        Document::Role(role) => {
+            let name = role.metadata.as_ref().map_or("", |m| m.name.as_str());
+            self::role(role).map_err(|why| InvalidResource(format!("role `{name}`: {why}")))
+        }
+        Document::AccessRequestPolicy(policy) => {
+            normalize_access_request_policy(&mut policy.as_ref().clone())
+        }
+    }
+}
+
+#[cfg(test)]
+mod document_tests {
+    #![allow(clippy::unwrap_used)]
+
+    use portcullis_api::documents::parse_documents_with;
+
+    #[test]
+    fn the_role_language_is_checked_in_documents() {
+        let err = parse_documents_with(
+            "kind: role\nmetadata: {name: a}\nspec: {allow: {rules: [{resources: [role], verbs: [fly]}]}}\n",
+            super::document,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("unknown verb `fly`"), "{err}");
+        let err = parse_documents_with(
+            "kind: access_request_policy\nmetadata: {name: p}\nspec: {module: m, roles: ['^(db$']}\n",
+            super::document,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("spec.roles[0]"), "{err}");
+    }
 }

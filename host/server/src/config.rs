@@ -184,20 +184,7 @@ pub struct Overrides {
     pub log_level: Option<String>,
 }
 
-/// The default data directory: `$PORTCULLIS_DATA_DIR`, else `$XDG_DATA_HOME/portcullis`,
-/// else `~/.local/share/portcullis`, else `./portcullis-data`.
-pub fn default_data_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("PORTCULLIS_DATA_DIR") {
-        return PathBuf::from(dir);
-    }
-    if let Some(dir) = std::env::var_os("XDG_DATA_HOME") {
-        return PathBuf::from(dir).join("portcullis");
-    }
-    match std::env::var_os("HOME") {
-        Some(home) => PathBuf::from(home).join(".local/share/portcullis"),
-        None => PathBuf::from("portcullis-data"),
-    }
-}
+pub use portcullis_api::default_data_dir;
 
 impl FileConfig {
     /// Reads and parses a YAML configuration file.
@@ -217,7 +204,7 @@ impl FileConfig {
         if text.trim().is_empty() {
             return Ok(Self::default());
         }
-        crate::yaml::from_str(text)
+        portcullis_api::yaml::from_str(text).map_err(|e| e.to_string())
     }
 
     /// Merges this file with command-line overrides and defaults.

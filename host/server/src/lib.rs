@@ -2,8 +2,8 @@
 //!
 //! This crate holds the gRPC services, the identity of callers (taken from their client
 //! certificates), first-start bootstrap, the server configuration and the typed resource
-//! layer over the store. It builds two binaries: `portcullis`, the daemon, and `pctl`, the
-//! admin command line modelled on `tctl`.
+//! layer over the store. It builds the daemon binary, `portcullis`; the admin command line
+//! `pctl` is the `portcullis-cli` crate, a client of the API like any other.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod access_requests;
@@ -13,7 +13,6 @@ pub mod config;
 pub mod daemon;
 pub mod issuance;
 pub mod keyring;
-pub mod pctl;
 pub mod policy;
 pub mod presence;
 pub mod rbac;
@@ -24,4 +23,3 @@ mod status;
 pub mod tls;
 pub mod tokens;
 pub mod watch;
-mod yaml;

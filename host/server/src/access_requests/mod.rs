@@ -20,8 +20,7 @@ pub mod plugin_data;
 pub mod policy;
 pub mod reviews;
 
-/// Kind name of access requests.
-pub const KIND_ACCESS_REQUEST: &str = "access_request";
+pub use portcullis_api::kinds::KIND_ACCESS_REQUEST;
 
 /// How long a request may stay pending by default.
 pub const DEFAULT_PENDING_TTL: Duration = Duration::from_secs(3600);
@@ -49,12 +48,7 @@ pub fn state(request: &AccessRequestV3) -> RequestState {
 
 /// The state's name, lower-case.
 pub fn state_name(state: RequestState) -> &'static str {
-    match state {
-        RequestState::None => "none",
-        RequestState::Pending => "pending",
-        RequestState::Approved => "approved",
-        RequestState::Denied => "denied",
-    }
+    state.label()
 }
 
 fn ts(at: SystemTime) -> prost_types::Timestamp {

@@ -1,6 +1,5 @@
 //! The admin identity in the data directory, kept valid across rotations.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -18,15 +17,7 @@ pub const ADMIN_USER: &str = "admin";
 /// The role that may do anything (built in: `portcullis_authz::builtin::admin`).
 pub const ADMIN_ROLE: &str = portcullis_authz::builtin::ADMIN;
 
-/// PEM documents one after the other, each ending with one newline (a `.cas` file).
-pub fn pem_list(pems: &[String]) -> String {
-    let mut out = String::new();
-    for pem in pems {
-        out.push_str(pem.trim_end());
-        out.push('\n');
-    }
-    out
-}
+pub use portcullis_api::pem_list;
 
 /// Writes the admin identity unless the one on disk is signed by the user authority's
 /// current signer, trusts exactly the current host CA certificates and is not close to
@@ -104,33 +95,10 @@ fn usable(
     signed_by_current && fresh && identity.has_role(ADMIN_ROLE)
 }
 
-/// Writes a file readable by its owner only, atomically (temporary file, then rename).
-pub fn write_private(path: &Path, data: &[u8]) -> Result<(), KeyringError> {
-    let tmp = stage(path, data)?;
-    std::fs::rename(&tmp, path).map_err(|source| KeyringError::Io {
+/// Writes `data` to a private temporary file next to `path`, synced, and returns its path.
+fn stage(path: &Path, data: &[u8]) -> Result<PathBuf, KeyringError> {
+    portcullis_api::private::stage_private(path, data).map_err(|source| KeyringError::Io {
         path: path.to_owned(),
         source,
     })
-}
-
-/// Writes `data` to a private temporary file next to `path`, synced, and returns its path.
-fn stage(path: &Path, data: &[u8]) -> Result<PathBuf, KeyringError> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let io = |source| KeyringError::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let mut name = path.as_os_str().to_owned();
-    name.push(".tmp");
-    let tmp = PathBuf::from(name);
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(io)?;
-    file.write_all(data).map_err(io)?;
-    file.sync_all().map_err(io)?;
-    Ok(tmp)
 }

@@ -41,9 +41,9 @@ use crate::resources::Collection;
 use crate::tls::TlsState;
 
 /// Host certificate authority type.
-pub const HOST_CA: &str = "host";
+pub const HOST_CA: &str = portcullis_api::kinds::HOST_CA;
 /// User certificate authority type.
-pub const USER_CA: &str = "user";
+pub const USER_CA: &str = portcullis_api::kinds::USER_CA;
 /// JWT signing authority type.
 pub const JWT_CA: &str = "jwt";
 /// Every authority type, in the order they are created and rotated.

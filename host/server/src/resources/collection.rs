@@ -2,7 +2,9 @@
 
 use std::marker::PhantomData;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
+
+use portcullis_api::time::to_system_time;
 
 use portcullis_api::services::Metadata;
 use portcullis_store::{Backend, Error as StoreError, Item};
@@ -226,9 +228,3 @@ impl<T: Resource> Collection<T> {
     }
 }
 
-/// Converts a protobuf timestamp to a system time (`None` if out of range).
-pub fn to_system_time(ts: prost_types::Timestamp) -> Option<SystemTime> {
-    let secs = u64::try_from(ts.seconds).ok()?;
-    let nanos = u32::try_from(ts.nanos).ok()?;
-    UNIX_EPOCH.checked_add(Duration::new(secs, nanos))
-}

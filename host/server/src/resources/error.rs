@@ -49,6 +49,12 @@ pub enum ResourceError {
     Store(portcullis_store::Error),
 }
 
+impl From<portcullis_api::validate::InvalidResource> for ResourceError {
+    fn from(e: portcullis_api::validate::InvalidResource) -> Self {
+        Self::Invalid(e.0)
+    }
+}
+
 impl ResourceError {
     /// An invalid-resource error with a message.
     pub fn invalid(message: impl Into<String>) -> Self {

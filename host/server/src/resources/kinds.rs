@@ -6,18 +6,10 @@ use portcullis_api::services::{
 
 use crate::impl_resource;
 
-/// Kind name of users.
-pub const KIND_USER: &str = "user";
-/// Kind name of roles.
-pub const KIND_ROLE: &str = "role";
-/// Kind name of certificate authorities.
-pub const KIND_CERT_AUTHORITY: &str = "cert_authority";
-/// Kind name of policy modules.
-pub const KIND_POLICY_MODULE: &str = "policy_module";
-/// Kind name of the cluster name resource.
-pub const KIND_CLUSTER_NAME: &str = "cluster_name";
-/// Kind name of remote (leaf) clusters.
-pub const KIND_REMOTE_CLUSTER: &str = "remote_cluster";
+pub use portcullis_api::kinds::{
+    KIND_CERT_AUTHORITY, KIND_CLUSTER_NAME, KIND_NODE, KIND_POLICY_MODULE, KIND_PROXY,
+    KIND_REMOTE_CLUSTER, KIND_ROLE, KIND_USER,
+};
 
 impl_resource!(UserV2, KIND_USER, "/users/");
 impl_resource!(RoleV3, KIND_ROLE, "/roles/");
@@ -49,10 +41,6 @@ pub fn ca_key(ca_type: &str, cluster: &str) -> String {
 /// Name of the single cluster-name resource (as Teleport names it).
 pub const CLUSTER_NAME_RESOURCE: &str = "cluster-name";
 
-/// Kind name of nodes (SSH servers announcing themselves, see [`crate::presence`]).
-pub const KIND_NODE: &str = "node";
-/// Kind name of proxies (announcing themselves like nodes).
-pub const KIND_PROXY: &str = "proxy";
 /// Store key prefix of nodes: `/nodes/NAMESPACE/NAME`.
 pub const NODES_PREFIX: &str = "/nodes/";
 /// Store key prefix of proxies: `/proxies/NAME` (proxies live in the default namespace).

@@ -9,5 +9,6 @@ mod error;
 pub mod kinds;
 pub mod validate;
 
-pub use collection::{to_system_time, Collection, Resource};
+pub use collection::{Collection, Resource};
+pub use portcullis_api::time::to_system_time;
 pub use error::ResourceError;

@@ -22,11 +22,8 @@ use crate::resources::{to_system_time, Collection, Resource, ResourceError};
 
 pub use statics::{parse_static_token, StaticToken};
 
-/// Kind name of provisioning tokens.
-pub const KIND_TOKEN: &str = "token";
-
-/// Lifetime of a generated token when none is asked for.
-pub const DEFAULT_TTL: Duration = Duration::from_secs(30 * 60);
+pub use portcullis_api::kinds::KIND_TOKEN;
+pub use portcullis_api::tokens::{redact, DEFAULT_TOKEN_TTL as DEFAULT_TTL};
 
 /// Longest lifetime of a generated token.
 pub const MAX_TTL: Duration = Duration::from_secs(48 * 3600);
@@ -95,14 +92,6 @@ pub fn random_value() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// What a listing shows of a token value it may not reveal: a few leading characters.
-pub fn redact(value: &str) -> String {
-    let shown: String = value.chars().take((value.len() / 4).min(4)).collect();
-    format!(
-        "{shown}{}",
-        "*".repeat(value.chars().count() - shown.chars().count())
-    )
-}
 
 /// Checks a token value a caller chose.
 pub fn validate_value(value: &str) -> Result<(), ResourceError> {

@@ -19,11 +19,9 @@ use portcullis_policy::{Decision, Verdict};
 use serde_json::{json, Value};
 
 use super::{resolve, spec, state, state_name, Resolution};
-use crate::resources::validate::validate_name;
 use crate::resources::ResourceError;
 
-/// Kind name of access-request policies.
-pub const KIND_ACCESS_REQUEST_POLICY: &str = "access_request_policy";
+pub use portcullis_api::kinds::KIND_ACCESS_REQUEST_POLICY;
 
 crate::impl_resource!(
     AccessRequestPolicyV1,
@@ -38,42 +36,7 @@ pub fn policy_spec(policy: &AccessRequestPolicyV1) -> AccessRequestPolicySpecV1 
 
 /// Checks a policy before it is stored and fills in its kind and version.
 pub fn normalize(policy: &mut AccessRequestPolicyV1) -> Result<(), ResourceError> {
-    if !policy.kind.is_empty() && policy.kind != KIND_ACCESS_REQUEST_POLICY {
-        return Err(ResourceError::invalid(format!(
-            "kind is `{}`, expected `{KIND_ACCESS_REQUEST_POLICY}`",
-            policy.kind
-        )));
-    }
-    if !policy.version.is_empty() && policy.version != "v1" {
-        return Err(ResourceError::invalid(format!(
-            "version `{}` is not supported (supported: v1)",
-            policy.version
-        )));
-    }
-    let name = policy
-        .metadata
-        .as_ref()
-        .map(|m| m.name.clone())
-        .unwrap_or_default();
-    validate_name(KIND_ACCESS_REQUEST_POLICY, &name)?;
-    let spec = policy_spec(policy);
-    if spec.module.trim().is_empty() {
-        return Err(ResourceError::invalid(format!(
-            "access_request_policy `{name}`: spec.module must name an uploaded policy module"
-        )));
-    }
-    for (field, entries) in [("spec.roles", &spec.roles), ("spec.users", &spec.users)] {
-        for (i, entry) in entries.iter().enumerate() {
-            ValueMatcher::parse(entry).map_err(|e| {
-                ResourceError::invalid(format!(
-                    "access_request_policy `{name}`: {field}[{i}] `{entry}`: {e}"
-                ))
-            })?;
-        }
-    }
-    policy.kind = KIND_ACCESS_REQUEST_POLICY.to_owned();
-    policy.version = "v1".to_owned();
-    Ok(())
+    Ok(portcullis_authz::validate::normalize_access_request_policy(policy)?)
 }
 
 fn any_matches(entries: &[String], value: &str) -> bool {
