@@ -1,8 +1,9 @@
 //! End-to-end test support for Portcullis.
 //!
-//! The tests in `tests/` start the real `portcullis` binary on an ephemeral loopback port,
-//! drive it with the real `pctl` and the typed client over mutual TLS, and stop or kill it.
-//! This library finds (and if needed builds) the binaries and manages server processes.
+//! The end-to-end tests (one test binary, `tests/e2e/`, a module per area) start the real
+//! `portcullis` binary on an ephemeral loopback port, drive it with the real `pctl` and the
+//! typed client over mutual TLS, and stop or kill it. This library finds the binaries,
+//! manages server processes, and holds the helpers the areas share.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{BufRead, BufReader};

@@ -1,7 +1,5 @@
 //! End-to-end: every acknowledged write survives `kill -9` of the server.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 

@@ -1,8 +1,6 @@
 //! End-to-end: certificate issuance against the real binary, checked with real OpenSSH and
 //! openssl.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, SystemTime};

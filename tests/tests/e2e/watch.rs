@@ -3,8 +3,6 @@
 //! stream, rights checked when subscribing (own access requests without any rule), secrets
 //! only when asked for and allowed, and bad watches refused before anything is subscribed.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::path::Path;
 use std::time::Duration;
 

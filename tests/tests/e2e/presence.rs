@@ -6,8 +6,6 @@
 //! The servers run with an hour-long sweep interval, so a lapsed node vanishing proves the
 //! reads hide expired records, not that the sweeper happened to run.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Output};

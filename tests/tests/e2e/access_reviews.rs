@@ -4,8 +4,6 @@
 //! to humans; a failing module leaving requests pending; policies' verdicts on the request
 //! and in the audit log.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::path::Path;
 
 use portcullis_tests::policies::{access_request_module, build_example, Lang};

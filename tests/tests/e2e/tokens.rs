@@ -1,7 +1,5 @@
 //! Provisioning tokens and joining hosts, against the real binary.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::path::Path;
 use std::time::Duration;
 

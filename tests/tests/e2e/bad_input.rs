@@ -1,7 +1,5 @@
 //! End-to-end: bad YAML or resources get a clear error and leave stored data unchanged.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use portcullis_server::pctl::parse_documents;
 use portcullis_tests::{write_file, Server, SEED_RSCS_YAML};
 

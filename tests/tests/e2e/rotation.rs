@@ -1,8 +1,6 @@
 //! End-to-end: certificate authority rotation against the real binary — manual, automatic,
 //! rollback, and restarts in the middle of a rotation.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};

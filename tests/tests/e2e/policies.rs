@@ -2,8 +2,6 @@
 //! replace, rollback, restart with the compiled-module cache, and hostile modules contained
 //! while the server keeps answering.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 

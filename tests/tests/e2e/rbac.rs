@@ -2,8 +2,6 @@
 //! deny over allow, `where` clauses in the Wasm `predicate` module (with an uploaded
 //! module's extra function, and one that traps), and `pctl acl check` explanations.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::path::Path;
 use std::process::Output;
 

@@ -3,8 +3,6 @@
 //! (`policies/conformance/cases.json`) under the server's engine — and under `pctl policy
 //! test`, which runs the same engine offline.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::process::Command;
 use std::sync::Arc;
 

@@ -1,7 +1,5 @@
 //! End-to-end: configuration, and later starts reusing the cluster created by the first.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::os::unix::fs::PermissionsExt;
 
 use portcullis_tests::{write_file, Server};

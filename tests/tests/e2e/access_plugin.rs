@@ -5,8 +5,6 @@
 //! cleanly on SIGTERM, and, started again to deny the others, denies what was left pending
 //! except what another instance has claimed.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};

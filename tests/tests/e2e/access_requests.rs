@@ -1,8 +1,6 @@
 //! Access requests against the real binary: the reference's contractor / dba /
 //! request-admin scenario, partial approval, no re-resolution, filters and rights.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::path::Path;
 
 use portcullis_tests::{err, ok, s, write_file, Server};

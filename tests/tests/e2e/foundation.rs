@@ -1,7 +1,5 @@
 //! End-to-end: bootstrap, resources through `pctl`, mTLS refusal, admin-only writes.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::time::{Duration, SystemTime};
 
 use portcullis_api::auth::GetCertAuthorityRequest;
