@@ -6,10 +6,7 @@ use std::time::{Duration, Instant};
 
 /// The multi-threaded runtime the benchmarks drive their clients from.
 pub fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime")
+    crate::rt()
 }
 
 /// Time per measurement: `BENCH_SECONDS` (default 3).

@@ -1,11 +1,13 @@
 //! End-to-end test support for Portcullis.
 //!
-//! The tests in `tests/` start the real `portcullis` binary on an ephemeral loopback port,
-//! drive it with the real `pctl` and the typed client over mutual TLS, and stop or kill it.
-//! This library finds (and if needed builds) the binaries and manages server processes.
+//! The end-to-end tests (one test binary, `tests/e2e/`, a module per area) start the real
+//! `portcullis` binary on an ephemeral loopback port, drive it with the real `pctl` and the
+//! typed client over mutual TLS, and stop or kill it. This library finds the binaries,
+//! manages server processes, and holds the helpers the areas share.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
@@ -16,6 +18,7 @@ use portcullis_api::{Client, TlsFiles};
 pub mod bench;
 pub mod openssh;
 pub mod policies;
+mod stale;
 
 /// The seeds' `rscs.yaml` (API reference: user + role for an access plugin), verbatim.
 pub const SEED_RSCS_YAML: &str = include_str!("../fixtures/rscs.yaml");
@@ -64,10 +67,17 @@ spec:
       roles: ['admin']
 ";
 
+/// The file `name` in `tests/fixtures/` (the reference's seed resources).
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
+}
+
 /// The reference's access-workflow roles: `contractor` (may request `dba`), `dba`,
 /// `request-admin`.
 pub fn access_workflow_fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/access-workflow.yaml")
+    fixture("access-workflow.yaml")
 }
 
 /// Directory holding the workspace's binaries (`portcullis`, `pctl`).
@@ -76,28 +86,35 @@ pub fn access_workflow_fixture() -> PathBuf {
 /// before the tests); they are never built from inside a test, so a test run cannot contend
 /// with its own cargo for the build lock. `PORTCULLIS_BIN_DIR` points elsewhere (e.g. at
 /// copies, when two checkouts share one target directory and so its binaries).
+///
+/// Panics if `portcullis` or `pctl` is missing, or, unless `PORTCULLIS_BIN_DIR` is set, older
+/// than a source it is built from (the `.rs`, `.proto`, `Cargo.toml` and `Cargo.lock` files
+/// under the repository's `host/`, `proto/` and `guest-sdk/`, and the workspace's
+/// `Cargo.toml` and `Cargo.lock`): the message names the binary and the newer source. The
+/// check runs once per test process; every later call fails with the same message.
 pub fn bin_dir() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        // The test executable lives in <target>/<profile>/deps/.
-        let exe = std::env::current_exe().expect("current exe");
-        let dir = match std::env::var_os("PORTCULLIS_BIN_DIR") {
-            Some(dir) => PathBuf::from(dir),
-            None => exe
-                .parent()
+    static DIR: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let found = DIR.get_or_init(|| {
+        let given = std::env::var_os("PORTCULLIS_BIN_DIR").map(PathBuf::from);
+        let dir = given.clone().unwrap_or_else(|| {
+            // The test executable lives in <target>/<profile>/deps/.
+            let exe = std::env::current_exe().expect("current exe");
+            exe.parent()
                 .and_then(Path::parent)
                 .expect("target profile dir")
-                .to_path_buf(),
-        };
-        for name in ["portcullis", "pctl"] {
-            assert!(
-                dir.join(name).is_file(),
-                "`{}` is missing: run `cargo build --workspace --bins` first (scripts/test does)",
-                dir.join(name).display()
-            );
-        }
-        dir
-    })
+                .to_path_buf()
+        });
+        // Copies on purpose are not compared with the sources.
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("tests/ has a parent");
+        let root = given.is_none().then_some(root);
+        stale::check(&dir, &["portcullis", "pctl"], root).map(|()| dir)
+    });
+    match found {
+        Ok(dir) => dir,
+        Err(why) => panic!("{why}"),
+    }
 }
 
 /// Path of a workspace binary (`portcullis` or `pctl`).
@@ -163,24 +180,34 @@ impl Server {
         }
     }
 
+    /// Starts a server with data directory `dir/data` and the configuration file
+    /// `dir/config.yaml`, written with `config` (YAML) and private to the user, as a config
+    /// that may hold static tokens must be.
+    pub fn start_with_config(dir: &Path, config: &str) -> Server {
+        let config = write_file(dir, "config.yaml", config);
+        std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600))
+            .expect("chmod config.yaml");
+        Server::start(&dir.join("data"), &["--config", s(&config)])
+    }
+
     /// Runs `pctl` as `user`, with a TLS identity signed by the admin and kept in `dir`
     /// (`id-USER.crt/.key/.cas`, signed on first use).
     pub fn pctl_as(&self, dir: &Path, user: &str, args: &[&str]) -> Output {
         let prefix = dir.join(format!("id-{user}"));
-        let path = |ext: &str| prefix.with_extension(ext).to_string_lossy().into_owned();
-        if !prefix.with_extension("crt").exists() {
-            self.sign_user(user, "tls", &prefix.to_string_lossy());
+        let files = TlsFiles::from_prefix(&prefix);
+        if !files.cert.exists() {
+            self.sign_user(user, "tls", s(&prefix));
         }
+        self.pctl_with(&files, args)
+    }
+
+    /// Runs `pctl` against this server with the TLS identity in `files` (`--cert`, `--key`,
+    /// `--cas`).
+    pub fn pctl_with(&self, files: &TlsFiles, args: &[&str]) -> Output {
         Command::new(bin("pctl"))
             .args(["--auth-server", &self.addr])
-            .args([
-                "--cert",
-                &path("crt"),
-                "--key",
-                &path("key"),
-                "--cas",
-                &path("cas"),
-            ])
+            .args(["--cert", s(&files.cert), "--key", s(&files.key)])
+            .args(["--cas", s(&files.cas)])
             .args(args)
             .output()
             .expect("run pctl")
@@ -190,12 +217,7 @@ impl Server {
     /// returns the new request's ID.
     pub fn request_roles(&self, dir: &Path, user: &str, roles: &str) -> String {
         let out = self.pctl_as(dir, user, &["request", "create", "--roles", roles]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+        ok(out).trim().to_owned()
     }
 
     /// The admin identity files the server wrote.
@@ -285,6 +307,11 @@ pub fn s(path: &Path) -> &str {
     path.to_str().expect("test paths are UTF-8")
 }
 
+/// The standard error of a command, whether it succeeded or not.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 /// The standard output of a command that must have succeeded (else panics with its
 /// standard error).
 pub fn ok(out: std::process::Output) -> String {
@@ -304,6 +331,21 @@ pub fn err(out: std::process::Output) -> String {
         String::from_utf8_lossy(&out.stdout)
     );
     String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The multi-threaded runtime (I/O and time enabled) the tests drive the typed client from.
+pub fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+/// The identity (user, roles, traits, expiry, ...) a PEM client certificate carries; only
+/// its first certificate is read.
+pub fn identity_from_pem(pem: &[u8]) -> portcullis_ca::Identity {
+    let (_, doc) = x509_parser::pem::parse_x509_pem(pem).expect("a PEM certificate");
+    portcullis_ca::Identity::from_certificate_der(&doc.contents).expect("a Portcullis identity")
 }
 
 /// A minimal valid role named `name`.

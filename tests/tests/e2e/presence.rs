@@ -6,39 +6,19 @@
 //! The servers run with an hour-long sweep interval, so a lapsed node vanishing proves the
 //! reads hide expired records, not that the sweeper happened to run.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Output};
 use std::time::{Duration, Instant, SystemTime};
 
 use portcullis_api::auth::GetNodesRequest;
 use portcullis_api::services::keep_alive::KeepAliveType;
 use portcullis_api::services::{KeepAlive, ServerV2};
 use portcullis_api::{Client, TlsFiles};
-use portcullis_tests::{write_file, Server};
+use portcullis_tests::{err, rt, s, write_file, Server};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Code;
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-fn s(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
-/// A server that never sweeps during a test.
-fn start(dir: &Path) -> Server {
-    let config = write_file(dir, "config.yaml", "sweep_interval: 1h\n");
-    Server::start(&dir.join("data"), &["--config", s(&config)])
-}
 
 /// Signs a TLS identity for host `name` with system role `role` and connects with it.
 async fn host_client(server: &Server, dir: &Path, name: &str, role: &str) -> Client {
@@ -152,10 +132,6 @@ where
     }
 }
 
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
 /// Asserts `result` failed with `code` and a message containing `needle`.
 #[track_caller]
 fn refused<T: std::fmt::Debug>(result: Result<T, tonic::Status>, code: Code, needle: &str) {
@@ -194,7 +170,8 @@ struct Setup {
 /// A [`Setup`] whose host is `host` with system role `role`.
 fn setup(host: &str, role: &str) -> Setup {
     let dir = tempfile::tempdir().unwrap();
-    let server = start(dir.path());
+    // A server that never sweeps during a test.
+    let server = Server::start_with_config(dir.path(), "sweep_interval: 1h\n");
     let rt = rt();
     let (admin, host) = rt.block_on(async {
         let admin = server.admin_client().await;
@@ -311,13 +288,8 @@ fn label_selectors_filter_nodes() {
         assert!(nodes[0].metadata.as_ref().unwrap().expires.is_some());
         let none = server.pctl_ok(&["nodes", "ls", "--labels", "env=qa"]);
         assert_eq!(none.trim(), "no nodes");
-        let bad = server.pctl(&["nodes", "ls", "--labels", "env"]);
-        assert!(!bad.status.success());
-        assert!(
-            stderr(&bad).contains("`env` is not KEY=VALUE"),
-            "{}",
-            stderr(&bad)
-        );
+        let why = err(server.pctl(&["nodes", "ls", "--labels", "env"]));
+        assert!(why.contains("`env` is not KEY=VALUE"), "{why}");
     });
 }
 
@@ -368,18 +340,8 @@ fn hosts_announce_only_themselves_and_listing_needs_rights() {
             Code::PermissionDenied,
             "`alice` may not call GetNodes",
         );
-        let out = Command::new(portcullis_tests::bin("pctl"))
-            .args(["--auth-server", &server.addr])
-            .args(["--cert", s(&files.cert), "--key", s(&files.key)])
-            .args(["--cas", s(&files.cas), "nodes", "ls"])
-            .output()
-            .unwrap();
-        assert!(!out.status.success());
-        assert!(
-            stderr(&out).contains("may not call GetNodes"),
-            "{}",
-            stderr(&out)
-        );
+        let why = err(server.pctl_with(&files, &["nodes", "ls"]));
+        assert!(why.contains("may not call GetNodes"), "{why}");
         let own = server_v2("node", "alice-box", &[], None);
         refused(
             alice_client.rpc().upsert_node(own).await,

@@ -1,7 +1,5 @@
 //! Provisioning tokens and joining hosts, against the real binary.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::path::Path;
 use std::time::Duration;
 
@@ -10,25 +8,9 @@ use portcullis_api::auth::{
 };
 use portcullis_api::services::ProvisionTokenV2;
 use portcullis_api::{Client, TlsFiles};
-use portcullis_ca::{ClientKey, Identity};
-use portcullis_tests::{write_file, Server};
+use portcullis_ca::ClientKey;
+use portcullis_tests::{identity_from_pem, rt, s, stderr, write_file, Server};
 use tonic::Code;
-
-fn s(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-fn stderr(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 /// What a joining host has: the host CA (given out of band) and its new key.
 struct Joiner {
@@ -96,20 +78,11 @@ impl Joiner {
     }
 }
 
-fn identity_of(certs: &HostCerts) -> Identity {
-    let pem = String::from_utf8(certs.tls.clone()).unwrap();
-    let der = x509_parser::pem::parse_x509_pem(pem.as_bytes()).unwrap().1;
-    Identity::from_certificate_der(&der.contents).unwrap()
-}
-
 #[test]
 fn tokens_are_added_listed_updated_and_removed() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let config = write_file(dir, "config.yaml", "tokens: ['node:static-node-token']\n");
-    // A config file holding static tokens must be private (see tests/restart.rs).
-    std::fs::set_permissions(&config, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
-    let server = Server::start(&dir.join("data"), &["--config", s(&config)]);
+    let server = Server::start_with_config(dir, "tokens: ['node:static-node-token']\n");
 
     let random = server.pctl_ok(&["tokens", "add", "--type", "node,proxy", "--ttl", "1h"]);
     let random = random.trim();
@@ -181,9 +154,8 @@ fn tokens_are_added_listed_updated_and_removed() {
             "already exists",
         ),
     ] {
-        let out = server.pctl(&[&["tokens", "add"][..], &args].concat());
-        assert!(!out.status.success());
-        assert!(stderr(&out).contains(reason), "{args:?}: {}", stderr(&out));
+        let why = portcullis_tests::err(server.pctl(&[&["tokens", "add"][..], &args].concat()));
+        assert!(why.contains(reason), "{args:?}: {why}");
     }
     let count = || {
         rt.block_on(
@@ -217,15 +189,10 @@ fn tokens_are_added_listed_updated_and_removed() {
 
     // Removal; static tokens stay.
     server.pctl_ok(&["tokens", "rm", "this-is-a-secure-token-string"]);
-    let out = server.pctl(&["tokens", "rm", "this-is-a-secure-token-string"]);
-    assert!(stderr(&out).contains("not found"), "{}", stderr(&out));
-    let out = server.pctl(&["tokens", "rm", "static-node-token"]);
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("configuration file"),
-        "{}",
-        stderr(&out)
-    );
+    let why = stderr(&server.pctl(&["tokens", "rm", "this-is-a-secure-token-string"]));
+    assert!(why.contains("not found"), "{why}");
+    let why = portcullis_tests::err(server.pctl(&["tokens", "rm", "static-node-token"]));
+    assert!(why.contains("configuration file"), "{why}");
     assert_eq!(count(), 1);
 
     // Without a rule on `token`, no listing.
@@ -238,7 +205,7 @@ fn tokens_are_added_listed_updated_and_removed() {
     server.pctl_ok(&["create", s(&role)]);
     server.pctl_ok(&["users", "add", "nobody", "--roles", "plain"]);
     server.sign_user("nobody", "tls", s(&prefix));
-    let out = server.pctl(&[
+    let why = stderr(&server.pctl(&[
         "--cert",
         s(&prefix.with_extension("crt")),
         "--key",
@@ -247,12 +214,8 @@ fn tokens_are_added_listed_updated_and_removed() {
         s(&prefix.with_extension("cas")),
         "tokens",
         "ls",
-    ]);
-    assert!(
-        stderr(&out).contains("may not call GetTokens"),
-        "{}",
-        stderr(&out)
-    );
+    ]));
+    assert!(why.contains("may not call GetTokens"), "{why}");
     server.stop();
 }
 
@@ -276,7 +239,7 @@ fn hosts_join_with_a_token_and_failures_say_why() {
     let certs = rt
         .block_on(joiner.join(&server, token, "node-1", "node"))
         .unwrap();
-    let identity = identity_of(&certs);
+    let identity = identity_from_pem(&certs.tls);
     assert!(identity.username.starts_with("node-1"), "{identity:?}");
     assert_eq!(identity.system_roles, ["Node"]);
     let ssh = String::from_utf8(certs.ssh.clone()).unwrap();
@@ -321,7 +284,10 @@ fn hosts_join_with_a_token_and_failures_say_why() {
             .map(Result::unwrap)
             .collect()
     });
-    let mut names: Vec<String> = joined.iter().map(|c| identity_of(c).username).collect();
+    let mut names: Vec<String> = joined
+        .iter()
+        .map(|c| identity_from_pem(&c.tls).username)
+        .collect();
     names.sort();
     names.dedup();
     assert_eq!(names.len(), 16);
@@ -447,18 +413,10 @@ fn leaf_clusters_inherit_token_labels_and_roles_decide_who_reaches_them() {
     assert!(server.pctl_ok(&["get", "rc/leaf-1"]).contains("prod"));
 
     // Bad input and unknown clusters are named.
-    let out = server.pctl(&["update", "rc/nowhere", "--set-labels", "env=prod"]);
-    assert!(
-        stderr(&out).contains("remote_cluster `nowhere` not found"),
-        "{}",
-        stderr(&out)
-    );
-    let out = server.pctl(&["update", "role/prod-only", "--set-labels", "env=prod"]);
-    assert!(
-        stderr(&out).contains("labels of remote clusters"),
-        "{}",
-        stderr(&out)
-    );
+    let why = stderr(&server.pctl(&["update", "rc/nowhere", "--set-labels", "env=prod"]));
+    assert!(why.contains("remote_cluster `nowhere` not found"), "{why}");
+    let why = stderr(&server.pctl(&["update", "role/prod-only", "--set-labels", "env=prod"]));
+    assert!(why.contains("labels of remote clusters"), "{why}");
     let err = rt
         .block_on(joiner.join_as(&server, token.trim(), "h", "bad/name", "Trusted_cluster"))
         .unwrap_err();
@@ -469,8 +427,8 @@ fn leaf_clusters_inherit_token_labels_and_roles_decide_who_reaches_them() {
     );
 
     server.pctl_ok(&["rm", "rc/leaf-1"]);
-    let out = server.pctl(&["get", "rc/leaf-1"]);
-    assert!(stderr(&out).contains("not found"), "{}", stderr(&out));
+    let why = stderr(&server.pctl(&["get", "rc/leaf-1"]));
+    assert!(why.contains("not found"), "{why}");
     server.stop();
 }
 
@@ -539,14 +497,8 @@ fn a_node_process_joins_heartbeats_and_vanishes_when_it_stops() {
         "{stdout}"
     );
     // The identity it wrote is a host identity of the Node role.
-    let pem = std::fs::read_to_string(dir.join("node-7.crt")).unwrap();
-    let der = x509_parser::pem::parse_x509_pem(pem.as_bytes()).unwrap().1;
-    assert_eq!(
-        Identity::from_certificate_der(&der.contents)
-            .unwrap()
-            .system_roles,
-        ["Node"]
-    );
+    let pem = std::fs::read(dir.join("node-7.crt")).unwrap();
+    assert_eq!(identity_from_pem(&pem).system_roles, ["Node"]);
 
     wait_for_nodes(
         &server,

@@ -2,13 +2,11 @@
 //! replace, rollback, restart with the compiled-module cache, and hostile modules contained
 //! while the server keeps answering.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use portcullis_tests::policies::access_request_module as module;
-use portcullis_tests::{write_file, Server};
+use portcullis_tests::{err, s, stderr, write_file, Server};
 
 fn verdict(name: &str, verdict: &str) -> Vec<u8> {
     module(
@@ -26,10 +24,6 @@ fn save(dir: &Path, name: &str, wasm: &[u8]) -> PathBuf {
     path
 }
 
-fn s(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
 fn eval(server: &Server, dir: &Path, name: &str) -> Result<String, String> {
     let input = write_file(dir, "input.json", INPUT);
     let out = server.pctl(&[
@@ -44,7 +38,7 @@ fn eval(server: &Server, dir: &Path, name: &str) -> Result<String, String> {
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        Err(stderr(&out))
     }
 }
 
@@ -100,8 +94,7 @@ fn upload_replace_rollback_and_restart() {
     assert!(eval(&server, dir, "gate")
         .unwrap_err()
         .contains("not found"));
-    let out = server.pctl(&["policy", "rollback", "gate"]);
-    assert!(!out.status.success());
+    err(server.pctl(&["policy", "rollback", "gate"]));
 }
 
 #[test]
@@ -151,10 +144,10 @@ fn bad_modules_are_refused_with_the_reason_and_change_nothing() {
         let file = save(dir, &format!("{name}.wasm"), &bytes);
         let out = server.pctl(&["policy", "upload", s(&file), "--name", "gate"]);
         assert!(!out.status.success(), "{name} was accepted");
-        let err = String::from_utf8_lossy(&out.stderr);
+        let why = stderr(&out);
         assert!(
-            err.contains(needle),
-            "{name}: the reason names `{needle}`: {err}"
+            why.contains(needle),
+            "{name}: the reason names `{needle}`: {why}"
         );
     }
     // The stored module is unchanged.
@@ -272,7 +265,7 @@ fn the_builtin_predicate_module_evaluates_where_clauses() {
         "bad.json",
         r#"{"expression": "contains(user.spec.traits[", "user": {}, "resource": {}}"#,
     );
-    let out = server.pctl(&[
+    let why = err(server.pctl(&[
         "policy",
         "eval",
         "predicate",
@@ -280,13 +273,8 @@ fn the_builtin_predicate_module_evaluates_where_clauses() {
         "where",
         "--input",
         s(&bad),
-    ]);
-    assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("column"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ]));
+    assert!(why.contains("column"), "{why}");
 }
 
 /// The deepest expressions the predicate language accepts evaluate inside the module (its

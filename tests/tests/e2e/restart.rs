@@ -1,10 +1,8 @@
 //! End-to-end: configuration, and later starts reusing the cluster created by the first.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::os::unix::fs::PermissionsExt;
 
-use portcullis_tests::{write_file, Server};
+use portcullis_tests::{err, s, write_file, Server};
 
 /// `pctl status` without the line naming the (ephemeral) server address.
 fn status(server: &Server) -> String {
@@ -59,9 +57,8 @@ fn later_starts_reuse_cluster_name_authorities_and_admin_identity() {
         .arg(&data)
         .output()
         .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("cannot be renamed"), "{err}");
+    let why = err(out);
+    assert!(why.contains("cannot be renamed"), "{why}");
 
     // A lost admin identity is written again, signed by the same authorities.
     std::fs::remove_file(data.join("admin.key")).unwrap();
@@ -88,7 +85,7 @@ fn config_file_is_read_and_flags_override_it() {
         ),
     );
     // --listen (127.0.0.1:0, given by the harness) overrides the file's unusable port.
-    let server = Server::start(&data, &["--config", config.to_str().unwrap()]);
+    let server = Server::start(&data, &["--config", s(&config)]);
     assert!(server.pctl_ok(&["status"]).contains("Cluster:  from-file"));
     assert!(
         server.log().contains("DEBUG"),
@@ -98,14 +95,13 @@ fn config_file_is_read_and_flags_override_it() {
 
     let bad = write_file(tmp.path(), "bad.yaml", "listen: 127.0.0.1:1\n");
     let out = std::process::Command::new(portcullis_tests::bin("portcullis"))
-        .args(["start", "--config", bad.to_str().unwrap()])
+        .args(["start", "--config", s(&bad)])
         .output()
         .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let why = err(out);
     assert!(
-        err.contains("unknown field `listen`") && err.contains("bad.yaml"),
-        "{err}"
+        why.contains("unknown field `listen`") && why.contains("bad.yaml"),
+        "{why}"
     );
 
     let help = std::process::Command::new(portcullis_tests::bin("portcullis"))

@@ -1,7 +1,5 @@
 //! End-to-end: bootstrap, resources through `pctl`, mTLS refusal, admin-only writes.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::time::{Duration, SystemTime};
 
 use portcullis_api::auth::GetCertAuthorityRequest;
@@ -9,11 +7,9 @@ use portcullis_api::{Client, TlsFiles};
 use portcullis_api::documents::{parse_documents, Document};
 use std::process::Command;
 
-use portcullis_tests::{run_ok, write_file, Server, SEED_API_ADMIN_YAML, SEED_RSCS_YAML};
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Runtime::new().unwrap()
-}
+use portcullis_tests::{
+    err, rt, run_ok, s, write_file, Server, SEED_API_ADMIN_YAML, SEED_RSCS_YAML,
+};
 
 /// Clears the server-assigned revision so documents compare on content.
 fn without_id(doc: Document) -> Document {
@@ -43,7 +39,7 @@ fn seed_resources_round_trip_through_pctl() {
         ("api-admin.yaml", SEED_API_ADMIN_YAML),
     ] {
         let file = write_file(tmp.path(), name, yaml);
-        let out = server.pctl_ok(&["create", file.to_str().unwrap()]);
+        let out = server.pctl_ok(&["create", s(&file)]);
         assert!(out.contains("has been created"), "{out}");
         let expected = parse_documents(yaml).unwrap();
         assert_eq!(expected.len(), 2);
@@ -59,11 +55,9 @@ fn seed_resources_round_trip_through_pctl() {
             assert_eq!(json[0]["kind"], doc.kind());
         }
         // Without -f an existing resource is an error; with -f it is overwritten.
-        let again = server.pctl(&["create", file.to_str().unwrap()]);
-        assert!(!again.status.success());
-        let err = String::from_utf8_lossy(&again.stderr);
-        assert!(err.contains("already exists"), "{err}");
-        server.pctl_ok(&["create", "-f", file.to_str().unwrap()]);
+        let why = err(server.pctl(&["create", s(&file)]));
+        assert!(why.contains("already exists"), "{why}");
+        server.pctl_ok(&["create", "-f", s(&file)]);
     }
     let roles = server.pctl_ok(&["get", "roles"]);
     assert_eq!(parse_documents(&roles).unwrap().len(), 2, "{roles}");
@@ -80,10 +74,8 @@ fn seed_resources_round_trip_through_pctl() {
         "role/api-admin",
     ] {
         server.pctl_ok(&["rm", what]);
-        let gone = server.pctl(&["get", what]);
-        assert!(!gone.status.success());
-        let err = String::from_utf8_lossy(&gone.stderr);
-        assert!(err.contains("not found"), "{err}");
+        let why = err(server.pctl(&["get", what]));
+        assert!(why.contains("not found"), "{why}");
     }
     let roles = server.pctl_ok(&["get", "roles"]);
     assert!(parse_documents(&roles).unwrap().is_empty(), "{roles}");
@@ -111,8 +103,7 @@ fn pctl_users_and_status() {
     let spec = u.spec.as_ref().unwrap();
     assert_eq!(spec.roles, ["dev", "ops"]);
     assert_eq!(spec.traits["logins"].values, ["alice", "root"]);
-    let dup = server.pctl(&["users", "add", "alice", "--roles", "dev"]);
-    assert!(!dup.status.success());
+    err(server.pctl(&["users", "add", "alice", "--roles", "dev"]));
     server.pctl_ok(&["users", "rm", "alice"]);
     assert!(!server.pctl_ok(&["users", "ls"]).contains("alice"));
 
@@ -225,11 +216,11 @@ fn connections_without_a_cluster_certificate_are_refused() {
     );
     let out = server.pctl(&[
         "--cert",
-        crt.to_str().unwrap(),
+        s(&crt),
         "--key",
-        key.to_str().unwrap(),
+        s(&key),
         "--cas",
-        cas.to_str().unwrap(),
+        s(&cas),
         "get",
         "roles",
     ]);
@@ -345,15 +336,7 @@ fn callers_get_only_what_their_roles_allow() {
 #[test]
 fn expired_resources_disappear() {
     let tmp = tempfile::tempdir().unwrap();
-    let server = Server::start(
-        &tmp.path().join("data"),
-        &[
-            "--config",
-            write_file(tmp.path(), "c.yaml", "sweep_interval: 1s\n")
-                .to_str()
-                .unwrap(),
-        ],
-    );
+    let server = Server::start_with_config(tmp.path(), "sweep_interval: 1s\n");
     rt().block_on(async {
         let client = server.admin_client().await;
         let expires = SystemTime::now() + Duration::from_secs(2);

@@ -1,18 +1,16 @@
 //! End-to-end: every acknowledged write survives `kill -9` of the server.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use portcullis_tests::{role, Server};
+use portcullis_tests::{role, rt, Server};
 
 #[test]
 fn acknowledged_writes_survive_kill_9() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
     let server = Server::start(&data, &[]);
-    let rt = tokio::runtime::Runtime::new().unwrap();
+    let rt = rt();
     let acked = Arc::new(Mutex::new(Vec::<String>::new()));
 
     let writers: Vec<_> = (0..8)

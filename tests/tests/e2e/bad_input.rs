@@ -1,18 +1,7 @@
 //! End-to-end: bad YAML or resources get a clear error and leave stored data unchanged.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use portcullis_api::documents::parse_documents;
-use portcullis_tests::{write_file, Server, SEED_RSCS_YAML};
-
-fn stderr_of(out: &std::process::Output) -> String {
-    assert!(
-        !out.status.success(),
-        "expected failure, got: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+use portcullis_tests::{err, rt, s, write_file, Server, SEED_RSCS_YAML};
 
 #[test]
 fn bad_documents_are_named_and_nothing_is_written() {
@@ -35,11 +24,11 @@ fn bad_documents_are_named_and_nothing_is_written() {
     ];
     for (i, (what, text, needles)) in cases.iter().enumerate() {
         let file = write_file(tmp.path(), &format!("bad{i}.yaml"), text);
-        let err = stderr_of(&server.pctl(&["create", file.to_str().unwrap()]));
+        let why = err(server.pctl(&["create", s(&file)]));
         for needle in *needles {
             assert!(
-                err.contains(needle),
-                "{what}: `{needle}` missing from: {err}"
+                why.contains(needle),
+                "{what}: `{needle}` missing from: {why}"
             );
         }
         let roles = server.pctl_ok(&["get", "roles"]);
@@ -55,27 +44,22 @@ fn bad_documents_are_named_and_nothing_is_written() {
     }
 
     // An existing resource in the middle of a file: nothing is written.
-    server.pctl_ok(&[
-        "create",
-        write_file(tmp.path(), "good.yaml", good_role)
-            .to_str()
-            .unwrap(),
-    ]);
+    server.pctl_ok(&["create", s(&write_file(tmp.path(), "good.yaml", good_role))]);
     let mixed = write_file(tmp.path(), "mixed.yaml", SEED_RSCS_YAML.to_owned().as_str());
     let mixed_text = format!("{SEED_RSCS_YAML}---\n{good_role}");
     std::fs::write(&mixed, mixed_text).unwrap();
-    let err = stderr_of(&server.pctl(&["create", mixed.to_str().unwrap()]));
-    assert!(err.contains("role `good` already exists"), "{err}");
+    let why = err(server.pctl(&["create", s(&mixed)]));
+    assert!(why.contains("role `good` already exists"), "{why}");
     let roles = parse_documents(&server.pctl_ok(&["get", "roles"])).unwrap();
     assert_eq!(roles.len(), 1, "only the earlier role is stored");
 
     // Bad references on the command line.
-    let err = stderr_of(&server.pctl(&["get", "widgets"]));
-    assert!(err.contains("unknown resource kind `widgets`"), "{err}");
-    let err = stderr_of(&server.pctl(&["rm", "role"]));
-    assert!(err.contains("name the resource"), "{err}");
-    let err = stderr_of(&server.pctl(&["create", "/nonexistent.yaml"]));
-    assert!(err.contains("cannot read `/nonexistent.yaml`"), "{err}");
+    let why = err(server.pctl(&["get", "widgets"]));
+    assert!(why.contains("unknown resource kind `widgets`"), "{why}");
+    let why = err(server.pctl(&["rm", "role"]));
+    assert!(why.contains("name the resource"), "{why}");
+    let why = err(server.pctl(&["create", "/nonexistent.yaml"]));
+    assert!(why.contains("cannot read `/nonexistent.yaml`"), "{why}");
     server.stop();
 }
 
@@ -83,7 +67,7 @@ fn bad_documents_are_named_and_nothing_is_written() {
 fn the_server_refuses_invalid_resources_sent_directly() {
     let tmp = tempfile::tempdir().unwrap();
     let server = Server::start(&tmp.path().join("data"), &[]);
-    let rt = tokio::runtime::Runtime::new().unwrap();
+    let rt = rt();
     rt.block_on(async {
         let client = server.admin_client().await;
         let mut role = portcullis_api::services::RoleV3::default();

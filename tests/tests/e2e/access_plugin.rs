@@ -5,20 +5,14 @@
 //! cleanly on SIGTERM, and, started again to deny the others, denies what was left pending
 //! except what another instance has claimed.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use portcullis_api::services::{PluginDataFilter, PluginDataUpdateParams};
 use portcullis_tests::{
-    access_workflow_fixture, write_file, Server, SEED_RSCS_YAML, WEB_AND_WIDE_YAML,
+    access_workflow_fixture, rt, s, write_file, Server, SEED_RSCS_YAML, WEB_AND_WIDE_YAML,
 };
-
-fn s(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
 
 /// Starts the plugin with `extra` arguments, logging to `log`.
 fn start_plugin(server: &Server, dir: &Path, log: &str, extra: &[&str]) -> Child {
@@ -102,7 +96,7 @@ fn the_access_plugin_approves_by_its_rule_and_records_what_it_did() {
     assert_eq!(log.matches(&before).count(), 1, "handled once: {log}");
 
     // What it did is in its plugin data, and the audit log names it as the delegator.
-    let rt = tokio::runtime::Runtime::new().unwrap();
+    let rt = rt();
     let admin = rt.block_on(server.admin_client());
     let status_of = |id: &str| {
         let filter = PluginDataFilter {

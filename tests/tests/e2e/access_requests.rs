@@ -1,11 +1,11 @@
 //! Access requests against the real binary: the reference's contractor / dba /
 //! request-admin scenario, partial approval, no re-resolution, filters and rights.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::path::Path;
 
-use portcullis_tests::{err, ok, s, write_file, Server};
+use portcullis_tests::{
+    access_workflow_fixture, err, identity_from_pem, ok, rt, s, write_file, Server,
+};
 
 /// Roles beside the reference's (tests/fixtures/access-workflow.yaml).
 use portcullis_tests::WEB_AND_WIDE_YAML as ROLES;
@@ -15,8 +15,7 @@ fn contractors_request_dba_and_request_admins_decide() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let server = Server::start(&dir.join("data"), &[]);
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-    server.pctl_ok(&["create", s(&fixtures.join("access-workflow.yaml"))]);
+    server.pctl_ok(&["create", s(&access_workflow_fixture())]);
     let roles = write_file(dir, "roles.yaml", ROLES);
     server.pctl_ok(&["create", s(&roles)]);
     server.pctl_ok(&["users", "add", "carl", "--roles", "contractor"]);
@@ -111,7 +110,7 @@ fn contractors_request_dba_and_request_admins_decide() {
     };
     let with = dir.join("carl-dba");
     ok(carl_sign(&with, &id));
-    let identity = identity_in(&with.with_extension("crt"));
+    let identity = identity_from_pem(&std::fs::read(with.with_extension("crt")).unwrap());
     assert!(identity.roles.contains(&"dba".to_owned()), "{identity:?}");
     assert_eq!(identity.active_requests, std::slice::from_ref(&id));
     let left = identity
@@ -194,10 +193,8 @@ fn uuid_version(id: &str) -> usize {
 fn unresolved_requests_expire_after_the_configured_pending_ttl() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let config = write_file(dir, "config.yaml", "access_request_ttl: 2s\n");
-    let server = Server::start(&dir.join("data"), &["--config", s(&config)]);
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-    server.pctl_ok(&["create", s(&fixtures.join("access-workflow.yaml"))]);
+    let server = Server::start_with_config(dir, "access_request_ttl: 2s\n");
+    server.pctl_ok(&["create", s(&access_workflow_fixture())]);
     server.pctl_ok(&["users", "add", "carl", "--roles", "contractor"]);
     let id = ok(server.pctl_as(dir, "carl", &["request", "create", "--roles", "dba"]));
     let listed = server.pctl_ok(&["request", "ls", "--state", "pending"]);
@@ -217,12 +214,11 @@ fn plugins_keep_data_about_requests_with_compare_and_set() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let server = Server::start(&dir.join("data"), &[]);
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-    server.pctl_ok(&["create", s(&fixtures.join("access-workflow.yaml"))]);
+    server.pctl_ok(&["create", s(&access_workflow_fixture())]);
     server.pctl_ok(&["users", "add", "carl", "--roles", "contractor"]);
     let id = ok(server.pctl_as(dir, "carl", &["request", "create", "--roles", "dba"]));
     let id = id.trim().to_owned();
-    let rt = tokio::runtime::Runtime::new().unwrap();
+    let rt = rt();
     let admin = rt.block_on(server.admin_client());
     let update = |plugin: &str, set: &[(&str, &str)], expect: &[(&str, &str)]| {
         let pairs = |p: &[(&str, &str)]| {
@@ -314,10 +310,4 @@ fn plugins_keep_data_about_requests_with_compare_and_set() {
     .unwrap();
     assert!(get("").is_empty());
     server.stop();
-}
-
-fn identity_in(crt: &Path) -> portcullis_ca::Identity {
-    let pem = std::fs::read_to_string(crt).unwrap();
-    let der = x509_parser::pem::parse_x509_pem(pem.as_bytes()).unwrap().1;
-    portcullis_ca::Identity::from_certificate_der(&der.contents).unwrap()
 }

@@ -1,8 +1,6 @@
 //! End-to-end: certificate issuance against the real binary, checked with real OpenSSH and
 //! openssl.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, SystemTime};
@@ -13,7 +11,7 @@ use portcullis_ca::{ClientKey, Identity};
 use portcullis_tests::openssh::{
     ssh_keygen_list, ssh_run, CertListing, KnownHosts, Sshd, SshdOptions,
 };
-use portcullis_tests::{run_ok, write_file, Server};
+use portcullis_tests::{err, identity_from_pem, ok, rt, run_ok, s, write_file, Server};
 
 const USERS: &str = "\
 kind: role
@@ -70,19 +68,11 @@ spec:
   roles: [nologin]
 ";
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Runtime::new().unwrap()
-}
-
 fn start_with_users(dir: &Path) -> Server {
     let server = Server::start(&dir.join("data"), &[]);
     let file = write_file(dir, "users.yaml", USERS);
-    server.pctl_ok(&["create", file.to_str().unwrap()]);
+    server.pctl_ok(&["create", s(&file)]);
     server
-}
-
-fn s(path: &Path) -> &str {
-    path.to_str().unwrap()
 }
 
 #[test]
@@ -250,19 +240,15 @@ fn openssh_accepts_signed_users_and_hosts() {
         KnownHosts::Strict(other_known),
         "true",
     );
-    assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("Host key verification failed"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let why = err(out);
+    assert!(why.contains("Host key verification failed"), "{why}");
 }
 
 #[test]
 fn a_user_without_logins_gets_no_ssh_certificate() {
     let tmp = tempfile::tempdir().unwrap();
     let server = start_with_users(tmp.path());
-    let out = server.pctl(&[
+    let why = err(server.pctl(&[
         "auth",
         "sign",
         "--user",
@@ -271,10 +257,8 @@ fn a_user_without_logins_gets_no_ssh_certificate() {
         "openssh",
         "--out",
         s(&tmp.path().join("plugin")),
-    ]);
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("no logins"), "{err}");
+    ]));
+    assert!(why.contains("no logins"), "{why}");
     assert!(!tmp.path().join("plugin").exists(), "nothing half-written");
     // The TLS identity is what such a user needs, and it works.
     let prefix = tmp.path().join("plugin");
@@ -320,7 +304,7 @@ fn tls_identities_verify_with_openssl_and_work_with_pctl_and_the_client() {
         assert_eq!(mode & 0o077, 0, "alice.{ext} is private");
     }
     // Existing files are not overwritten without --overwrite.
-    let out = server.pctl(&[
+    let why = err(server.pctl(&[
         "auth",
         "sign",
         "--user",
@@ -329,42 +313,22 @@ fn tls_identities_verify_with_openssl_and_work_with_pctl_and_the_client() {
         "tls",
         "--out",
         s(&prefix),
-    ]);
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--overwrite"));
+    ]));
+    assert!(why.contains("--overwrite"));
 
     // pctl works with the identity (reads are open to every user).
-    let out = Command::new(portcullis_tests::bin("pctl"))
-        .args(["--auth-server", &server.addr])
-        .args([
-            "--cert",
-            s(&crt),
-            "--key",
-            s(&dir.join("alice.key")),
-            "--cas",
-            s(&cas),
-        ])
-        .arg("status")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ok(server.pctl_with(&TlsFiles::from_prefix(&prefix), &["status"]));
 
     // The single-file format works with pctl -i and with the client crate.
     let id_file = dir.join("alice.identity");
     server.pctl_ok(&["auth", "sign", "--user", "alice", "--out", s(&id_file)]);
-    let out = Command::new(portcullis_tests::bin("pctl"))
-        .args(["--auth-server", &server.addr, "-i", s(&id_file), "status"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_ok(Command::new(portcullis_tests::bin("pctl")).args([
+        "--auth-server",
+        &server.addr,
+        "-i",
+        s(&id_file),
+        "status",
+    ]));
     rt().block_on(async {
         let client = Client::connect(&server.addr, &TlsFiles::identity_file(&id_file))
             .await
@@ -408,11 +372,6 @@ fn user_request(key: &ClientKey, user: &str, ttl: Option<Duration>) -> UserCerts
     }
 }
 
-fn tls_identity(pem: &[u8]) -> Identity {
-    let (_, doc) = x509_parser::pem::parse_x509_pem(pem).unwrap();
-    Identity::from_certificate_der(&doc.contents).unwrap()
-}
-
 fn lifetime(identity: &Identity) -> Duration {
     identity
         .expires
@@ -437,7 +396,7 @@ fn generate_user_certs_applies_ttls_roles_and_permissions() {
             .await
             .unwrap()
             .into_inner();
-        let id = tls_identity(&certs.tls);
+        let id = identity_from_pem(&certs.tls);
         assert_eq!(id.username, "alice");
         assert_eq!(id.roles, ["ops"]);
         assert_eq!(id.traits["team"], ["dba"]);
@@ -451,7 +410,7 @@ fn generate_user_certs_applies_ttls_roles_and_permissions() {
             .await
             .unwrap()
             .into_inner();
-        let left = lifetime(&tls_identity(&certs.tls));
+        let left = lifetime(&identity_from_pem(&certs.tls));
         assert!(left > 19 * hour && left <= 20 * hour, "{left:?}");
         // The shortest role wins: bob holds `short` (1 h).
         let certs = admin
@@ -460,7 +419,7 @@ fn generate_user_certs_applies_ttls_roles_and_permissions() {
             .await
             .unwrap()
             .into_inner();
-        let left = lifetime(&tls_identity(&certs.tls));
+        let left = lifetime(&identity_from_pem(&certs.tls));
         assert!(
             left <= hour && left > hour - Duration::from_secs(60),
             "{left:?}"
@@ -581,12 +540,10 @@ fn jwt_authority_signs_app_tokens_and_exports_a_key_set() {
 fn configured_key_algorithms_work_with_openssh() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let config = write_file(
+    let server = Server::start_with_config(
         dir,
-        "config.yaml",
         "ca:\n  ssh_algorithm: rsa3072\n  jwt_algorithm: rs256\n",
     );
-    let server = Server::start(&dir.join("data"), &["--config", s(&config)]);
     let users = write_file(dir, "users.yaml", USERS);
     server.pctl_ok(&["create", s(&users)]);
 
@@ -633,10 +590,6 @@ fn configured_key_algorithms_work_with_openssh() {
         ])
         .output()
         .unwrap();
-    assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("ca.ssh_algorithm"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let why = err(out);
+    assert!(why.contains("ca.ssh_algorithm"), "{why}");
 }

@@ -2,26 +2,8 @@
 //! deny over allow, `where` clauses in the Wasm `predicate` module (with an uploaded
 //! module's extra function, and one that traps), and `pctl acl check` explanations.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-use std::path::Path;
-use std::process::Output;
-
 use portcullis_tests::policies::WAT_PRELUDE;
-use portcullis_tests::{write_file, Server};
-
-fn s(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
-/// Runs `pctl` as `user` (a TLS identity signed by the admin).
-fn pctl_as(server: &Server, dir: &Path, user: &str, args: &[&str]) -> Output {
-    server.pctl_as(dir, user, args)
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+use portcullis_tests::{err, fixture, ok, s, stderr, write_file, Server};
 
 /// `pctl acl check` as the admin; returns its output.
 fn acl(server: &Server, user: &str, verb: &str, resource: &str, extra: &[&str]) -> String {
@@ -111,10 +93,9 @@ fn the_seed_roles_behave_as_described() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let server = Server::start(&dir.join("data"), &[]);
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-    server.pctl_ok(&["create", s(&fixtures.join("rscs.yaml"))]);
-    server.pctl_ok(&["create", s(&fixtures.join("api-admin.yaml"))]);
-    server.pctl_ok(&["create", s(&fixtures.join("access-workflow.yaml"))]);
+    server.pctl_ok(&["create", s(&fixture("rscs.yaml"))]);
+    server.pctl_ok(&["create", s(&fixture("api-admin.yaml"))]);
+    server.pctl_ok(&["create", s(&fixture("access-workflow.yaml"))]);
     let seeds = write_file(dir, "seeds.yaml", SEED_ROLES);
     server.pctl_ok(&["create", s(&seeds)]);
 
@@ -136,19 +117,10 @@ fn the_seed_roles_behave_as_described() {
         assert!(!allowed(&out), "{verb} {resource}: {out}");
     }
     // ... and the real RPCs agree.
-    let out = pctl_as(&server, dir, "access-plugin", &["get", "roles"]);
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("may not call GetRoles"),
-        "{}",
-        stderr(&out)
-    );
-    let out = pctl_as(&server, dir, "access-plugin", &["status"]);
-    assert!(
-        out.status.success(),
-        "public CA parts are implicit: {}",
-        stderr(&out)
-    );
+    let why = err(server.pctl_as(dir, "access-plugin", &["get", "roles"]));
+    assert!(why.contains("may not call GetRoles"), "{why}");
+    // Public CA parts are implicit.
+    ok(server.pctl_as(dir, "access-plugin", &["status"]));
 
     // api-admin manages roles, tokens and CAs, but its deny node_labels '*': '*' denies
     // every node.
@@ -185,14 +157,9 @@ fn the_seed_roles_behave_as_described() {
         "extra.yaml",
         "kind: role\nversion: v3\nmetadata:\n  name: extra\n",
     );
-    let out = pctl_as(&server, dir, "api-admin", &["create", s(&role_file)]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let out = pctl_as(&server, dir, "api-admin", &["get", "users"]);
-    assert!(
-        stderr(&out).contains("may not call GetUsers"),
-        "{}",
-        stderr(&out)
-    );
+    ok(server.pctl_as(dir, "api-admin", &["create", s(&role_file)]));
+    let why = stderr(&server.pctl_as(dir, "api-admin", &["get", "users"]));
+    assert!(why.contains("may not call GetUsers"), "{why}");
 
     // auditor reads sessions and is denied nodes, even with its own login.
     assert!(allowed(&acl(&server, "auditor", "list", "session", &[])));
@@ -233,9 +200,8 @@ fn the_seed_roles_behave_as_described() {
         "admin.yaml",
         "kind: role\nversion: v3\nmetadata:\n  name: admin\n",
     );
-    let out = server.pctl(&["create", "-f", s(&admin_role)]);
-    assert!(!out.status.success());
-    assert!(stderr(&out).contains("built-in role"), "{}", stderr(&out));
+    let why = err(server.pctl(&["create", "-f", s(&admin_role)]));
+    assert!(why.contains("built-in role"), "{why}");
     server.stop();
 }
 
@@ -320,12 +286,8 @@ fn where_clauses_run_in_the_wasm_predicate_module() {
     server.pctl_ok(&["create", s(&roles)]);
 
     // The trait decides.
-    let out = pctl_as(&server, dir, "dana", &["get", "roles"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("dba-readers"));
-    let out = pctl_as(&server, dir, "walt", &["get", "roles"]);
-    assert!(!out.status.success());
-    let why = stderr(&out);
+    assert!(ok(server.pctl_as(dir, "dana", &["get", "roles"])).contains("dba-readers"));
+    let why = err(server.pctl_as(dir, "walt", &["get", "roles"]));
     assert!(
         why.contains(r#"where `contains(user.spec.traits["team"], "dba")` of role `dba-readers` allow.rules[0] is false"#),
         "{why}"
@@ -337,8 +299,7 @@ fn where_clauses_run_in_the_wasm_predicate_module() {
     );
 
     // An uploaded module's extra function works in a where clause.
-    let out = pctl_as(&server, dir, "dana", &["get", "users"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    ok(server.pctl_as(dir, "dana", &["get", "users"]));
     let out = acl(&server, "dana", "list", "user", &[]);
     assert!(
         allowed(&out) && out.contains("where `yes()` of role `fn-readers` allow.rules[0]: true"),
@@ -374,18 +335,12 @@ fn where_clauses_run_in_the_wasm_predicate_module() {
     let none = server.pctl_ok(&["audit", "ls", "--since", "2099-01-01T00:00:00Z"]);
     assert_eq!(none.trim(), "no audit events");
     // Reading the audit log needs `list` and `read` on `event`.
-    let out = pctl_as(&server, dir, "dana", &["audit", "ls"]);
-    assert!(!out.status.success());
+    let why = err(server.pctl_as(dir, "dana", &["audit", "ls"]));
+    assert!(why.contains("may not call GetAuditEvents"), "{why}");
+    let why = stderr(&server.pctl(&["audit", "ls", "--since", "yesterday-ish"]));
     assert!(
-        stderr(&out).contains("may not call GetAuditEvents"),
-        "{}",
-        stderr(&out)
-    );
-    let out = server.pctl(&["audit", "ls", "--since", "yesterday-ish"]);
-    assert!(
-        stderr(&out).contains("--since `yesterday-ish` is neither a duration nor an RFC 3339 time"),
-        "{}",
-        stderr(&out)
+        why.contains("--since `yesterday-ish` is neither a duration nor an RFC 3339 time"),
+        "{why}"
     );
 
     // A where clause with a syntax error is refused when the role is created.
@@ -394,13 +349,8 @@ fn where_clauses_run_in_the_wasm_predicate_module() {
         "bad.yaml",
         "kind: role\nversion: v3\nmetadata:\n  name: bad\nspec:\n  allow:\n    rules:\n    - resources: [role]\n      verbs: [read]\n      where: 'contains(user.spec.traits[\"team\"]'\n",
     );
-    let out = server.pctl(&["create", s(&bad)]);
-    assert!(!out.status.success());
-    assert!(
-        stderr(&out).contains("spec.allow.rules[0].where"),
-        "{}",
-        stderr(&out)
-    );
-    assert!(stderr(&out).contains("syntax error"), "{}", stderr(&out));
+    let why = err(server.pctl(&["create", s(&bad)]));
+    assert!(why.contains("spec.allow.rules[0].where"), "{why}");
+    assert!(why.contains("syntax error"), "{why}");
     server.stop();
 }

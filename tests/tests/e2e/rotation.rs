@@ -1,56 +1,41 @@
 //! End-to-end: certificate authority rotation against the real binary — manual, automatic,
 //! rollback, and restarts in the middle of a rotation.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use portcullis_api::auth::GetCertAuthorityRequest;
-use portcullis_tests::{bin, write_file, Server, ALICE_YAML};
+use portcullis_api::TlsFiles;
+use portcullis_tests::{err, rt, s, stderr, write_file, Server, ALICE_YAML};
 
 /// A server with user `alice`, checking automatic rotations every 100 ms.
 fn start(dir: &Path) -> Server {
-    let config = write_file(dir, "config.yaml", "rotation_check_interval: 100ms\n");
-    let server = Server::start(&dir.join("data"), &["--config", config.to_str().unwrap()]);
+    let server = Server::start_with_config(dir, "rotation_check_interval: 100ms\n");
     let users = write_file(dir, "alice.yaml", ALICE_YAML);
-    server.pctl_ok(&["create", "-f", users.to_str().unwrap()]);
+    server.pctl_ok(&["create", "-f", s(&users)]);
     server
 }
 
+/// Starts the server of [`start`] again, on its data and configuration.
 fn restart(dir: &Path) -> Server {
     let config = dir.join("config.yaml");
-    Server::start(&dir.join("data"), &["--config", config.to_str().unwrap()])
+    Server::start(&dir.join("data"), &["--config", s(&config)])
 }
 
 /// Signs a TLS identity for alice at `dir/name.{crt,key,cas}`.
 fn sign(server: &Server, dir: &Path, name: &str) -> PathBuf {
     let prefix = dir.join(name);
-    server.sign_user("alice", "tls", prefix.to_str().unwrap());
+    server.sign_user("alice", "tls", s(&prefix));
     prefix
 }
 
 /// Runs `pctl status` with the identity at `prefix`; `Err` carries pctl's error.
 fn call_as(server: &Server, prefix: &Path) -> Result<(), String> {
-    let file = |ext: &str| format!("{}.{ext}", prefix.display());
-    let out = Command::new(bin("pctl"))
-        .args(["--auth-server", &server.addr])
-        .args([
-            "--cert",
-            &file("crt"),
-            "--key",
-            &file("key"),
-            "--cas",
-            &file("cas"),
-        ])
-        .arg("status")
-        .output()
-        .unwrap();
+    let out = server.pctl_with(&TlsFiles::from_prefix(prefix), &["status"]);
     if out.status.success() {
         Ok(())
     } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+        Err(stderr(&out))
     }
 }
 
@@ -100,7 +85,7 @@ fn rotate(server: &Server, ca: &str, phase: &str) {
 }
 
 fn phase(server: &Server, ca: &str) -> String {
-    let rt = tokio::runtime::Runtime::new().unwrap();
+    let rt = rt();
     rt.block_on(async {
         let client = server.admin_client().await;
         let ca = client
@@ -130,7 +115,7 @@ fn manual_user_rotation_keeps_old_identities_until_standby() {
     let old = sign(&server, dir, "old");
 
     // Only the documented order is accepted.
-    let out = server.pctl(&[
+    let why = err(server.pctl(&[
         "auth",
         "rotate",
         "--type",
@@ -138,10 +123,8 @@ fn manual_user_rotation_keeps_old_identities_until_standby() {
         "--manual",
         "--phase",
         "update_servers",
-    ]);
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("standby") && err.contains("init"), "{err}");
+    ]));
+    assert!(why.contains("standby") && why.contains("init"), "{why}");
 
     rotate(&server, "user", "init");
     assert_eq!(phase(&server, "user"), "init");
@@ -169,10 +152,10 @@ fn manual_user_rotation_keeps_old_identities_until_standby() {
     works(&server, &old, "in update_clients");
     works(&server, &new, "in update_clients");
 
-    let out = server.pctl(&[
+    // Going backwards is refused.
+    err(server.pctl(&[
         "auth", "rotate", "--type", "user", "--manual", "--phase", "init",
-    ]);
-    assert!(!out.status.success(), "going backwards is refused");
+    ]));
 
     rotate(&server, "user", "update_servers");
     works(&server, &old, "in update_servers");
@@ -193,7 +176,7 @@ fn an_open_connection_is_cut_off_when_its_key_is_rotated_out() {
     let dir = tmp.path();
     let server = start(dir);
     let old = sign(&server, dir, "old");
-    let rt = tokio::runtime::Runtime::new().unwrap();
+    let rt = rt();
     rt.block_on(async {
         let client = portcullis_api::Client::connect(
             &server.addr,
@@ -229,7 +212,8 @@ fn rollback_returns_to_the_old_key_and_trusts_the_new_until_standby() {
     works(&server, &new, "in rollback (new keys stay trusted)");
     let again = sign(&server, dir, "again");
     assert_eq!(signer(&again), signer(&old), "the old key signs again");
-    let out = server.pctl(&[
+    // From rollback only to standby.
+    err(server.pctl(&[
         "auth",
         "rotate",
         "--type",
@@ -237,8 +221,7 @@ fn rollback_returns_to_the_old_key_and_trusts_the_new_until_standby() {
         "--manual",
         "--phase",
         "update_clients",
-    ]);
-    assert!(!out.status.success(), "from rollback only standby");
+    ]));
 
     rotate(&server, "user", "standby");
     works(&server, &old, "after the rollback ended");

@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 //! Self-test of the OpenSSH harness (`portcullis_tests::openssh`), independent of Portcullis:
 //! CAs and certificates come from `ssh-keygen`, and a throwaway sshd on loopback must accept
 //! exactly the certificates OpenSSH should accept.

@@ -3,8 +3,6 @@
 //! stream, rights checked when subscribing (own access requests without any rule), secrets
 //! only when asked for and allowed, and bad watches refused before anything is subscribed.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::path::Path;
 use std::time::Duration;
 
@@ -14,26 +12,17 @@ use portcullis_api::auth::{
 };
 use portcullis_api::services::RequestState;
 use portcullis_api::{Client, TlsFiles};
-use portcullis_tests::{access_workflow_fixture, role, write_file, Server};
+use portcullis_tests::{access_workflow_fixture, ok, role, rt, s, stderr, Server};
 use tonic::{Code, Streaming};
 
 /// How long an expected event may take.
 const WAIT: Duration = Duration::from_secs(15);
 
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 /// A server with the access-workflow roles, contractors `carl` and `cora`, started with
 /// `config` (YAML).
 fn start(dir: &Path, config: &str) -> Server {
-    let config = write_file(dir, "config.yaml", config);
-    let server = Server::start(&dir.join("data"), &["--config", config.to_str().unwrap()]);
-    let fixture = access_workflow_fixture();
-    server.pctl_ok(&["create", fixture.to_str().unwrap()]);
+    let server = Server::start_with_config(dir, config);
+    server.pctl_ok(&["create", s(&access_workflow_fixture())]);
     for user in ["carl", "cora"] {
         server.pctl_ok(&["users", "add", user, "--roles", "contractor"]);
     }
@@ -44,7 +33,7 @@ fn start(dir: &Path, config: &str) -> Server {
 async fn client_as(server: &Server, dir: &Path, user: &str) -> Client {
     let prefix = dir.join(format!("client-{user}"));
     if !prefix.with_extension("crt").exists() {
-        server.sign_user(user, "tls", prefix.to_str().unwrap());
+        server.sign_user(user, "tls", s(&prefix));
     }
     Client::connect(&server.addr, &TlsFiles::from_prefix(&prefix))
         .await
@@ -425,8 +414,8 @@ fn pctl_events_watch_prints_changes_as_they_happen() {
         .unwrap();
     // It says so on standard error once the watch is established.
     let mut established = String::new();
-    let stderr = watch.stderr.take().unwrap();
-    BufReader::new(stderr).read_line(&mut established).unwrap();
+    let pipe = watch.stderr.take().unwrap();
+    BufReader::new(pipe).read_line(&mut established).unwrap();
     assert_eq!(established, "watching role, user\n");
     rt().block_on(async {
         let admin = server.admin_client().await;
@@ -435,13 +424,8 @@ fn pctl_events_watch_prints_changes_as_they_happen() {
         admin.delete_user("carl").await.unwrap();
     });
     let out = watch.wait_with_output().unwrap();
-    assert!(out.status.success());
-    assert_eq!(
-        String::from_utf8(out.stdout).unwrap(),
-        "PUT role/web\nDELETE role/web\nDELETE user/carl\n"
-    );
-    let why = server.pctl(&["events", "watch", "--kind", "nope"]);
-    let why = String::from_utf8(why.stderr).unwrap();
+    assert_eq!(ok(out), "PUT role/web\nDELETE role/web\nDELETE user/carl\n");
+    let why = stderr(&server.pctl(&["events", "watch", "--kind", "nope"]));
     assert!(why.contains("kind `nope` cannot be watched"), "{why}");
     server.stop();
 }

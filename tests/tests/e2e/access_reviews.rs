@@ -4,12 +4,10 @@
 //! to humans; a failing module leaving requests pending; policies' verdicts on the request
 //! and in the audit log.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::path::Path;
 
 use portcullis_tests::policies::{access_request_module, build_example, Lang};
-use portcullis_tests::{err, ok, s, write_file, Server};
+use portcullis_tests::{access_workflow_fixture, err, ok, rt, s, write_file, Server};
 use serde_json::Value;
 
 /// Requesters and reviewers beside the reference's roles (access-workflow.yaml).
@@ -59,8 +57,7 @@ spec:
 
 /// Loads the reference's roles and ROLES, and adds users with roles.
 fn setup(server: &Server, dir: &Path, users: &[(&str, &str)]) {
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-    server.pctl_ok(&["create", s(&fixtures.join("access-workflow.yaml"))]);
+    server.pctl_ok(&["create", s(&access_workflow_fixture())]);
     let roles = write_file(dir, "roles.yaml", ROLES);
     server.pctl_ok(&["create", s(&roles)]);
     for (user, roles) in users {
@@ -214,7 +211,7 @@ fn reviewers_decide_by_thresholds_and_never_review_their_own() {
 
     // A review is always its caller's: the admin cannot submit one as alice.
     let third = create(&server, dir, "carl", &[]);
-    let status = tokio::runtime::Runtime::new().unwrap().block_on(async {
+    let status = rt().block_on(async {
         let admin = server.admin_client().await;
         let review = portcullis_api::services::AccessReview {
             author: "alice".into(),
@@ -263,8 +260,7 @@ const WORKING_HOURS: &str = "policy:\n  clock: 2026-11-24T10:00:00Z\n";
 fn the_approve_dba_policy_in_every_language_approves_ticketed_requests() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let config = write_file(dir, "config.yaml", WORKING_HOURS);
-    let server = Server::start(&dir.join("data"), &["--config", s(&config)]);
+    let server = Server::start_with_config(dir, WORKING_HOURS);
     setup(
         &server,
         dir,
