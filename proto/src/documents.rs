@@ -103,8 +103,8 @@ pub fn parse_documents_with(
                 "a resource must be a mapping with kind, version, metadata and spec".into(),
             ));
         }
-        let header: Header =
-            crate::yaml::from_value(value.clone()).map_err(|m| err(String::new(), m.to_string()))?;
+        let header: Header = crate::yaml::from_value(value.clone())
+            .map_err(|m| err(String::new(), m.to_string()))?;
         let name = header
             .metadata
             .and_then(|m| m.name)

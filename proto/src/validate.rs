@@ -101,9 +101,8 @@ pub fn normalize_user(user: &mut UserV2) -> Result<(), InvalidResource> {
         .unwrap_or_default();
     if let Some(spec) = &user.spec {
         for (i, role) in spec.roles.iter().enumerate() {
-            validate_name("role", role).map_err(|e| {
-                InvalidResource(format!("user `{name}`: spec.roles[{i}]: {e}"))
-            })?;
+            validate_name("role", role)
+                .map_err(|e| InvalidResource(format!("user `{name}`: spec.roles[{i}]: {e}")))?;
         }
         for key in spec.traits.keys() {
             if key.is_empty() {

@@ -18,7 +18,7 @@ use std::time::Duration;
 use portcullis_api::services::{Metadata, RoleConditions, RoleSpecV3, RoleV3, Rule};
 use portcullis_authz::{Authorizer, Request};
 use portcullis_policy::{Engine, EngineConfig, Registry, RegistryHost};
-use portcullis_server::policy::rules::WasmRuleHooks;
+use portcullis_server::modules::rules::WasmRuleHooks;
 use portcullis_server::resources::Collection;
 use portcullis_store::RocksBackend;
 use serde_json::{json, Value};
@@ -177,7 +177,7 @@ impl Setup {
         registry.insert(
             "predicate",
             engine
-                .load(portcullis_server::policy::BUILTIN_PREDICATE, None)
+                .load(portcullis_server::modules::BUILTIN_PREDICATE, None)
                 .unwrap(),
         );
         let hooks = WasmRuleHooks::new(registry.clone(), RegistryHost::new(registry).shared());

@@ -48,7 +48,7 @@ fn main() {
     }));
     let engine = Engine::new(EngineConfig::default()).unwrap();
     let predicate = engine
-        .load(portcullis_server::policy::BUILTIN_PREDICATE, None)
+        .load(portcullis_server::modules::BUILTIN_PREDICATE, None)
         .unwrap();
     let trivial = engine
         .load(&wat::parse_str(TRIVIAL).unwrap(), None)

@@ -6,8 +6,8 @@ use anyhow::{bail, Context};
 use portcullis_api::Client;
 
 use super::connect::ConnectArgs;
-use portcullis_api::documents::{parse_documents_with, Document};
 use super::read_input;
+use portcullis_api::documents::{parse_documents_with, Document};
 
 /// Options of `pctl create`.
 #[derive(Debug, clap::Args)]

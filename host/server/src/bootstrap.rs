@@ -14,7 +14,7 @@ use portcullis_api::services::{ClusterNameSpecV2, ClusterNameV2, Metadata};
 
 use crate::config::Config;
 use crate::keyring::{KeyringError, Settings};
-use crate::policy::{Policies, PolicyServiceError};
+use crate::modules::{Policies, PolicyServiceError};
 use crate::resources::kinds::{CLUSTER_NAME_RESOURCE, KIND_CLUSTER_NAME};
 use crate::resources::validate::{validate_name, DEFAULT_NAMESPACE};
 use crate::resources::{Collection, ResourceError};

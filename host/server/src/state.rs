@@ -10,7 +10,7 @@ use portcullis_store::Backend;
 
 use crate::audit::AuditLog;
 use crate::keyring::{KeyRing, Settings};
-use crate::policy::Policies;
+use crate::modules::Policies;
 use crate::resources::Collection;
 use crate::tokens::limit::FailureLimiter;
 use crate::tokens::{StaticToken, Tokens};

@@ -3,8 +3,8 @@
 use std::time::{Duration, SystemTime};
 
 use portcullis_api::auth::GetCertAuthorityRequest;
-use portcullis_api::{Client, TlsFiles};
 use portcullis_api::documents::{parse_documents, Document};
+use portcullis_api::{Client, TlsFiles};
 use std::process::Command;
 
 use portcullis_tests::{

@@ -286,7 +286,7 @@ fn the_builtin_predicate_module_evaluates_the_deepest_expressions() {
 
     let engine = Engine::new(EngineConfig::default()).unwrap();
     let module = engine
-        .load(portcullis_server::policy::BUILTIN_PREDICATE, None)
+        .load(portcullis_server::modules::BUILTIN_PREDICATE, None)
         .unwrap();
     let host: SharedHost = std::sync::Arc::new(SystemHost);
     let nested = |n: usize| -> Vec<(&'static str, String)> {

@@ -147,8 +147,7 @@ fn refused<T: std::fmt::Debug>(result: Result<T, tonic::Status>, code: Code, nee
 /// Keeps `lease` alive on `stream` (every 300 ms, `TTL` ahead) until a second past the
 /// expiry its registration gave.
 async fn keep_alive_past_first_expiry(stream: &KeepAlives, lease: &KeepAlive) {
-    let first_expiry =
-        portcullis_api::time::to_system_time(lease.expires.unwrap()).unwrap();
+    let first_expiry = portcullis_api::time::to_system_time(lease.expires.unwrap()).unwrap();
     while SystemTime::now() < first_expiry + Duration::from_secs(1) {
         assert!(stream.send(lease, TTL).await, "the server ended the stream");
         tokio::time::sleep(Duration::from_millis(300)).await;

@@ -14,9 +14,9 @@ use portcullis_api::auth::{HostCertsRequest, UserCertsRequest};
 use portcullis_api::{Client, TlsFiles};
 use portcullis_ca::ClientKey;
 
+use crate::connect::ConnectArgs;
 use portcullis_api::pem_list;
 use portcullis_api::private::write_private;
-use crate::connect::ConnectArgs;
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -175,7 +175,10 @@ async fn sign_user(
     // the user CA for servers adds nothing an attacker can use: it only signs certificates
     // for client authentication, which TLS refuses as server certificates.
     let mut cas = Vec::new();
-    for ca_type in [portcullis_api::kinds::HOST_CA, portcullis_api::kinds::USER_CA] {
+    for ca_type in [
+        portcullis_api::kinds::HOST_CA,
+        portcullis_api::kinds::USER_CA,
+    ] {
         for set in super::trusted_key_sets(client, ca_type).await? {
             cas.extend(
                 set.tls

@@ -47,10 +47,6 @@ pub async fn run(
             roles: args.roles,
         })
         .await?;
-    println!(
-        "access request `{}` {}",
-        args.id,
-        state.label()
-    );
+    println!("access request `{}` {}", args.id, state.label());
     Ok(())
 }

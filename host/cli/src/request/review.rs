@@ -3,7 +3,6 @@
 use portcullis_api::auth::AccessReviewSubmission;
 use portcullis_api::services::{AccessReview, RequestState};
 
-
 use crate::connect::ConnectArgs;
 
 /// Options of `pctl request review`.

@@ -32,7 +32,9 @@ pub struct AddArgs {
 
 /// Creates the token and prints it with what it allows and until when.
 pub async fn run(connect: &ConnectArgs, args: AddArgs) -> anyhow::Result<()> {
-    let ttl = args.ttl.unwrap_or(portcullis_api::tokens::DEFAULT_TOKEN_TTL);
+    let ttl = args
+        .ttl
+        .unwrap_or(portcullis_api::tokens::DEFAULT_TOKEN_TTL);
     let ttl_nanos = i64::try_from(ttl.as_nanos()).context("--ttl is too long")?;
     let client = connect.connect().await?;
     let token = client

@@ -20,6 +20,9 @@ pub async fn run(connect: &ConnectArgs, args: RmArgs) -> anyhow::Result<()> {
             token: args.token.clone(),
         })
         .await?;
-    println!("token {} deleted", portcullis_api::tokens::redact(&args.token));
+    println!(
+        "token {} deleted",
+        portcullis_api::tokens::redact(&args.token)
+    );
     Ok(())
 }

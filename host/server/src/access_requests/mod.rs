@@ -16,8 +16,8 @@ use portcullis_api::wrappers::StringValues;
 
 use crate::resources::{to_system_time, ResourceError};
 
+pub mod approval;
 pub mod plugin_data;
-pub mod policy;
 pub mod reviews;
 
 pub use portcullis_api::kinds::KIND_ACCESS_REQUEST;

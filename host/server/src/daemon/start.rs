@@ -96,9 +96,9 @@ async fn serve(config: crate::config::Config) -> anyhow::Result<()> {
         "auth server ready"
     );
     println!("listening on {local}");
-    let incoming = crate::tls::incoming(listener, state.keyring.tls());
+    let incoming = crate::transport::tls::incoming(listener, state.keyring.tls());
     let stopping = state.clone();
-    let service = AuthServiceServer::new(crate::service::AuthServer::new(state));
+    let service = AuthServiceServer::new(crate::transport::AuthServer::new(state));
     tonic::transport::Server::builder()
         .add_service(service)
         .serve_with_incoming_shutdown(incoming, async move {

@@ -30,7 +30,7 @@ pub enum KeyringError {
     NotLoaded,
     /// TLS configuration failed.
     #[error(transparent)]
-    Tls(#[from] crate::tls::TlsError),
+    Tls(#[from] super::trust::TlsError),
     /// A file in the data directory could not be written.
     #[error("cannot write `{path}`: {source}")]
     Io {

@@ -20,6 +20,7 @@ pub mod keys;
 mod proto;
 pub mod rotate;
 mod snapshot;
+pub mod trust;
 
 use std::collections::HashSet;
 use std::net::IpAddr;
@@ -38,7 +39,7 @@ pub use snapshot::{CaSigners, JwtSigners, Snapshot};
 use crate::resources::kinds::{ca_key, KIND_CERT_AUTHORITY};
 use crate::resources::validate::DEFAULT_NAMESPACE;
 use crate::resources::Collection;
-use crate::tls::TlsState;
+use trust::TlsState;
 
 /// Host certificate authority type.
 pub const HOST_CA: &str = portcullis_api::kinds::HOST_CA;
@@ -216,8 +217,7 @@ impl KeyRing {
         let Some(cert) = slot.as_ref() else {
             return Err(KeyringError::NotLoaded);
         };
-        let config =
-            crate::tls::server_config(&cert.cert_pem, &cert.key_pem, &snapshot.client_roots())?;
+        let config = trust::server_config(&cert.cert_pem, &cert.key_pem, &snapshot.client_roots())?;
         let trusted: HashSet<Vec<u8>> = snapshot.trusted_key_ids();
         self.tls.install(config, trusted);
         Ok(())

@@ -14,8 +14,8 @@ use serde_json::{json, Value};
 use tonic::{Request, Status};
 
 use crate::audit;
-use crate::service::caller;
 use crate::state::State;
+use crate::transport::caller;
 
 /// What an RPC acts on, for `where` clauses (`resource.*`) and own-user checks.
 #[derive(Debug, Default)]
@@ -269,7 +269,7 @@ mod tests {
     /// is an implemented RPC.
     #[test]
     fn every_implemented_rpc_is_in_the_table() {
-        let source = include_str!("../service/mod.rs");
+        let source = include_str!("../transport/mod.rs");
         // The macro's invocation, not its definition.
         let invocation = source.rfind("auth_service! {").unwrap_or(0);
         let source = &source[invocation..];

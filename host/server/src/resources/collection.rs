@@ -227,4 +227,3 @@ impl<T: Resource> Collection<T> {
             .map_err(|e| Self::map_store(name, e))
     }
 }
-

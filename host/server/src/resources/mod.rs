@@ -10,5 +10,5 @@ pub mod kinds;
 pub mod validate;
 
 pub use collection::{Collection, Resource};
-pub use portcullis_api::time::to_system_time;
 pub use error::ResourceError;
+pub use portcullis_api::time::to_system_time;

@@ -4,8 +4,8 @@
 //! role language by `portcullis_authz::validate`, so a bad document is refused with the
 //! same message by both.
 
-use portcullis_api::services::{Metadata, RoleV3, UserV2};
 pub use portcullis_api::kinds::DEFAULT_NAMESPACE;
+use portcullis_api::services::{Metadata, RoleV3, UserV2};
 
 use super::ResourceError;
 

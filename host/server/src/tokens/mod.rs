@@ -92,7 +92,6 @@ pub fn random_value() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-
 /// Checks a token value a caller chose.
 pub fn validate_value(value: &str) -> Result<(), ResourceError> {
     if value.chars().count() < MIN_VALUE_LEN {

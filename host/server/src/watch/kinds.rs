@@ -9,7 +9,7 @@ use portcullis_api::services::{
 use portcullis_store::Item;
 
 use super::WatchError;
-use crate::access_requests::policy::KIND_ACCESS_REQUEST_POLICY;
+use crate::access_requests::approval::KIND_ACCESS_REQUEST_POLICY;
 use crate::access_requests::KIND_ACCESS_REQUEST;
 use crate::presence::{listed_server, ServerKind};
 use crate::resources::kinds::{

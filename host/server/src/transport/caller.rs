@@ -6,7 +6,7 @@ use std::time::SystemTime;
 use portcullis_ca::Identity;
 use tonic::{Request, Status};
 
-use crate::tls::PeerInfo;
+use crate::transport::tls::PeerInfo;
 
 /// The identity of the caller. It comes from the client certificate verified during the TLS
 /// handshake and from nowhere else; a connection without a certificate has none, and a

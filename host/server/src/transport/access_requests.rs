@@ -21,7 +21,7 @@ use crate::resources::{to_system_time, Resource};
 use crate::state::State;
 
 pub(super) async fn create(state: &State, request: Request<AccessRequestV3>) -> Result<(), Status> {
-    let caller = crate::service::caller(&request)?;
+    let caller = crate::transport::caller(&request)?;
     let given = request.get_ref();
     let given_spec = spec(given);
     let user = if given_spec.user.is_empty() {
@@ -85,12 +85,12 @@ pub(super) async fn create(state: &State, request: Request<AccessRequestV3>) -> 
     // Access-request policies decide before the request is stored, so it is written once,
     // already resolved if one of them decided.
     let (outcomes, resolved) =
-        super::access_policies::run(state, &mut created, subject.user.clone(), "create").await?;
+        super::approval::run(state, &mut created, subject.user.clone(), "create").await?;
     state.access_requests.create(&created).await?;
     let fields = json!({"id": created.name(), "roles": given_spec.roles, "reason": given_spec.request_reason});
     // The events are written in one store write, in this order.
     let mut events = vec![(audit::ACCESS_REQUEST_CREATE, user.clone(), fields)];
-    events.extend(super::access_policies::outcome_events(
+    events.extend(super::approval::outcome_events(
         &created, &outcomes, "create",
     ));
     if resolved.is_some() {
@@ -149,7 +149,7 @@ pub(super) async fn list(
     let reviewer = match authorize(state, &request, "GetAccessRequests", target).await {
         Ok(_) => None,
         Err(denied) if denied.code() == tonic::Code::PermissionDenied => {
-            let caller = crate::service::caller(&request)?;
+            let caller = crate::transport::caller(&request)?;
             let subject = Subject::load(state, &caller).await?;
             if !reviews_any(&subject.roles) {
                 return Err(denied);

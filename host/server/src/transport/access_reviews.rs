@@ -61,8 +61,7 @@ pub(super) async fn submit(
             let requester = stored_user_json(state, &requested.user).await?;
             let requester = requester.unwrap_or(Value::Null);
             let (ran, changed) =
-                super::access_policies::run(state, &mut access_request, requester, &trigger)
-                    .await?;
+                super::approval::run(state, &mut access_request, requester, &trigger).await?;
             outcomes = ran;
             resolved = changed.is_some();
         }
@@ -82,7 +81,7 @@ pub(super) async fn submit(
         caller.username.clone(),
         fields,
     )];
-    events.extend(super::access_policies::outcome_events(
+    events.extend(super::approval::outcome_events(
         &stored, &outcomes, &trigger,
     ));
     if resolved {

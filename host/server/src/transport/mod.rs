@@ -5,18 +5,20 @@
 //! with a message naming the feature, never a silent default.
 
 mod access;
-mod access_policies;
 mod access_requests;
 mod access_reviews;
+mod approval;
 mod audit;
 mod authorities;
 mod caller;
 mod certs;
 mod join;
-mod policies;
+mod modules;
 mod presence;
 mod remote;
 mod roles;
+mod status;
+pub mod tls;
 mod tokens;
 mod users;
 mod watch;
@@ -128,22 +130,22 @@ auth_service! {
             certs::generate_host_certs(&self.state, request).await.map(Response::new)
         }
         async fn upsert_policy_module(&self, request: Request<services::PolicyModuleV1>) -> Result<Response<services::PolicyModuleV1>, Status> {
-            policies::upsert(&self.state, request).await.map(Response::new)
+            modules::upsert(&self.state, request).await.map(Response::new)
         }
         async fn get_policy_module(&self, request: Request<auth::GetPolicyModuleRequest>) -> Result<Response<services::PolicyModuleV1>, Status> {
-            policies::get(&self.state, request).await.map(Response::new)
+            modules::get(&self.state, request).await.map(Response::new)
         }
         async fn get_policy_modules(&self, request: Request<()>) -> Result<Response<auth::PolicyModuleList>, Status> {
-            policies::list(&self.state, request).await.map(Response::new)
+            modules::list(&self.state, request).await.map(Response::new)
         }
         async fn delete_policy_module(&self, request: Request<auth::PolicyModuleName>) -> Result<Response<()>, Status> {
-            policies::delete(&self.state, request).await.map(Response::new)
+            modules::delete(&self.state, request).await.map(Response::new)
         }
         async fn rollback_policy_module(&self, request: Request<auth::PolicyModuleName>) -> Result<Response<services::PolicyModuleV1>, Status> {
-            policies::rollback(&self.state, request).await.map(Response::new)
+            modules::rollback(&self.state, request).await.map(Response::new)
         }
         async fn evaluate_policy(&self, request: Request<auth::EvaluatePolicyRequest>) -> Result<Response<auth::EvaluatePolicyResponse>, Status> {
-            policies::evaluate(&self.state, request).await.map(Response::new)
+            modules::evaluate(&self.state, request).await.map(Response::new)
         }
         async fn check_access(&self, request: Request<auth::CheckAccessRequest>) -> Result<Response<auth::CheckAccessResponse>, Status> {
             access::check(&self.state, request).await.map(Response::new)
@@ -194,16 +196,16 @@ auth_service! {
             access_reviews::submit(&self.state, request).await.map(Response::new)
         }
         async fn upsert_access_request_policy(&self, request: Request<services::AccessRequestPolicyV1>) -> Result<Response<()>, Status> {
-            access_policies::upsert(&self.state, request).await.map(Response::new)
+            approval::upsert(&self.state, request).await.map(Response::new)
         }
         async fn get_access_request_policy(&self, request: Request<auth::AccessRequestPolicyName>) -> Result<Response<services::AccessRequestPolicyV1>, Status> {
-            access_policies::get(&self.state, request).await.map(Response::new)
+            approval::get(&self.state, request).await.map(Response::new)
         }
         async fn get_access_request_policies(&self, request: Request<()>) -> Result<Response<auth::AccessRequestPolicies>, Status> {
-            access_policies::list(&self.state, request).await.map(Response::new)
+            approval::list(&self.state, request).await.map(Response::new)
         }
         async fn delete_access_request_policy(&self, request: Request<auth::AccessRequestPolicyName>) -> Result<Response<()>, Status> {
-            access_policies::delete(&self.state, request).await.map(Response::new)
+            approval::delete(&self.state, request).await.map(Response::new)
         }
         async fn get_plugin_data(&self, request: Request<services::PluginDataFilter>) -> Result<Response<auth::PluginDataSeq>, Status> {
             access_requests::get_plugin_data(&self.state, request).await.map(Response::new)

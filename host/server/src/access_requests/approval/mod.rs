@@ -36,7 +36,9 @@ pub fn policy_spec(policy: &AccessRequestPolicyV1) -> AccessRequestPolicySpecV1 
 
 /// Checks a policy before it is stored and fills in its kind and version.
 pub fn normalize(policy: &mut AccessRequestPolicyV1) -> Result<(), ResourceError> {
-    Ok(portcullis_authz::validate::normalize_access_request_policy(policy)?)
+    Ok(portcullis_authz::validate::normalize_access_request_policy(
+        policy,
+    )?)
 }
 
 fn any_matches(entries: &[String], value: &str) -> bool {

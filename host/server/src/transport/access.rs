@@ -21,7 +21,7 @@ pub(super) async fn check(
 ) -> Result<CheckAccessResponse, Status> {
     let user = request.get_ref().user.clone();
     let own = if user.is_empty() {
-        crate::service::caller(&request)?.username.clone()
+        crate::transport::caller(&request)?.username.clone()
     } else {
         user.clone()
     };

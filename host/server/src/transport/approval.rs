@@ -9,7 +9,7 @@ use portcullis_api::services::{AccessRequestPolicyV1, AccessRequestV3, RequestSt
 use serde_json::{json, Value};
 use tonic::{Request, Status};
 
-use crate::access_requests::policy::{
+use crate::access_requests::approval::{
     self, covers, normalize, policy_spec, Outcome, KIND_ACCESS_REQUEST_POLICY,
 };
 use crate::access_requests::spec;
@@ -121,7 +121,7 @@ pub(super) async fn run(
         return Ok((Vec::new(), None));
     }
     let now = state.policies.now();
-    let input = policy::input(request, requester, now);
+    let input = approval::input(request, requester, now);
     let mut outcomes = Vec::with_capacity(covering.len());
     for p in covering {
         let module = policy_spec(&p).module;
@@ -136,7 +136,7 @@ pub(super) async fn run(
             result,
         });
     }
-    let changed = policy::apply(request, &outcomes, trigger, SystemTime::now())?;
+    let changed = approval::apply(request, &outcomes, trigger, SystemTime::now())?;
     Ok((outcomes, changed))
 }
 
@@ -151,7 +151,10 @@ pub(super) fn outcome_events(
         .iter()
         .map(|o| {
             let (verdict, reason) = match &o.result {
-                Ok(d) => (policy::verdict_name(d.verdict).to_owned(), d.reason.clone()),
+                Ok(d) => (
+                    approval::verdict_name(d.verdict).to_owned(),
+                    d.reason.clone(),
+                ),
                 Err(e) => ("error".to_owned(), e.clone()),
             };
             let fields = json!({
