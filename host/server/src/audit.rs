@@ -82,6 +82,51 @@ pub struct Query {
     pub user: Option<String>,
 }
 
+/// Events a search returns when the request does not say how many.
+pub const DEFAULT_LIMIT: usize = 100;
+
+/// How far back a search looks when the request does not say.
+pub const DEFAULT_SINCE: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
+impl Query {
+    /// A search as GetAuditEvents asks for it: `since` an RFC 3339 time (empty: the last
+    /// [`DEFAULT_SINCE`] before `now`), `limit` at most [`MAX_LIMIT`] (0: [`DEFAULT_LIMIT`]),
+    /// empty strings for "any".
+    pub fn parse(
+        since: &str,
+        start_after: String,
+        limit: u32,
+        event: String,
+        user: String,
+        now: SystemTime,
+    ) -> Result<Query, ResourceError> {
+        let since = if since.is_empty() {
+            now.checked_sub(DEFAULT_SINCE)
+        } else {
+            Some(humantime::parse_rfc3339_weak(since).map_err(|e| {
+                ResourceError::invalid(format!("since `{since}` is not an RFC 3339 time: {e}"))
+            })?)
+        };
+        let limit = match limit as usize {
+            0 => DEFAULT_LIMIT,
+            n if n > MAX_LIMIT => {
+                return Err(ResourceError::invalid(format!(
+                    "limit {n} is more than {MAX_LIMIT}"
+                )))
+            }
+            n => n,
+        };
+        let non_empty = |s: String| (!s.is_empty()).then_some(s);
+        Ok(Query {
+            since,
+            start_after: non_empty(start_after),
+            limit,
+            event: non_empty(event),
+            user: non_empty(user),
+        })
+    }
+}
+
 /// The audit log over the store.
 pub struct AuditLog {
     backend: Arc<dyn Backend>,

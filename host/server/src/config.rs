@@ -193,18 +193,18 @@ impl FileConfig {
             path: path.to_owned(),
             source,
         })?;
-        Self::parse(&text).map_err(|message| ConfigError::Parse {
+        Self::parse(&text).map_err(|e| ConfigError::Parse {
             path: path.to_owned(),
-            message,
+            message: e.to_string(),
         })
     }
 
     /// Parses YAML text; an empty document is the empty configuration.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, portcullis_api::yaml::YamlError> {
         if text.trim().is_empty() {
             return Ok(Self::default());
         }
-        portcullis_api::yaml::from_str(text).map_err(|e| e.to_string())
+        portcullis_api::yaml::from_str(text)
     }
 
     /// Merges this file with command-line overrides and defaults.
@@ -338,9 +338,11 @@ mod tests {
 
     #[test]
     fn unknown_field_is_named() {
-        let err = FileConfig::parse("listen: 1\n").unwrap_err();
+        let err = FileConfig::parse("listen: 1\n").unwrap_err().to_string();
         assert!(err.contains("unknown field `listen`"), "{err}");
-        let err = FileConfig::parse("public_addrs: 3\n").unwrap_err();
+        let err = FileConfig::parse("public_addrs: 3\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("public_addrs"), "{err}");
     }
 

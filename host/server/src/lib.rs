@@ -1,9 +1,14 @@
-//! The Portcullis auth server.
+//! The Portcullis auth server, binary `portcullis`.
 //!
-//! This crate holds the gRPC services, the identity of callers (taken from their client
-//! certificates), first-start bootstrap, the server configuration and the typed resource
-//! layer over the store. It builds the daemon binary, `portcullis`; the admin command line
-//! `pctl` is the `portcullis-cli` crate, a client of the API like any other.
+//! Layered from the wire down: [`transport`] holds the tonic service, mutual TLS and the
+//! caller's identity (taken from the client certificate), and thin handlers that decode a
+//! request, [`rbac::authorize`] it, make one call into a domain and encode the answer; its
+//! `status` module is the one place where errors become gRPC statuses. Each domain
+//! ([`access_requests`], `roles`, users (over [`resources`]), [`tokens`], [`presence`],
+//! [`issuance`], [`keyring`], [`remote_clusters`], [`watch`], [`audit`], [`modules`]) owns its
+//! workflow and its error type and knows nothing of tonic. [`config`], [`bootstrap`] and
+//! [`daemon`] start it all. The admin command line `pctl` is the `portcullis-cli` crate, a
+//! client of the API like any other.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod access_requests;
@@ -16,6 +21,7 @@ pub mod keyring;
 pub mod modules;
 pub mod presence;
 pub mod rbac;
+pub mod remote_clusters;
 pub mod resources;
 pub mod state;
 pub mod tokens;

@@ -20,6 +20,14 @@ pub trait Backend: Send + Sync {
     /// Reads the live item stored under `key`.
     async fn get(&self, key: &[u8]) -> Result<Option<crate::Item>>;
 
+    /// [`Backend::get`] answered at once, for callers that run synchronous code (a policy
+    /// module's look-up, inside a decision): `Some` when the backend answers a point read
+    /// without waiting (an embedded store), `None` when it would have to wait (a network
+    /// store), and the caller then awaits [`Backend::get`].
+    fn get_now(&self, _key: &[u8]) -> Option<Result<Option<crate::Item>>> {
+        None
+    }
+
     /// Creates or replaces the item under `key`; returns it with its new revision.
     async fn put(
         &self,

@@ -61,6 +61,20 @@ async fn put_get(b: Arc<dyn Backend>) {
     assert_eq!(b.get(odd).await.unwrap().unwrap().value, b"");
 }
 
+/// A backend that answers point reads at once answers as `get` would, expiry included.
+async fn get_now_agrees_with_get(b: Arc<dyn Backend>) {
+    b.put(b"/n/live", b"v".to_vec(), future()).await.unwrap();
+    b.put(b"/n/expired", b"v".to_vec(), past()).await.unwrap();
+    for key in [&b"/n/live"[..], b"/n/expired", b"/n/absent"] {
+        if let Some(now) = b.get_now(key) {
+            assert_eq!(now.unwrap(), b.get(key).await.unwrap(), "{key:?}");
+        }
+    }
+    assert!(b
+        .get_now(b"/n/expired")
+        .is_none_or(|r| r.unwrap().is_none()));
+}
+
 async fn revision_per_write(b: Arc<dyn Backend>) {
     let r1 = b.put(b"/a", b"1".to_vec(), None).await.unwrap().revision;
     let r2 = b.create(b"/b", b"1".to_vec(), None).await.unwrap().revision;
@@ -465,6 +479,7 @@ macro_rules! conformance {
 
 conformance!(
     put_get,
+    get_now_agrees_with_get,
     revision_per_write,
     create_if_absent,
     create_all_or_none,

@@ -36,6 +36,16 @@ impl Default for MemoryBackend {
 }
 
 impl MemoryBackend {
+    fn read(&self, key: &[u8]) -> Result<Option<Item>> {
+        let now = SystemTime::now();
+        Ok(self
+            .lock()
+            .items
+            .get(key)
+            .filter(|item| !item.is_expired(now))
+            .cloned())
+    }
+
     /// An empty store with the default feed capacity.
     pub fn new() -> Self {
         Self::with_feed_capacity(DEFAULT_FEED_CAPACITY)
@@ -113,13 +123,11 @@ impl MemoryBackend {
 #[async_trait::async_trait]
 impl Backend for MemoryBackend {
     async fn get(&self, key: &[u8]) -> Result<Option<Item>> {
-        let now = SystemTime::now();
-        Ok(self
-            .lock()
-            .items
-            .get(key)
-            .filter(|item| !item.is_expired(now))
-            .cloned())
+        self.read(key)
+    }
+
+    fn get_now(&self, key: &[u8]) -> Option<Result<Option<Item>>> {
+        Some(self.read(key))
     }
 
     async fn put(&self, key: &[u8], value: Vec<u8>, expires: Option<SystemTime>) -> Result<Item> {

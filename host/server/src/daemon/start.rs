@@ -4,7 +4,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
-use portcullis_api::AuthServiceServer;
 use portcullis_store::{Backend, RocksBackend};
 
 use crate::config::{FileConfig, Overrides};
@@ -96,17 +95,7 @@ async fn serve(config: crate::config::Config) -> anyhow::Result<()> {
         "auth server ready"
     );
     println!("listening on {local}");
-    let incoming = crate::transport::tls::incoming(listener, state.keyring.tls());
-    let stopping = state.clone();
-    let service = AuthServiceServer::new(crate::transport::AuthServer::new(state));
-    tonic::transport::Server::builder()
-        .add_service(service)
-        .serve_with_incoming_shutdown(incoming, async move {
-            shutdown_signal().await;
-            // Streams that would otherwise never end (WatchEvents) end now, so the
-            // graceful shutdown does not wait for them.
-            stopping.shut_down();
-        })
+    crate::transport::serve(listener, state, shutdown_signal())
         .await
         .context("server failed")?;
     sweeper.abort();

@@ -21,20 +21,10 @@ pub enum IssueError {
     /// The key ring could not sign.
     #[error(transparent)]
     Keyring(#[from] KeyringError),
-    /// Signing failed.
+    /// The request could not be signed as given (a bad public key, ...).
     #[error(transparent)]
     Ca(#[from] portcullis_ca::Error),
-}
-
-impl From<IssueError> for tonic::Status {
-    fn from(e: IssueError) -> Self {
-        match e {
-            IssueError::Invalid(m) => tonic::Status::invalid_argument(m),
-            IssueError::Denied(m) => tonic::Status::permission_denied(m),
-            IssueError::Unsupported(m) => tonic::Status::unimplemented(m),
-            IssueError::Resource(r) => r.into(),
-            IssueError::Keyring(k) => k.into(),
-            IssueError::Ca(c) => tonic::Status::invalid_argument(c.to_string()),
-        }
-    }
+    /// Signing failed for a reason that is not the request's.
+    #[error("cannot sign the token: {0}")]
+    Sign(portcullis_ca::Error),
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use portcullis_ca::{HostCertRequest, HostTlsRequest};
 
 use super::IssueError;
-use crate::state::State;
+use crate::keyring::KeyRing;
 
 /// Lifetime of host certificates.
 pub const HOST_CERT_TTL: Duration = portcullis_ca::SERVER_CERT_TTL;
@@ -59,9 +59,11 @@ pub fn system_role(name: &str) -> Result<&'static str, IssueError> {
         })
 }
 
-/// Issues the certificates of a host.
+/// Issues the certificates of a host of cluster `cluster_name`, signed by `keyring`'s
+/// current authorities.
 pub fn issue(
-    state: &State,
+    keyring: &KeyRing,
+    cluster_name: &str,
     params: &HostCertsParams,
     now: SystemTime,
 ) -> Result<HostCerts, IssueError> {
@@ -84,8 +86,8 @@ pub fn issue(
             "no public TLS key to sign was given".into(),
         ));
     }
-    let keyring = state.keyring.current()?;
-    let fqdn = format!("{}.{}", params.host_id, state.cluster_name);
+    let keyring = keyring.current()?;
+    let fqdn = format!("{}.{}", params.host_id, cluster_name);
     let mut principals: Vec<String> = Vec::new();
     let candidates = [params.host_id.clone(), fqdn, params.node_name.clone()];
     for name in candidates.iter().chain(&params.additional_principals) {
@@ -115,7 +117,7 @@ pub fn issue(
         &HostTlsRequest {
             host_id: params.host_id.clone(),
             node_name: params.node_name.clone(),
-            cluster_name: state.cluster_name.clone(),
+            cluster_name: cluster_name.to_owned(),
             system_role: role.to_owned(),
             dns_names,
             ips,

@@ -4,9 +4,12 @@
 //! users and roles (principals, permissions, extensions, lifetime) and picks the signers
 //! from the key ring.
 
+pub mod app;
 mod error;
 pub mod host;
 pub mod user;
+#[cfg(test)]
+mod workflow_tests;
 
 pub use error::IssueError;
 

@@ -3,11 +3,27 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, SystemTime};
 
-use portcullis_api::services::{RoleV3, UserV2};
+use portcullis_api::services::{AccessRequestV3, RoleV3, UserV2};
 use portcullis_ca::{Identity, Permissions, UserCertRequest};
 
 use super::{ssh_extensions, IssueError};
-use crate::state::State;
+use crate::keyring::KeyRing;
+use crate::resources::Collection;
+
+/// What issuing a user's certificates reads: the users, their roles, the access requests
+/// whose roles they add, and the authorities that sign.
+pub struct UserIssuer<'a> {
+    /// The authorities.
+    pub keyring: &'a KeyRing,
+    /// This cluster's name (the only cluster requests may be routed to, for now).
+    pub cluster_name: &'a str,
+    /// The users.
+    pub users: &'a Collection<UserV2>,
+    /// The roles.
+    pub roles: &'a Collection<RoleV3>,
+    /// The access requests.
+    pub access_requests: &'a Collection<AccessRequestV3>,
+}
 
 /// Lifetime of user certificates when the request names none.
 pub const DEFAULT_USER_TTL: Duration = Duration::from_secs(12 * 3600);
@@ -126,7 +142,7 @@ fn is_openssh_key(key: &[u8]) -> Option<&str> {
 /// returns the earliest access expiry among them. A request that is unknown (or expired),
 /// belongs to another user, or is not approved is refused.
 async fn add_requested_roles(
-    state: &State,
+    state: &UserIssuer<'_>,
     params: &UserCertsParams,
     roles: &mut Vec<RoleV3>,
     now: SystemTime,
@@ -182,7 +198,7 @@ async fn add_requested_roles(
 
 /// Issues the certificates of `params.username` for `params.public_key`.
 pub async fn issue(
-    state: &State,
+    state: &UserIssuer<'_>,
     params: &UserCertsParams,
     now: SystemTime,
 ) -> Result<UserCerts, IssueError> {
@@ -191,7 +207,7 @@ pub async fn issue(
             "certificates for Kubernetes clusters are not on the Portcullis roadmap yet".into(),
         ));
     }
-    if !params.route_to_cluster.is_empty() && params.route_to_cluster != state.cluster_name {
+    if !params.route_to_cluster.is_empty() && params.route_to_cluster != *state.cluster_name {
         return Err(IssueError::Invalid(format!(
             "unknown cluster `{}` to route to: this cluster is `{}` and no remote cluster by \
              that name is registered",

@@ -25,6 +25,9 @@ pub enum KeyringError {
     /// The type names no authority.
     #[error("unknown certificate authority type `{0}` (known: user, host, jwt, all)")]
     UnknownType(String),
+    /// A request about the authorities is malformed (the message names what).
+    #[error("{0}")]
+    Invalid(String),
     /// The key ring was used before the authorities were loaded.
     #[error("the certificate authorities are not loaded yet")]
     NotLoaded,

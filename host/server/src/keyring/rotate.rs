@@ -27,6 +27,63 @@ pub fn types(requested: &str) -> Result<Vec<&'static str>, KeyringError> {
     }
 }
 
+/// Checks an authority type named by a read (`user`, `host` or `jwt`).
+pub fn check_type(ca_type: &str) -> Result<(), KeyringError> {
+    if CA_TYPES.contains(&ca_type) {
+        return Ok(());
+    }
+    Err(KeyringError::Invalid(format!(
+        "unknown certificate authority type `{ca_type}` (known: {})",
+        CA_TYPES.join(", ")
+    )))
+}
+
+/// A rotation request as RotateCertAuthority gives it: `mode` (`manual`/`auto`), an
+/// optional target phase, a grace period in nanoseconds (0 = the default) and an optional
+/// schedule of the phases' start times.
+pub fn parse_request(
+    mode: &str,
+    target_phase: &str,
+    grace_nanos: i64,
+    schedule: Option<portcullis_api::services::RotationSchedule>,
+) -> Result<RotateRequest, KeyringError> {
+    let mode = mode.parse()?;
+    let target_phase = match target_phase {
+        "" => None,
+        phase => Some(phase.parse::<Phase>()?),
+    };
+    let grace_period = match grace_nanos {
+        0 => None,
+        nanos if nanos < 0 => {
+            return Err(KeyringError::Invalid(
+                "the grace period must be positive".into(),
+            ))
+        }
+        nanos => Some(std::time::Duration::from_nanos(nanos.unsigned_abs())),
+    };
+    let schedule = match schedule {
+        None => None,
+        Some(s) => {
+            let at = |t: Option<prost_types::Timestamp>, what: &str| {
+                t.and_then(crate::resources::to_system_time).ok_or_else(|| {
+                    KeyringError::Invalid(format!("the rotation schedule lacks `{what}`"))
+                })
+            };
+            Some(portcullis_ca::Schedule {
+                update_clients: at(s.update_clients, "update_clients")?,
+                update_servers: at(s.update_servers, "update_servers")?,
+                standby: at(s.standby, "standby")?,
+            })
+        }
+    };
+    Ok(RotateRequest {
+        mode,
+        target_phase,
+        grace_period,
+        schedule,
+    })
+}
+
 fn new_rotation_id() -> String {
     let mut bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut bytes);

@@ -8,10 +8,25 @@ use std::sync::Arc;
 use portcullis_api::services::{RoleV3, UserV2};
 use portcullis_policy::{Registry, RegistryHost, SharedHost};
 
-use crate::resources::Collection;
+use crate::resources::{Collection, WithoutSecrets};
 
-/// The host imports for evaluations in the server. Look-ups wait for the store, so
-/// evaluations must run on blocking threads (they do: see [`super::Policies::evaluate`]).
+/// `name` from `collection`, for a look-up inside an evaluation (synchronous code): read at
+/// once where the store allows it (RocksDB, memory), else by waiting on `runtime`, which
+/// is why evaluations run on blocking threads (see [`super::Policies::evaluate`]).
+fn read<T: crate::resources::Resource>(
+    runtime: &tokio::runtime::Handle,
+    collection: &Collection<T>,
+    name: &str,
+) -> Option<T> {
+    let found = match collection.find_now(name) {
+        Some(found) => found,
+        None => runtime.block_on(collection.find(name)),
+    };
+    found.ok()?
+}
+
+/// The host imports for evaluations in the server: the clock, and look-ups of users and
+/// roles (see [`read`]).
 pub fn server_host(
     registry: Arc<Registry>,
     users: Collection<UserV2>,
@@ -28,13 +43,10 @@ pub fn server_host(
     }
     host.with_lookup(move |kind, name| match kind {
         "user" => {
-            let mut user = runtime.block_on(users.find(name)).ok()??;
-            if let Some(spec) = user.spec.as_mut() {
-                spec.local_auth = None;
-            }
-            serde_json::to_value(user).ok()
+            let user = read(&runtime, &users, name)?;
+            serde_json::to_value(user.without_secrets()).ok()
         }
-        "role" => serde_json::to_value(runtime.block_on(roles.find(name)).ok()??).ok(),
+        "role" => serde_json::to_value(read(&runtime, &roles, name)?).ok(),
         _ => None,
     })
     .shared()

@@ -37,9 +37,21 @@ pub enum PolicyServiceError {
     /// Stored data could not be read or written.
     #[error(transparent)]
     Resource(#[from] ResourceError),
+    /// The module did not pass the upload checks or did not compile; nothing was stored.
+    #[error(transparent)]
+    Refused(portcullis_policy::PolicyError),
     /// The engine failed for a reason that is not the module's fault.
     #[error("policy engine: {0}")]
-    Engine(String),
+    Engine(portcullis_policy::PolicyError),
+    /// A compilation or evaluation task of the blocking pool failed (panicked or was
+    /// cancelled).
+    #[error("{what} task failed: {source}")]
+    Task {
+        /// `compilation` or `evaluation`.
+        what: &'static str,
+        /// Why.
+        source: tokio::task::JoinError,
+    },
 }
 
 /// The engine, the registry of loaded modules, and the stored modules.
@@ -101,7 +113,7 @@ impl Policies {
             validation: portcullis_policy::ValidationLimits { max_module_bytes },
             ..EngineConfig::default()
         })
-        .map_err(|e| PolicyServiceError::Engine(e.to_string()))?;
+        .map_err(PolicyServiceError::Engine)?;
         Ok(Self {
             engine,
             registry: Arc::new(Registry::new()),
@@ -163,8 +175,11 @@ impl Policies {
         let engine = self.engine.clone();
         let module = tokio::task::spawn_blocking(move || engine.load(&wasm, limits))
             .await
-            .map_err(|e| PolicyServiceError::Engine(format!("compilation task failed: {e}")))?
-            .map_err(|e| PolicyServiceError::Invalid(e.to_string()))?;
+            .map_err(|source| PolicyServiceError::Task {
+                what: "compilation",
+                source,
+            })?
+            .map_err(PolicyServiceError::Refused)?;
         let source = match module.cache_source() {
             CacheSource::Compiled => "compiled",
             CacheSource::Memory => "cache hit (memory)",
@@ -371,7 +386,10 @@ impl Policies {
         let started = std::time::Instant::now();
         let result = tokio::task::spawn_blocking(move || module.call(&hook, input, &host))
             .await
-            .map_err(|e| PolicyServiceError::Engine(format!("evaluation task failed: {e}")))?;
+            .map_err(|source| PolicyServiceError::Task {
+                what: "evaluation",
+                source,
+            })?;
         let elapsed = i64::try_from(started.elapsed().as_nanos()).unwrap_or(i64::MAX);
         Ok(match result {
             Ok(evaluation) => {
@@ -450,16 +468,5 @@ fn resource(name: &str, spec: PolicyModuleSpecV1) -> PolicyModuleV1 {
         }),
         spec: Some(spec),
         ..Default::default()
-    }
-}
-
-impl From<PolicyServiceError> for tonic::Status {
-    fn from(e: PolicyServiceError) -> Self {
-        match e {
-            PolicyServiceError::Invalid(m) => tonic::Status::invalid_argument(m),
-            PolicyServiceError::NoPrevious(m) => tonic::Status::failed_precondition(m),
-            PolicyServiceError::Resource(r) => r.into(),
-            PolicyServiceError::Engine(m) => tonic::Status::internal(m),
-        }
     }
 }

@@ -47,6 +47,16 @@ pub enum PresenceError {
         /// How many attempts were made.
         attempts: usize,
     },
+    /// A host announced a server other than itself.
+    #[error("host `{host_id}` may only announce itself, not {kind} `{name}`")]
+    NotSelf {
+        /// The host id of the caller's certificate.
+        host_id: String,
+        /// `node` or `proxy`.
+        kind: &'static str,
+        /// The server it announced.
+        name: String,
+    },
     /// Reading or writing the store failed, or a stored record is corrupt.
     #[error(transparent)]
     Resource(#[from] ResourceError),

@@ -32,6 +32,7 @@
 //! the RBAC table, plus "a host only announces itself".
 
 mod error;
+pub mod hosts;
 pub mod validate;
 
 use std::collections::BTreeMap;

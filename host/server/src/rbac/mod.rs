@@ -1,21 +1,50 @@
 //! Role-based access control of every RPC: the caller's roles (stored, or built in), the
 //! RPC's permission from [`table`], a decision by `portcullis-authz` (Cedar, with `where`
-//! clauses and actions in the Wasm `predicate` module).
+//! clauses and actions in the Wasm `predicate` module). The caller's identity comes in from
+//! the transport; what is loaded to decide (the [`Subject`]) goes back out with it in
+//! [`Authorized`], for handlers that need the caller's roles or user again.
 
+pub mod check;
 pub mod table;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use portcullis_api::services::RoleV3;
-use portcullis_authz::{builtin, Decision, Request as AuthzRequest};
+use portcullis_authz::{builtin, AuthzError, Decision, Request as AuthzRequest};
 use portcullis_ca::Identity;
 use serde_json::{json, Value};
-use tonic::{Request, Status};
 
 use crate::audit;
+use crate::resources::{ResourceError, WithoutSecrets};
 use crate::state::State;
-use crate::transport::caller;
+
+/// Why a call was not authorized.
+#[derive(Debug, thiserror::Error)]
+pub enum RbacError {
+    /// The caller's roles do not allow the call.
+    #[error("`{user}` may not call {rpc}: {explanation}")]
+    Denied {
+        /// The caller.
+        user: String,
+        /// The RPC.
+        rpc: String,
+        /// The decision, explained.
+        explanation: String,
+    },
+    /// The question is malformed (the message names what).
+    #[error("{0}")]
+    Invalid(String),
+    /// The RPC is missing from the access table (a server bug; tests rule it out).
+    #[error("RPC {0} has no entry in the access table")]
+    Unlisted(String),
+    /// The caller's roles or user could not be read.
+    #[error(transparent)]
+    Resource(#[from] ResourceError),
+    /// The decision could not be made.
+    #[error(transparent)]
+    Decide(#[from] AuthzError),
+}
 
 /// What an RPC acts on, for `where` clauses (`resource.*`) and own-user checks.
 #[derive(Debug, Default)]
@@ -74,7 +103,7 @@ pub struct Subject {
 
 impl Subject {
     /// Reads the roles and the user `identity` names.
-    pub async fn load(state: &State, identity: &Identity) -> Result<Subject, Status> {
+    pub async fn load(state: &State, identity: &Identity) -> Result<Subject, ResourceError> {
         let mut roles = vec![builtin::implicit()];
         for name in identity.roles.iter().chain(&identity.system_roles) {
             if let Some(role) = builtin::role_named(name) {
@@ -101,7 +130,7 @@ impl Subject {
         verb: &str,
         kind: &str,
         resource: &Value,
-    ) -> Result<Decision, Status> {
+    ) -> Result<Decision, AuthzError> {
         let hooks = state.policies.rule_hooks();
         let request = AuthzRequest {
             user: &self.username,
@@ -111,10 +140,7 @@ impl Subject {
             resource,
         };
         // `where` clauses run Wasm and may read the store: off the async worker.
-        let decision =
-            tokio::task::block_in_place(|| state.authz.decide(&self.roles, &request, &hooks))
-                .map_err(|e| Status::internal(e.to_string()))?;
-        Ok(decision)
+        tokio::task::block_in_place(|| state.authz.decide(&self.roles, &request, &hooks))
     }
 
     /// Records in the audit log what the actions of `decision` logged (or why they failed)
@@ -146,19 +172,14 @@ impl Subject {
     }
 }
 
-/// The user as `where` clauses see it.
 /// The stored user `name` as policies see it (without secrets), if there is one.
-pub async fn stored_user_json(state: &State, name: &str) -> Result<Option<Value>, Status> {
-    let Some(mut user) = state.users.find(name).await? else {
-        return Ok(None);
-    };
-    if let Some(spec) = user.spec.as_mut() {
-        spec.local_auth = None;
-    }
-    Ok(serde_json::to_value(user).ok())
+pub async fn stored_user_json(state: &State, name: &str) -> Result<Option<Value>, ResourceError> {
+    let user = state.users.find(name).await?;
+    Ok(user.and_then(|user| serde_json::to_value(user.without_secrets()).ok()))
 }
 
-async fn user_resource(state: &State, identity: &Identity) -> Result<Value, Status> {
+/// The user as `where` clauses see it.
+async fn user_resource(state: &State, identity: &Identity) -> Result<Value, ResourceError> {
     if let Some(value) = stored_user_json(state, &identity.username).await? {
         return Ok(value);
     }
@@ -177,7 +198,7 @@ pub async fn user_identity(
     state: &State,
     caller: &Identity,
     user: &str,
-) -> Result<Identity, Status> {
+) -> Result<Identity, ResourceError> {
     if user.is_empty() || user == caller.username {
         return Ok(caller.clone());
     }
@@ -193,57 +214,91 @@ pub async fn user_identity(
     Ok(identity)
 }
 
-/// Authorizes `request`, a call of RPC `rpc` on `target`: the caller's identity if every
-/// verb the RPC needs is allowed, PERMISSION_DENIED with the explanation otherwise.
-pub async fn authorize<T>(
-    state: &State,
-    request: &Request<T>,
-    rpc: &str,
-    target: Target,
-) -> Result<Arc<Identity>, Status> {
-    let identity = caller(request)?;
-    authorize_identity(state, &identity, rpc, None, target).await?;
-    Ok(identity)
+/// A caller whose call was authorized, with what was loaded to decide it: the handler reads
+/// the caller's roles and user from here instead of loading them again.
+#[derive(Debug)]
+pub struct Authorized {
+    /// The caller, as its client certificate says.
+    pub identity: Arc<Identity>,
+    subject: Option<Subject>,
 }
 
-/// Authorizes `identity` (a request's [`caller`]) to make a call of `rpc` on `target`: the
-/// RPC's verbs from the table, on `kind` when given (for RPCs whose messages each name a
-/// kind of their own, like the node and proxy keep-alives of one SendKeepAlives stream),
-/// else on the table's kind.
-pub async fn authorize_identity(
-    state: &State,
-    identity: &Identity,
-    rpc: &str,
-    kind: Option<&str>,
-    target: Target,
-) -> Result<(), Status> {
-    if table::PUBLIC.contains(&rpc) || table::BY_CONDITIONS.contains(&rpc) {
-        return Ok(());
+impl std::ops::Deref for Authorized {
+    type Target = Identity;
+
+    fn deref(&self) -> &Identity {
+        &self.identity
     }
-    let permission = table::permission(rpc)
-        .ok_or_else(|| Status::internal(format!("RPC {rpc} has no entry in the access table")))?;
-    if permission.own && target.user.as_deref() == Some(identity.username.as_str()) {
-        return Ok(());
-    }
-    let kind = kind.unwrap_or(permission.kind);
-    let resource = target.resource.unwrap_or_else(|| json!({"kind": kind}));
-    let subject = Subject::load(state, identity).await?;
-    for verb in permission.verbs {
-        let verb = if *verb == "readnosecrets" && target.with_secrets {
-            "read"
-        } else {
-            verb
-        };
-        let decision = subject.decide(state, verb, kind, &resource)?;
-        subject.audit(state, &decision).await;
-        if !decision.allowed {
-            return Err(Status::permission_denied(format!(
-                "`{}` may not call {rpc}: {decision}",
-                identity.username
-            )));
+}
+
+impl Authorized {
+    /// A caller nothing has been decided for yet.
+    pub fn new(identity: Arc<Identity>) -> Self {
+        Self {
+            identity,
+            subject: None,
         }
     }
-    Ok(())
+
+    /// The caller's roles and user, loaded by a decision or now.
+    pub async fn subject(&mut self, state: &State) -> Result<&Subject, ResourceError> {
+        let subject = match self.subject.take() {
+            Some(subject) => subject,
+            None => Subject::load(state, &self.identity).await?,
+        };
+        Ok(self.subject.insert(subject))
+    }
+
+    /// Checks that the caller may make a call of `rpc` on `target`: the RPC's verbs from the
+    /// table, on `kind` when given (for RPCs whose messages each name a kind of their own,
+    /// like WatchEvents), else on the table's kind. The subject is loaded once and kept.
+    pub async fn check(
+        &mut self,
+        state: &State,
+        rpc: &str,
+        kind: Option<&str>,
+        target: Target,
+    ) -> Result<(), RbacError> {
+        if table::PUBLIC.contains(&rpc) || table::BY_CONDITIONS.contains(&rpc) {
+            return Ok(());
+        }
+        let permission = table::permission(rpc).ok_or_else(|| RbacError::Unlisted(rpc.into()))?;
+        if permission.own && target.user.as_deref() == Some(self.identity.username.as_str()) {
+            return Ok(());
+        }
+        let kind = kind.unwrap_or(permission.kind);
+        let resource = target.resource.unwrap_or_else(|| json!({"kind": kind}));
+        let subject = self.subject(state).await?;
+        for verb in permission.verbs {
+            let verb = if *verb == "readnosecrets" && target.with_secrets {
+                "read"
+            } else {
+                verb
+            };
+            let decision = subject.decide(state, verb, kind, &resource)?;
+            subject.audit(state, &decision).await;
+            if !decision.allowed {
+                return Err(RbacError::Denied {
+                    user: subject.username.clone(),
+                    rpc: rpc.to_owned(),
+                    explanation: decision.to_string(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Authorizes `identity` (the caller of a request) to make a call of `rpc` on `target`.
+pub async fn authorize(
+    state: &State,
+    identity: Arc<Identity>,
+    rpc: &str,
+    target: Target,
+) -> Result<Authorized, RbacError> {
+    let mut authorized = Authorized::new(identity);
+    authorized.check(state, rpc, None, target).await?;
+    Ok(authorized)
 }
 
 #[cfg(test)]

@@ -148,6 +148,17 @@ impl<T: Resource> Collection<T> {
         }
     }
 
+    /// [`Collection::find`] without waiting: `None` when the store cannot answer a point read
+    /// at once (see [`portcullis_store::Backend::get_now`]).
+    pub fn find_now(&self, name: &str) -> Option<Result<Option<T>, ResourceError>> {
+        let found = self.backend.get_now(&Self::key(name))?;
+        Some(match found {
+            Ok(Some(item)) => Self::decode(&item).map(Some),
+            Ok(None) => Ok(None),
+            Err(e) => Err(Self::map_store(name, e)),
+        })
+    }
+
     /// Reads every resource of the kind, ordered by name.
     pub async fn list(&self) -> Result<Vec<T>, ResourceError> {
         let prefix = T::PREFIX.as_bytes();

@@ -7,8 +7,10 @@
 mod collection;
 mod error;
 pub mod kinds;
+mod secrets;
 pub mod validate;
 
 pub use collection::{Collection, Resource};
 pub use error::ResourceError;
 pub use portcullis_api::time::to_system_time;
+pub use secrets::WithoutSecrets;

@@ -9,6 +9,7 @@
 //! cannot be changed or deleted by RPC. Tokens are valid until they expire, for any number
 //! of hosts.
 
+pub mod join;
 pub mod limit;
 mod statics;
 
@@ -166,6 +167,38 @@ pub fn new_token(
     }
 }
 
+/// The lifetime a caller asks for: `ttl_nanos` (0 = [`DEFAULT_TTL`]), at most [`MAX_TTL`].
+pub fn ttl(ttl_nanos: i64) -> Result<Duration, ResourceError> {
+    match ttl_nanos {
+        0 => Ok(DEFAULT_TTL),
+        n if n < 0 => Err(ResourceError::invalid(format!("ttl {n}ns is negative"))),
+        n => {
+            let ttl = Duration::from_nanos(n.unsigned_abs());
+            if ttl > MAX_TTL {
+                return Err(ResourceError::invalid(format!(
+                    "ttl {} is longer than the maximum of {}",
+                    humantime::format_duration(ttl),
+                    humantime::format_duration(MAX_TTL)
+                )));
+            }
+            Ok(ttl)
+        }
+    }
+}
+
+/// What a caller asks of GenerateToken.
+#[derive(Debug, Clone, Default)]
+pub struct Generate {
+    /// System roles, in any case; at least one.
+    pub roles: Vec<String>,
+    /// The value the caller chose, or empty for a random one.
+    pub value: String,
+    /// Lifetime in nanoseconds (0 = [`DEFAULT_TTL`]).
+    pub ttl_nanos: i64,
+    /// Labels a leaf cluster joining with it inherits.
+    pub labels: std::collections::BTreeMap<String, String>,
+}
+
 /// Stored and static tokens.
 #[derive(Clone)]
 pub struct Tokens {
@@ -182,6 +215,26 @@ impl std::fmt::Debug for Tokens {
 }
 
 impl Tokens {
+    /// Creates a token as `request` asks, expiring its lifetime after `now`; returns its
+    /// value (the only time a random value is told).
+    pub async fn generate(
+        &self,
+        request: Generate,
+        now: SystemTime,
+    ) -> Result<String, ResourceError> {
+        let roles = canonical_roles(&request.roles)?;
+        let value = if request.value.is_empty() {
+            random_value()
+        } else {
+            validate_value(&request.value)?;
+            request.value
+        };
+        let expires = now + ttl(request.ttl_nanos)?;
+        let token = new_token(value.clone(), roles, expires, request.labels);
+        self.create(&token).await?;
+        Ok(value)
+    }
+
     /// The tokens in `stored`, and the static ones.
     pub fn new(stored: Collection<ProvisionTokenV2>, statics: Vec<StaticToken>) -> Self {
         Self { stored, statics }

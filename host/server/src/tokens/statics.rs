@@ -3,6 +3,7 @@
 use portcullis_api::services::{Metadata, ProvisionTokenSpecV2, ProvisionTokenV2};
 
 use super::{canonical_roles, validate_value, KIND_TOKEN};
+use crate::resources::ResourceError;
 
 /// A token configured in the file: it never expires and cannot be changed by RPC.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,13 +34,13 @@ impl StaticToken {
 }
 
 /// Parses `ROLES:VALUE` (roles comma-separated, case-insensitive).
-pub fn parse_static_token(text: &str) -> Result<StaticToken, String> {
-    let (roles, value) = text
-        .split_once(':')
-        .ok_or_else(|| "expected `ROLES:TOKEN`, e.g. `node,proxy:7f3c...`".to_owned())?;
+pub fn parse_static_token(text: &str) -> Result<StaticToken, ResourceError> {
+    let (roles, value) = text.split_once(':').ok_or_else(|| {
+        ResourceError::invalid("expected `ROLES:TOKEN`, e.g. `node,proxy:7f3c...`")
+    })?;
     let roles: Vec<String> = roles.split(',').map(|r| r.trim().to_owned()).collect();
-    let roles = canonical_roles(&roles).map_err(|e| e.to_string())?;
-    validate_value(value).map_err(|e| e.to_string())?;
+    let roles = canonical_roles(&roles)?;
+    validate_value(value)?;
     Ok(StaticToken {
         roles,
         value: value.to_owned(),

@@ -27,7 +27,7 @@ fn values_roles_and_redaction() {
     let err = canonical_roles(&["Admin".into()]).unwrap_err().to_string();
     assert!(err.contains("unknown system role `Admin`"), "{err}");
     assert!(canonical_roles(&[]).is_err());
-    let err = parse_static_token("node").unwrap_err();
+    let err = parse_static_token("node").unwrap_err().to_string();
     assert!(err.contains("ROLES:TOKEN"), "{err}");
 }
 
@@ -115,4 +115,56 @@ async fn joins_say_why_they_fail_and_static_tokens_are_fixed() {
         t.check_join("live-token-1", "Node", now).await.unwrap(),
         Err(TokenError::Unknown)
     );
+}
+
+#[tokio::test]
+async fn generate_checks_roles_value_and_lifetime() {
+    let t = tokens();
+    let now = SystemTime::now();
+    let ask = |roles: &[&str], value: &str, ttl_nanos: i64| Generate {
+        roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+        value: value.to_owned(),
+        ttl_nanos,
+        labels: [("env".to_owned(), "prod".to_owned())].into(),
+    };
+    // A random value with the default lifetime, canonical roles and the labels.
+    let value = t
+        .generate(ask(&["node", "PROXY"], "", 0), now)
+        .await
+        .unwrap();
+    assert_eq!(value.len(), 32);
+    let stored = t.get(&value).await.unwrap();
+    assert_eq!(roles(&stored), ["Node", "Proxy"]);
+    let left = expires(&stored).unwrap().duration_since(now).unwrap();
+    assert!(
+        left.abs_diff(DEFAULT_TTL) < Duration::from_secs(1),
+        "{left:?}"
+    );
+    assert_eq!(stored.metadata.unwrap().labels["env"], "prod");
+    // A chosen value, twice: the second is refused.
+    let chosen = ask(&["node"], "chosen-token-1", 3_600_000_000_000);
+    assert_eq!(
+        t.generate(chosen.clone(), now).await.unwrap(),
+        "chosen-token-1"
+    );
+    assert!(matches!(
+        t.generate(chosen, now).await,
+        Err(ResourceError::AlreadyExists { .. })
+    ));
+    // Refused, and nothing stored: bad roles, short values, lifetimes out of range.
+    let before = t.list().await.unwrap().len();
+    for (request, needle) in [
+        (ask(&[], "", 0), "at least one role"),
+        (ask(&["Admin"], "", 0), "unknown system role `Admin`"),
+        (ask(&["node"], "short", 0), "at least 8 characters"),
+        (ask(&["node"], "", -1), "ttl -1ns is negative"),
+        (
+            ask(&["node"], "", 49 * 3_600_000_000_000),
+            "longer than the maximum of 2days",
+        ),
+    ] {
+        let err = t.generate(request, now).await.unwrap_err().to_string();
+        assert!(err.contains(needle), "`{needle}` missing from: {err}");
+    }
+    assert_eq!(t.list().await.unwrap().len(), before);
 }

@@ -11,12 +11,13 @@ use portcullis_authz::requests::{may_request, may_review, request_thresholds, re
 use serde_json::json;
 use tonic::{Request, Status};
 
+use super::authorize;
 use crate::access_requests::plugin_data;
 use crate::access_requests::{
     matches, new_request, resolve, spec, state_name, Resolution, KIND_ACCESS_REQUEST,
 };
 use crate::audit;
-use crate::rbac::{authorize, user_identity, Subject, Target};
+use crate::rbac::{user_identity, Subject, Target};
 use crate::resources::{to_system_time, Resource};
 use crate::state::State;
 

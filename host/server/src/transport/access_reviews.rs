@@ -10,9 +10,10 @@ use portcullis_authz::requests::may_review;
 use serde_json::{json, Value};
 use tonic::{Request, Status};
 
+use super::authorize;
 use crate::access_requests::{reviews, spec, state_name, KIND_ACCESS_REQUEST};
 use crate::audit;
-use crate::rbac::{authorize, stored_user_json, Subject, Target};
+use crate::rbac::{stored_user_json, Subject, Target};
 use crate::resources::ResourceError;
 use crate::state::State;
 

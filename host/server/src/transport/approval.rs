@@ -9,12 +9,13 @@ use portcullis_api::services::{AccessRequestPolicyV1, AccessRequestV3, RequestSt
 use serde_json::{json, Value};
 use tonic::{Request, Status};
 
+use super::authorize;
 use crate::access_requests::approval::{
     self, covers, normalize, policy_spec, Outcome, KIND_ACCESS_REQUEST_POLICY,
 };
 use crate::access_requests::spec;
 use crate::audit;
-use crate::rbac::{authorize, Target};
+use crate::rbac::Target;
 use crate::resources::Resource;
 use crate::state::State;
 

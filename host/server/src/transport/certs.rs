@@ -1,22 +1,19 @@
 //! Certificate and token issuance RPCs.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use portcullis_api::auth::{
     Certs, GenerateAppTokenRequest, GenerateAppTokenResponse, HostCerts, HostCertsRequest,
     UserCertsRequest,
 };
-use portcullis_ca::AppTokenClaims;
 use tonic::{Request, Status};
 
+use super::authorize;
 use super::caller;
-use crate::issuance::{self, host, user};
-use crate::rbac::{authorize, Target};
+use crate::issuance::{app, host, user};
+use crate::rbac::Target;
 use crate::resources::to_system_time;
 use crate::state::State;
-
-/// Lifetime of application tokens when the request names none.
-const DEFAULT_APP_TOKEN_TTL: Duration = Duration::from_secs(3600);
 
 pub(super) async fn generate_user_certs(
     state: &State,
@@ -38,7 +35,14 @@ pub(super) async fn generate_user_certs(
         access_requests: req.access_requests,
         kubernetes_cluster: req.kubernetes_cluster,
     };
-    let certs = user::issue(state, &params, SystemTime::now()).await?;
+    let issuer = user::UserIssuer {
+        keyring: &state.keyring,
+        cluster_name: &state.cluster_name,
+        users: &state.users,
+        roles: &state.roles,
+        access_requests: &state.access_requests,
+    };
+    let certs = user::issue(&issuer, &params, SystemTime::now()).await?;
     tracing::info!(
         user = %params.username,
         by = %identity.username,
@@ -67,7 +71,12 @@ pub(super) async fn generate_host_certs(
         public_tls_key: req.public_tls_key,
         public_ssh_key: req.public_ssh_key,
     };
-    let certs = host::issue(state, &params, SystemTime::now())?;
+    let certs = host::issue(
+        &state.keyring,
+        &state.cluster_name,
+        &params,
+        SystemTime::now(),
+    )?;
     tracing::info!(host = %params.host_id, role = %params.role, by = %identity.username, "issued host certificates");
     Ok(host_certs_response(certs))
 }
@@ -97,27 +106,17 @@ pub(super) async fn generate_app_token(
     let target = Target::named("jwt", &request.get_ref().uri);
     authorize(state, &request, "GenerateAppToken", target).await?;
     let req = request.into_inner();
-    if req.username.is_empty() || req.uri.is_empty() {
-        return Err(Status::invalid_argument(
-            "an application token needs a user name and the application's URI",
-        ));
-    }
-    let now = SystemTime::now();
-    let ttl = match req.expires.and_then(to_system_time) {
-        None => DEFAULT_APP_TOKEN_TTL,
-        Some(at) => issuance::lifetime_until(at, now)?.min(user::MAX_USER_TTL),
-    };
-    let claims = AppTokenClaims {
+    let params = app::AppTokenParams {
         username: req.username,
         roles: req.roles,
         uri: req.uri,
-        issuer: state.cluster_name.clone(),
+        expires: req.expires.and_then(to_system_time),
     };
-    let keyring = state.keyring.current()?;
-    let token = keyring
-        .jwt
-        .active
-        .sign_app_token(&claims, now, ttl)
-        .map_err(|e| Status::internal(format!("cannot sign the token: {e}")))?;
+    let token = app::issue(
+        &state.keyring,
+        &state.cluster_name,
+        params,
+        SystemTime::now(),
+    )?;
     Ok(GenerateAppTokenResponse { token })
 }

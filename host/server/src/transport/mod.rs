@@ -30,8 +30,43 @@ use portcullis_api::AuthService;
 use portcullis_api::{events, services, BoxStream};
 use tonic::{Request, Response, Status};
 
+use crate::rbac::{Authorized, Target};
 use crate::state::State;
 pub use caller::caller;
+
+/// Authorizes `request`, a call of RPC `rpc` on `target`, for its caller (see
+/// [`crate::rbac::authorize`]): the caller with what was loaded to decide, or
+/// UNAUTHENTICATED / PERMISSION_DENIED with the explanation.
+pub(crate) async fn authorize<T>(
+    state: &State,
+    request: &Request<T>,
+    rpc: &str,
+    target: Target,
+) -> Result<Authorized, Status> {
+    let identity = caller(request)?;
+    Ok(crate::rbac::authorize(state, identity, rpc, target).await?)
+}
+
+/// Serves the auth service on `listener` (mutual TLS with the key ring's current trust)
+/// until `shutdown` resolves; then streams that would otherwise never end (WatchEvents) are
+/// told to end, so the graceful shutdown does not wait for them.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<State>,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), tonic::transport::Error> {
+    let incoming = tls::incoming(listener, state.keyring.tls());
+    let stopping = state.clone();
+    tonic::transport::Server::builder()
+        .add_service(portcullis_api::AuthServiceServer::new(AuthServer::new(
+            state,
+        )))
+        .serve_with_incoming_shutdown(incoming, async move {
+            shutdown.await;
+            stopping.shut_down();
+        })
+        .await
+}
 
 /// The auth server's gRPC service.
 #[derive(Clone)]

@@ -7,7 +7,8 @@ use portcullis_api::auth::{
 use portcullis_api::services::PolicyModuleV1;
 use tonic::{Request, Status};
 
-use crate::rbac::{authorize, Target};
+use super::authorize;
+use crate::rbac::Target;
 use crate::state::State;
 
 pub(super) async fn upsert(

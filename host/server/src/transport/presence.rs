@@ -3,56 +3,22 @@
 //! [`crate::presence`] for the lease design).
 //!
 //! Who may do what: the RBAC table (`create`+`update` on `node`/`proxy` to register,
-//! `update` to keep alive, `list`+`read` to list), and on top of it a host (an identity with
-//! a system role) may only register and keep alive itself: the server's name must be the
-//! host id of its certificate. Users whose roles allow it (`admin`) and the `Auth` system
-//! role may act for any server.
+//! `update` to keep alive, `list`+`read` to list), and on top of it the rules of
+//! [`crate::presence::hosts`] (a host announces only itself).
 
 use std::collections::HashSet;
 use std::time::SystemTime;
 
 use portcullis_api::auth::{GetNodesRequest, ServerList};
 use portcullis_api::services::{KeepAlive, ServerV2};
-use portcullis_ca::Identity;
 use tonic::{Request, Status, Streaming};
 
+use super::authorize;
 use super::caller;
-use crate::presence::validate::{expiry, namespace, normalize_server};
-use crate::presence::{Registry, ServerKind};
-use crate::rbac::{authorize, authorize_identity, Target};
+use crate::presence::validate::{expiry, namespace};
+use crate::presence::{hosts, Registry, ServerKind};
+use crate::rbac::{Authorized, Target};
 use crate::state::State;
-
-/// The system role that may act for any server (the auth server itself).
-const AUTH_SYSTEM_ROLE: &str = "Auth";
-
-/// Refuses a host acting for a server other than itself.
-fn check_self(
-    state: &State,
-    identity: &Identity,
-    kind: ServerKind,
-    name: &str,
-) -> Result<(), Status> {
-    let is_host = !identity.system_roles.is_empty();
-    let any_server = identity
-        .system_roles
-        .iter()
-        .any(|r| r.eq_ignore_ascii_case(AUTH_SYSTEM_ROLE));
-    if !is_host || any_server {
-        return Ok(());
-    }
-    let suffix = format!(".{}", state.cluster_name);
-    let host_id = identity
-        .username
-        .strip_suffix(&suffix)
-        .unwrap_or(&identity.username);
-    if host_id == name {
-        return Ok(());
-    }
-    Err(Status::permission_denied(format!(
-        "host `{host_id}` may only announce itself, not {} `{name}`",
-        kind.name()
-    )))
-}
 
 /// `UpsertNode` / `UpsertProxy`: registers the server under a new lease.
 pub(super) async fn upsert(
@@ -64,17 +30,11 @@ pub(super) async fn upsert(
         ServerKind::Node => "UpsertNode",
         ServerKind::Proxy => "UpsertProxy",
     };
-    let identity = authorize(state, &request, rpc, Target::resource(request.get_ref())).await?;
-    let mut server = request.into_inner();
-    normalize_server(kind, &mut server)?;
-    let metadata = server.metadata.clone().unwrap_or_default();
-    check_self(state, &identity, kind, &metadata.name)?;
-    let expires = expiry(metadata.expires, SystemTime::now(), "metadata.expires")?;
-    let lease = Registry::new(&*state.backend, kind)
-        .upsert(server, expires)
-        .await?;
-    tracing::debug!(kind = kind.name(), name = %lease.name, "server registered");
-    Ok(lease)
+    let caller = authorize(state, &request, rpc, Target::resource(request.get_ref())).await?;
+    let server = request.into_inner();
+    let backend = &*state.backend;
+    let now = SystemTime::now();
+    Ok(hosts::register(backend, &state.cluster_name, &caller, kind, server, now).await?)
 }
 
 /// `GetNodes`: the live nodes of a namespace matching the label selector.
@@ -120,32 +80,14 @@ pub(super) async fn keep_alives(
                 identity.username
             )));
         }
-        let kind = ServerKind::of_keep_alive(keep_alive.r#type)?;
-        let namespace = namespace(kind, &keep_alive.namespace)?;
-        let name = keep_alive.name;
-        if name.is_empty() {
-            return Err(Status::invalid_argument(
-                "a keep-alive has no Name (the name of the server it keeps alive)",
-            ));
-        }
-        if keep_alive.lease_id == 0 {
-            return Err(Status::invalid_argument(format!(
-                "the keep-alive of {} `{name}` has no LeaseID (the lease its registration returned)",
-                kind.name()
-            )));
-        }
-        let key = (kind, namespace, name);
+        let key = hosts::keep_alive_target(&keep_alive)?;
+        let kind = key.0;
         if !authorized.contains(&key) {
             let target = Target::named(kind.name(), &key.2);
-            authorize_identity(
-                state,
-                &identity,
-                "SendKeepAlives",
-                Some(kind.name()),
-                target,
-            )
-            .await?;
-            check_self(state, &identity, kind, &key.2)?;
+            Authorized::new(identity.clone())
+                .check(state, "SendKeepAlives", Some(kind.name()), target)
+                .await?;
+            hosts::check_self(&state.cluster_name, &identity, kind, &key.2)?;
             authorized.insert(key.clone());
         }
         let (kind, namespace, name) = &key;

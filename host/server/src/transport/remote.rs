@@ -1,86 +1,20 @@
-//! Remote (leaf) clusters: registered when a cluster joins with a `Trusted_cluster` token
-//! (inheriting the token's labels), listed, relabelled and removed. Their labels are what
-//! roles' `cluster_labels` match to decide who may reach them.
-//!
-//! No tunnel keeps a leaf connected to this server yet, so the status is computed when read:
-//! `online` while the last heartbeat (the join, for now) is recent, `offline` after.
+//! Remote (leaf) cluster handlers: GetRemoteCluster(s), UpdateRemoteCluster (labels),
+//! DeleteRemoteCluster (see [`crate::remote_clusters`]).
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use portcullis_api::auth::{
     DeleteRemoteClusterRequest, GetRemoteClusterRequest, RemoteClusterList,
 };
-use portcullis_api::services::{
-    Metadata, ProvisionTokenV2, RemoteClusterStatusV3, RemoteClusterV3,
-};
+use portcullis_api::services::RemoteClusterV3;
 use tonic::{Request, Status};
 
-use crate::rbac::{authorize, Target};
+use super::authorize;
+use crate::rbac::Target;
+use crate::remote_clusters;
 use crate::resources::kinds::KIND_REMOTE_CLUSTER;
 use crate::resources::validate::validate_name;
-use crate::resources::{to_system_time, Resource, ResourceError};
 use crate::state::State;
-
-/// How long after its last heartbeat a remote cluster counts as online.
-pub const ONLINE_FOR: Duration = Duration::from_secs(600);
-
-/// The stored cluster with its status as of `now`.
-fn with_status(mut cluster: RemoteClusterV3, now: SystemTime) -> RemoteClusterV3 {
-    let status = cluster
-        .status
-        .get_or_insert_with(RemoteClusterStatusV3::default);
-    let recent = status
-        .last_heartbeat
-        .and_then(to_system_time)
-        .is_some_and(|at| now.duration_since(at).unwrap_or_default() < ONLINE_FOR);
-    status.connection = if recent { "online" } else { "offline" }.to_owned();
-    cluster
-}
-
-/// Registers (or refreshes) the leaf cluster `name` that joined with `token`: a new one
-/// inherits the token's labels; an existing one keeps its labels (an operator may have
-/// changed them) and gets a new heartbeat.
-pub(super) async fn register(
-    state: &State,
-    name: &str,
-    token: &ProvisionTokenV2,
-    now: SystemTime,
-) -> Result<(), ResourceError> {
-    validate_name(KIND_REMOTE_CLUSTER, name)?;
-    let heartbeat = Some(prost_types::Timestamp::from(now));
-    match state.remote_clusters.find(name).await? {
-        Some(mut cluster) => {
-            cluster
-                .status
-                .get_or_insert_with(RemoteClusterStatusV3::default)
-                .last_heartbeat = heartbeat;
-            state.remote_clusters.update(&cluster).await?;
-        }
-        None => {
-            let labels = token
-                .metadata()
-                .map(|m| m.labels.clone())
-                .unwrap_or_default();
-            let cluster = RemoteClusterV3 {
-                kind: KIND_REMOTE_CLUSTER.to_owned(),
-                sub_kind: String::new(),
-                version: "v3".to_owned(),
-                metadata: Some(Metadata {
-                    name: name.to_owned(),
-                    namespace: "default".to_owned(),
-                    labels,
-                    ..Metadata::default()
-                }),
-                status: Some(RemoteClusterStatusV3 {
-                    connection: "online".to_owned(),
-                    last_heartbeat: heartbeat,
-                }),
-            };
-            state.remote_clusters.create(&cluster).await?;
-        }
-    }
-    Ok(())
-}
 
 pub(super) async fn get(
     state: &State,
@@ -96,7 +30,7 @@ pub(super) async fn get(
     )
     .await?;
     let cluster = state.remote_clusters.get(&name).await?;
-    Ok(with_status(cluster, SystemTime::now()))
+    Ok(remote_clusters::with_status(cluster, SystemTime::now()))
 }
 
 pub(super) async fn list(state: &State, request: Request<()>) -> Result<RemoteClusterList, Status> {
@@ -108,7 +42,7 @@ pub(super) async fn list(state: &State, request: Request<()>) -> Result<RemoteCl
             .list()
             .await?
             .into_iter()
-            .map(|c| with_status(c, now))
+            .map(|c| remote_clusters::with_status(c, now))
             .collect(),
     })
 }
@@ -123,20 +57,7 @@ pub(super) async fn update(state: &State, request: Request<RemoteClusterV3>) -> 
     )
     .await?;
     let given = request.into_inner();
-    let name = given.name().to_owned();
-    validate_name(KIND_REMOTE_CLUSTER, &name)?;
-    let labels = given.metadata.map(|m| m.labels).unwrap_or_default();
-    for key in labels.keys() {
-        if key.is_empty() {
-            return Err(Status::invalid_argument(format!(
-                "remote cluster `{name}`: metadata.labels has an empty key"
-            )));
-        }
-    }
-    let mut cluster = state.remote_clusters.get(&name).await?;
-    cluster.metadata_mut().labels = labels;
-    state.remote_clusters.update(&cluster).await?;
-    Ok(())
+    Ok(remote_clusters::relabel(&state.remote_clusters, given).await?)
 }
 
 pub(super) async fn delete(

@@ -4,7 +4,8 @@ use portcullis_api::auth::{DeleteRoleRequest, GetRoleRequest, GetRolesResponse};
 use portcullis_api::services::RoleV3;
 use tonic::{Request, Status};
 
-use crate::rbac::{authorize, Target};
+use super::authorize;
+use crate::rbac::Target;
 use crate::resources::validate::{normalize_role, validate_name};
 use crate::state::State;
 

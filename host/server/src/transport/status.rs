@@ -1,4 +1,5 @@
-//! The one place where errors become gRPC status codes.
+//! The one place where errors become gRPC status codes: every domain returns its own error
+//! and the handlers turn it into a [`Status`] with `?` through the conversions here.
 
 use tonic::Status;
 
@@ -28,7 +29,7 @@ impl From<crate::keyring::KeyringError> for Status {
         use crate::keyring::KeyringError as K;
         match e {
             K::Resource(r) => r.into(),
-            K::UnknownType(_) => Status::invalid_argument(e.to_string()),
+            K::UnknownType(_) | K::Invalid(_) => Status::invalid_argument(e.to_string()),
             K::Rotation(portcullis_ca::RotationError::BadTransition { .. }) => {
                 Status::failed_precondition(e.to_string())
             }
@@ -52,6 +53,7 @@ impl From<crate::presence::PresenceError> for Status {
             P::NotRegistered { .. } => Status::not_found(e.to_string()),
             P::LeaseMismatch { .. } => Status::failed_precondition(e.to_string()),
             P::Contended { .. } => Status::aborted(e.to_string()),
+            P::NotSelf { .. } => Status::permission_denied(e.to_string()),
         }
     }
 }
@@ -59,5 +61,66 @@ impl From<crate::presence::PresenceError> for Status {
 impl From<crate::watch::WatchError> for Status {
     fn from(e: crate::watch::WatchError) -> Self {
         Status::invalid_argument(e.to_string())
+    }
+}
+
+impl From<crate::rbac::RbacError> for Status {
+    fn from(e: crate::rbac::RbacError) -> Self {
+        use crate::rbac::RbacError as R;
+        match e {
+            R::Denied { .. } => Status::permission_denied(e.to_string()),
+            R::Invalid(_) => Status::invalid_argument(e.to_string()),
+            R::Resource(r) => r.into(),
+            R::Unlisted(_) | R::Decide(_) => {
+                tracing::error!(error = %e, "access decision failed");
+                Status::internal(e.to_string())
+            }
+        }
+    }
+}
+
+impl From<crate::issuance::IssueError> for Status {
+    fn from(e: crate::issuance::IssueError) -> Self {
+        use crate::issuance::IssueError as I;
+        match e {
+            I::Sign(_) => Status::internal(e.to_string()),
+            I::Invalid(m) => Status::invalid_argument(m),
+            I::Denied(m) => Status::permission_denied(m),
+            I::Unsupported(m) => Status::unimplemented(m),
+            I::Resource(r) => r.into(),
+            I::Keyring(k) => k.into(),
+            I::Ca(c) => Status::invalid_argument(c.to_string()),
+        }
+    }
+}
+
+impl From<crate::modules::PolicyServiceError> for Status {
+    fn from(e: crate::modules::PolicyServiceError) -> Self {
+        use crate::modules::PolicyServiceError as P;
+        match e {
+            P::Invalid(_) | P::Refused(_) => Status::invalid_argument(e.to_string()),
+            P::NoPrevious(_) => Status::failed_precondition(e.to_string()),
+            P::Resource(r) => r.into(),
+            P::Engine(inner) => {
+                tracing::error!(error = %inner, "policy engine failure");
+                Status::internal(inner.to_string())
+            }
+            P::Task { .. } => {
+                tracing::error!(error = %e, "policy task failure");
+                Status::internal(e.to_string())
+            }
+        }
+    }
+}
+
+impl From<crate::tokens::join::JoinError> for Status {
+    fn from(e: crate::tokens::join::JoinError) -> Self {
+        use crate::tokens::join::JoinError as J;
+        match e {
+            J::Throttled { .. } => Status::resource_exhausted(e.to_string()),
+            J::Role(e) | J::Issue(e) => e.into(),
+            J::Token(_) => Status::permission_denied(e.to_string()),
+            J::Resource(r) => r.into(),
+        }
     }
 }

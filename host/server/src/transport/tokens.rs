@@ -1,7 +1,7 @@
 //! Provisioning token handlers: GenerateToken, GetToken, GetTokens, UpsertToken,
 //! DeleteToken. Where clauses see a token by its redacted value, never the secret.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use portcullis_api::auth::{
     DeleteTokenRequest, GenerateTokenRequest, GenerateTokenResponse, GetTokenRequest,
@@ -10,35 +10,14 @@ use portcullis_api::auth::{
 use portcullis_api::services::ProvisionTokenV2;
 use tonic::{Request, Status};
 
-use crate::rbac::{authorize, Target};
-use crate::resources::Resource;
+use super::authorize;
+use crate::rbac::Target;
+use crate::resources::{Resource, WithoutSecrets};
 use crate::state::State;
-use crate::tokens::{
-    canonical_roles, new_token, random_value, redact, validate_value, DEFAULT_TTL, KIND_TOKEN,
-    MAX_TTL,
-};
+use crate::tokens::{redact, Generate, KIND_TOKEN};
 
 fn target(value: &str) -> Target {
     Target::named(KIND_TOKEN, &redact(value))
-}
-
-/// The lifetime asked for: `ttl_nanos` (0 = default), at most [`MAX_TTL`].
-fn ttl(ttl_nanos: i64) -> Result<Duration, Status> {
-    match ttl_nanos {
-        0 => Ok(DEFAULT_TTL),
-        n if n < 0 => Err(Status::invalid_argument(format!("ttl {n}ns is negative"))),
-        n => {
-            let ttl = Duration::from_nanos(n.unsigned_abs());
-            if ttl > MAX_TTL {
-                return Err(Status::invalid_argument(format!(
-                    "ttl {} is longer than the maximum of {}",
-                    humantime::format_duration(ttl),
-                    humantime::format_duration(MAX_TTL)
-                )));
-            }
-            Ok(ttl)
-        }
-    }
 }
 
 pub(super) async fn generate(
@@ -53,21 +32,13 @@ pub(super) async fn generate(
     )
     .await?;
     let req = request.into_inner();
-    let roles = canonical_roles(&req.roles)?;
-    let value = if req.token.is_empty() {
-        random_value()
-    } else {
-        validate_value(&req.token)?;
-        req.token
+    let generate = Generate {
+        roles: req.roles,
+        value: req.token,
+        ttl_nanos: req.ttl,
+        labels: req.labels.into_iter().collect(),
     };
-    let expires = SystemTime::now() + ttl(req.ttl)?;
-    let token = new_token(
-        value.clone(),
-        roles,
-        expires,
-        req.labels.into_iter().collect(),
-    );
-    state.tokens.create(&token).await?;
+    let value = state.tokens.generate(generate, SystemTime::now()).await?;
     Ok(GenerateTokenResponse { token: value })
 }
 
@@ -92,13 +63,8 @@ pub(super) async fn list(
         Target::default().secrets(secrets),
     )
     .await?;
-    let mut tokens = state.tokens.list().await?;
-    if !secrets {
-        for token in &mut tokens {
-            let metadata = token.metadata_mut();
-            metadata.name = redact(&metadata.name);
-        }
-    }
+    let tokens = state.tokens.list().await?;
+    let tokens = tokens.into_iter().map(|t| t.secrets_if(secrets)).collect();
     Ok(ProvisionTokenV2List {
         provision_tokens: tokens,
     })

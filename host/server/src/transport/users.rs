@@ -5,17 +5,11 @@ use portcullis_api::services::UserV2;
 use portcullis_api::BoxStream;
 use tonic::{Request, Status};
 
-use crate::rbac::{authorize, Target};
+use super::authorize;
+use crate::rbac::Target;
 use crate::resources::validate::{normalize_user, validate_name};
+use crate::resources::WithoutSecrets;
 use crate::state::State;
-
-/// Removes what only a secrets reader may see.
-pub(super) fn strip_secrets(mut user: UserV2) -> UserV2 {
-    if let Some(spec) = user.spec.as_mut() {
-        spec.local_auth = None;
-    }
-    user
-}
 
 pub(super) async fn get(state: &State, request: Request<GetUserRequest>) -> Result<UserV2, Status> {
     let (name, secrets) = (&request.get_ref().name, request.get_ref().with_secrets);
@@ -28,7 +22,7 @@ pub(super) async fn get(state: &State, request: Request<GetUserRequest>) -> Resu
     )
     .await?;
     let user = state.users.get(name).await?;
-    Ok(if secrets { user } else { strip_secrets(user) })
+    Ok(user.secrets_if(secrets))
 }
 
 pub(super) async fn list(
@@ -44,9 +38,7 @@ pub(super) async fn list(
     )
     .await?;
     let users = state.users.list().await?;
-    let items = users
-        .into_iter()
-        .map(move |u| Ok(if secrets { u } else { strip_secrets(u) }));
+    let items = users.into_iter().map(move |u| Ok(u.secrets_if(secrets)));
     Ok(Box::pin(futures::stream::iter(items)))
 }
 

@@ -24,7 +24,8 @@ use tokio::sync::mpsc;
 use tonic::{Request, Status};
 
 use super::caller;
-use crate::rbac::{authorize_identity, Target};
+use crate::rbac::{Authorized, Target};
+use crate::resources::WithoutSecrets;
 use crate::state::State;
 use crate::tokens::redact;
 use crate::watch::{Change, Selection, Selector, WatchedKind};
@@ -38,8 +39,10 @@ pub(super) async fn watch(
 ) -> Result<BoxStream<Event>, Status> {
     let identity = caller(&request)?;
     let mut selection = Selection::parse(&request.get_ref().kinds)?;
+    // The caller's roles are read once for every kind selected.
+    let mut authorized = Authorized::new(identity.clone());
     for selector in selection.selectors() {
-        authorize(state, &identity, selector).await?;
+        authorize(state, &mut authorized, selector).await?;
     }
     let subscription = state.backend.subscribe();
     selection.load_matching(state.backend.as_ref()).await?;
@@ -58,7 +61,11 @@ pub(super) async fn watch(
 }
 
 /// Checks that the caller may watch what `selector` selects.
-async fn authorize(state: &State, identity: &Identity, selector: &Selector) -> Result<(), Status> {
+async fn authorize(
+    state: &State,
+    authorized: &mut Authorized,
+    selector: &Selector,
+) -> Result<(), Status> {
     let kind = selector.kind.name();
     let mut target = if selector.name.is_empty() {
         Target {
@@ -75,13 +82,16 @@ async fn authorize(state: &State, identity: &Identity, selector: &Selector) -> R
     if let Some(user) = selector.only_user() {
         target = target.for_user(user);
     }
-    let allowed = authorize_identity(state, identity, "WatchEvents", Some(kind), target).await;
+    let allowed = authorized
+        .check(state, "WatchEvents", Some(kind), target)
+        .await;
     allowed.map_err(|e| {
+        let e = Status::from(e);
         let hint = if selector.kind == WatchedKind::AccessRequest && selector.only_user().is_none()
         {
             format!(
                 " (to watch your own requests, filter on user={})",
-                identity.username
+                authorized.username
             )
         } else {
             String::new()
@@ -173,14 +183,7 @@ async fn until(at: Option<SystemTime>) {
 /// The event for a change, without secrets unless they were asked for (and so allowed).
 fn present(change: Change) -> Event {
     let (operation, resource) = match change {
-        Change::Put { resource, secrets } => (
-            Operation::Put,
-            if secrets {
-                *resource
-            } else {
-                strip_secrets(*resource)
-            },
-        ),
+        Change::Put { resource, secrets } => (Operation::Put, resource.secrets_if(secrets)),
         Change::Delete {
             kind,
             mut header,
@@ -197,23 +200,6 @@ fn present(change: Change) -> Event {
     Event {
         r#type: operation.into(),
         resource: Some(resource),
-    }
-}
-
-/// What a caller without the secrets permission may see of a resource.
-fn strip_secrets(resource: EventResource) -> EventResource {
-    match resource {
-        EventResource::User(user) => EventResource::User(super::users::strip_secrets(user)),
-        EventResource::CertAuthority(ca) => {
-            EventResource::CertAuthority(super::authorities::strip_secrets(ca))
-        }
-        EventResource::ProvisionToken(mut token) => {
-            if let Some(metadata) = token.metadata.as_mut() {
-                metadata.name = redact(&metadata.name);
-            }
-            EventResource::ProvisionToken(token)
-        }
-        other => other,
     }
 }
 

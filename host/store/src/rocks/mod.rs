@@ -124,6 +124,10 @@ impl Backend for RocksBackend {
         self.inner.get(key)
     }
 
+    fn get_now(&self, key: &[u8]) -> Option<Result<Option<Item>>> {
+        Some(self.inner.get(key))
+    }
+
     async fn create_all(&self, items: Vec<NewItem>) -> Result<Vec<Item>> {
         let ops = items
             .into_iter()
