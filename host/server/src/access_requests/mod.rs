@@ -1,5 +1,8 @@
-//! Access requests: a user asks for extra roles; reviewers ([`reviews`]), an administrator
-//! or an access-request policy module ([`policy`]) approve or deny.
+//! Access requests: a user asks for extra roles ([`create`]); reviewers ([`reviews`]), an
+//! administrator ([`set_state`]) or an access-request policy module ([`approval`]) approve or
+//! deny. The workflows are methods of [`Context`], which holds what they use; they take the
+//! caller as the transport authenticated and authorized it, and fail with
+//! [`AccessRequestError`].
 //!
 //! A request is stored under `/access_requests/ID` (a random UUID). While PENDING it lives
 //! until its pending expiry (`metadata.expires`, one hour by default), after which it is
@@ -11,14 +14,29 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-use portcullis_api::services::{AccessRequestSpecV3, AccessRequestV3, Metadata, RequestState};
+use portcullis_api::services::{
+    AccessRequestPolicyV1, AccessRequestSpecV3, AccessRequestV3, Metadata, PluginDataV3,
+    RequestState, RoleV3, UserV2,
+};
 use portcullis_api::wrappers::StringValues;
+use portcullis_ca::Identity;
+use serde_json::{json, Value};
 
-use crate::resources::{to_system_time, ResourceError};
+use crate::audit::{self, AuditLog};
+use crate::modules::Policies;
+use crate::resources::{to_system_time, Collection, Resource, ResourceError};
+use crate::state::State;
 
 pub mod approval;
+pub mod create;
+pub mod delete;
+mod error;
+pub mod list;
 pub mod plugin_data;
 pub mod reviews;
+pub mod set_state;
+
+pub use error::{AccessRequestError, PluginDataMismatch, Result};
 
 pub use portcullis_api::kinds::KIND_ACCESS_REQUEST;
 
@@ -32,6 +50,73 @@ pub const DEFAULT_ACCESS_TTL: Duration = Duration::from_secs(3600);
 pub const MAX_ACCESS_TTL: Duration = Duration::from_secs(30 * 3600);
 
 crate::impl_resource!(AccessRequestV3, KIND_ACCESS_REQUEST, "/access_requests/");
+
+/// What the access request workflows use: the collections, the policy modules, the audit
+/// log and the pending TTL.
+pub struct Context<'a> {
+    /// Access requests.
+    pub requests: &'a Collection<AccessRequestV3>,
+    /// What plugins keep about access requests.
+    pub plugin_data: &'a Collection<PluginDataV3>,
+    /// Access-request policies.
+    pub policies: &'a Collection<AccessRequestPolicyV1>,
+    /// Stored roles (a requested role must exist).
+    pub roles: &'a Collection<RoleV3>,
+    /// Stored users (requesters as policy modules see them).
+    pub users: &'a Collection<UserV2>,
+    /// The loaded policy modules that access-request policies name.
+    pub modules: &'a Policies,
+    /// The audit log.
+    pub audit: &'a AuditLog,
+    /// How long a request may stay pending.
+    pub pending_ttl: Duration,
+}
+
+impl<'a> Context<'a> {
+    /// The parts of `state` the workflows use.
+    pub fn new(state: &'a State) -> Self {
+        Context {
+            requests: &state.access_requests,
+            plugin_data: &state.plugin_data,
+            policies: &state.access_request_policies,
+            roles: &state.roles,
+            users: &state.users,
+            modules: &state.policies,
+            audit: &state.audit,
+            pending_ttl: state.access_request_ttl,
+        }
+    }
+
+    /// The stored user `name` as policy modules see it (without secrets), `null` if gone.
+    async fn user_json(&self, name: &str) -> Result<Value> {
+        let user = crate::rbac::stored_user_json(self.users, name).await?;
+        Ok(user.unwrap_or(Value::Null))
+    }
+}
+
+/// A user acting on access requests (requesting, reviewing, listing), as the transport
+/// authenticated it, with its roles (built-in and stored) loaded.
+#[derive(Debug, Clone, Copy)]
+pub struct Actor<'a> {
+    /// Name and traits.
+    pub identity: &'a Identity,
+    /// The roles its identity names.
+    pub roles: &'a [RoleV3],
+}
+
+/// An audit event: type, user, fields.
+pub type Event = (&'static str, String, Value);
+
+/// The `access_request.update` event of a request resolved by reviews or a policy.
+fn resolution_event(request: &AccessRequestV3, actor: &str) -> Event {
+    let s = spec(request);
+    let fields = json!({
+        "id": request.name(), "state": state_name(s.state()),
+        "roles": s.roles, "reason": s.resolve_reason, "resolved_by": s.resolved_by,
+        "user": s.user,
+    });
+    (audit::ACCESS_REQUEST_UPDATE, actor.to_owned(), fields)
+}
 
 /// The spec of a request (empty if missing).
 pub fn spec(request: &AccessRequestV3) -> AccessRequestSpecV3 {
@@ -198,5 +283,7 @@ pub fn access_expires(request: &AccessRequestV3) -> Option<SystemTime> {
         .and_then(to_system_time)
 }
 
+#[cfg(test)]
+mod testing;
 #[cfg(test)]
 mod tests;

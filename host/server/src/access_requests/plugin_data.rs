@@ -5,12 +5,12 @@
 //! changes, so two instances of a plugin cannot both claim the same request.
 
 use portcullis_api::services::{
-    Metadata, PluginDataEntry, PluginDataSpecV3, PluginDataUpdateParams, PluginDataV3,
+    AccessRequestV3, Metadata, PluginDataEntry, PluginDataSpecV3, PluginDataUpdateParams,
+    PluginDataV3,
 };
 
-use super::KIND_ACCESS_REQUEST;
+use super::{AccessRequestError, PluginDataMismatch, Result, KIND_ACCESS_REQUEST};
 use crate::resources::{Collection, Resource, ResourceError};
-use crate::state::State;
 
 /// Kind name of plugin data.
 pub const KIND_PLUGIN_DATA: &str = "plugin_data";
@@ -34,9 +34,9 @@ impl Resource for PluginDataV3 {
 }
 
 /// Refuses kinds other than access requests (the only kind plugins keep data about).
-pub fn check_kind(kind: &str) -> Result<(), ResourceError> {
+pub fn check_kind(kind: &str) -> Result<()> {
     if kind != KIND_ACCESS_REQUEST {
-        return Err(ResourceError::invalid(format!(
+        return Err(AccessRequestError::Invalid(format!(
             "plugin data is kept for `{KIND_ACCESS_REQUEST}` resources, not `{kind}`"
         )));
     }
@@ -59,7 +59,7 @@ pub async fn get(
     data: &Collection<PluginDataV3>,
     resource: &str,
     plugin: &str,
-) -> Result<Vec<PluginDataV3>, ResourceError> {
+) -> Result<Vec<PluginDataV3>> {
     let all = if resource.is_empty() {
         data.list().await?
     } else {
@@ -69,21 +69,25 @@ pub async fn get(
     Ok(all.into_iter().map(|d| only_plugin(d, plugin)).collect())
 }
 
-/// Applies `params` if its expectations hold: `set` values replace (an empty one removes
-/// the key).
-pub async fn update(state: &State, params: &PluginDataUpdateParams) -> Result<(), tonic::Status> {
+/// Applies `params` to the plugin data about a stored request (in `requests`) if its
+/// expectations hold: `set` values replace (an empty one removes the key).
+pub async fn update(
+    requests: &Collection<AccessRequestV3>,
+    data: &Collection<PluginDataV3>,
+    params: &PluginDataUpdateParams,
+) -> Result<()> {
     check_kind(&params.kind)?;
     if params.plugin.is_empty() {
-        return Err(tonic::Status::invalid_argument(
-            "plugin data needs a plugin name",
+        return Err(AccessRequestError::Invalid(
+            "plugin data needs a plugin name".to_owned(),
         ));
     }
-    let request = state.access_requests.get(&params.resource).await?;
+    let request = requests.get(&params.resource).await?;
     let key = format!("{}/{}", params.kind, params.resource);
     for _ in 0..ATTEMPTS {
-        let current = state.plugin_data.find(&key).await?;
+        let current = data.find(&key).await?;
         let existed = current.is_some();
-        let mut data = current.unwrap_or_else(|| PluginDataV3 {
+        let mut updated = current.unwrap_or_else(|| PluginDataV3 {
             kind: KIND_PLUGIN_DATA.to_owned(),
             sub_kind: params.kind.clone(),
             version: "v3".to_owned(),
@@ -93,17 +97,23 @@ pub async fn update(state: &State, params: &PluginDataUpdateParams) -> Result<()
             }),
             spec: Some(PluginDataSpecV3::default()),
         });
-        data.metadata_mut().expires = request.metadata.as_ref().and_then(|m| m.expires);
-        let entries = &mut data.spec.get_or_insert_with(Default::default).entries;
+        updated.metadata_mut().expires = request.metadata.as_ref().and_then(|m| m.expires);
+        let entries = &mut updated.spec.get_or_insert_with(Default::default).entries;
         let entry = entries
             .entry(params.plugin.clone())
             .or_insert_with(PluginDataEntry::default);
         for (k, want) in &params.expect {
             let found = entry.data.get(k).map(String::as_str).unwrap_or("");
             if found != want {
-                return Err(tonic::Status::failed_precondition(format!(
-                    "plugin data of `{}` on {} `{}`: expected {k}=`{want}`, found `{found}`",
-                    params.plugin, params.kind, params.resource
+                return Err(AccessRequestError::PluginDataMismatch(Box::new(
+                    PluginDataMismatch {
+                        plugin: params.plugin.clone(),
+                        kind: params.kind.clone(),
+                        resource: params.resource.clone(),
+                        key: k.clone(),
+                        expected: want.clone(),
+                        found: found.to_owned(),
+                    },
                 )));
             }
         }
@@ -115,9 +125,9 @@ pub async fn update(state: &State, params: &PluginDataUpdateParams) -> Result<()
             }
         }
         let written = if existed {
-            state.plugin_data.update(&data).await.map(drop)
+            data.update(&updated).await.map(drop)
         } else {
-            state.plugin_data.create(&data).await.map(drop)
+            data.create(&updated).await.map(drop)
         };
         match written {
             Ok(()) => return Ok(()),
@@ -125,8 +135,8 @@ pub async fn update(state: &State, params: &PluginDataUpdateParams) -> Result<()
             Err(e) => return Err(e.into()),
         }
     }
-    Err(tonic::Status::aborted(format!(
-        "plugin data on {} `{}` kept changing; try again",
-        params.kind, params.resource
-    )))
+    Err(AccessRequestError::PluginDataContended {
+        kind: params.kind.clone(),
+        resource: params.resource.clone(),
+    })
 }

@@ -2,15 +2,90 @@
 //! reviewed by its own user. After every review the request's thresholds are tallied: a
 //! requested role is denied when one of its thresholds has enough denials, approved when
 //! one has enough approvals; the request is denied as soon as any role is denied, and
-//! approved once every role is approved. Until then it stays pending.
+//! approved once every role is approved. Until then it stays pending; then the covering
+//! access-request policies run. A reviewer's roles must cover every requested role
+//! (`review_requests`).
 
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use portcullis_api::services::{AccessRequestV3, AccessReview, RequestState, RoleThresholds};
+use portcullis_authz::requests::may_review;
+use serde_json::json;
 
-use super::{ensure_pending, resolve, state_name, Resolution};
+use super::{
+    approval, ensure_pending, resolution_event, resolve, spec, state_name, AccessRequestError,
+    Actor, Context, Resolution,
+};
+use crate::audit;
 use crate::resources::ResourceError;
+
+/// How often a review is retried when the request changed between read and write.
+const ATTEMPTS: usize = 5;
+
+impl Context<'_> {
+    /// Adds `review` by `reviewer` to the pending request `id`, then lets thresholds, or
+    /// else the covering policies, resolve it. A concurrent change of the request makes it
+    /// read the request again (a few times). Answers the request as stored.
+    pub async fn review(
+        &self,
+        id: &str,
+        review: AccessReview,
+        reviewer: Actor<'_>,
+    ) -> super::Result<AccessRequestV3> {
+        let author = &reviewer.identity.username;
+        if !review.author.is_empty() && &review.author != author {
+            return Err(AccessRequestError::NotAuthor {
+                caller: author.clone(),
+                author: review.author,
+            });
+        }
+        let trigger = format!("review by {author}");
+        let mut attempt = 0;
+        let (stored, outcomes, resolved) = loop {
+            attempt += 1;
+            let mut access_request = self.requests.get(id).await?;
+            let requested = spec(&access_request);
+            let traits = &reviewer.identity.traits;
+            let access = may_review(reviewer.roles, traits, &requested.roles);
+            if !access.allowed {
+                return Err(AccessRequestError::MayNotReview {
+                    reviewer: author.clone(),
+                    id: id.to_owned(),
+                    reason: access.reason,
+                });
+            }
+            let now = SystemTime::now();
+            let mut resolved = submit(&mut access_request, author, review.clone(), now)?;
+            let mut outcomes = Vec::new();
+            if !resolved {
+                let requester = self.user_json(&requested.user).await?;
+                let ran = self
+                    .run_approval(&mut access_request, requester, &trigger)
+                    .await?;
+                outcomes = ran.outcomes;
+                resolved = ran.resolved.is_some();
+            }
+            match self.requests.update(&access_request).await {
+                Ok(stored) => break (stored, outcomes, resolved),
+                Err(ResourceError::Conflict { .. }) if attempt < ATTEMPTS => continue,
+                Err(e) => return Err(e.into()),
+            }
+        };
+        let s = spec(&stored);
+        let fields = json!({
+            "id": id, "verdict": state_name(review.proposed_state()), "reason": review.reason,
+            "state": state_name(s.state()), "user": s.user,
+        });
+        let mut events = vec![(audit::ACCESS_REQUEST_REVIEW, author.clone(), fields)];
+        events.extend(approval::outcome_events(&stored, &outcomes, &trigger));
+        if resolved {
+            events.push(resolution_event(&stored, author));
+        }
+        self.audit.emit_all(events).await;
+        Ok(stored)
+    }
+}
 
 /// Adds `review` by `author` (made at `now`) to a pending `request`, then resolves the
 /// request if its thresholds are now met. Answers whether the review resolved it.
@@ -144,6 +219,9 @@ fn decided(state: RequestState, summary: String, reviews: &[AccessReview]) -> Re
         annotations,
     }
 }
+
+#[cfg(test)]
+mod workflow_tests;
 
 #[cfg(test)]
 mod tests {

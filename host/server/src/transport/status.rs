@@ -124,3 +124,24 @@ impl From<crate::tokens::join::JoinError> for Status {
         }
     }
 }
+
+impl From<crate::access_requests::AccessRequestError> for Status {
+    fn from(e: crate::access_requests::AccessRequestError) -> Self {
+        use crate::access_requests::AccessRequestError as A;
+        match e {
+            A::Resource(r) => r.into(),
+            A::InvalidPolicy(_)
+            | A::Invalid(_)
+            | A::NotAUuid { .. }
+            | A::UnknownRole { .. }
+            | A::NoAccessRequestHook { .. } => Status::invalid_argument(e.to_string()),
+            A::MayNotRequest { .. } | A::NotAuthor { .. } | A::MayNotReview { .. } => {
+                Status::permission_denied(e.to_string())
+            }
+            A::ModuleNotUploaded { .. } | A::PluginDataMismatch(_) => {
+                Status::failed_precondition(e.to_string())
+            }
+            A::PluginDataContended { .. } => Status::aborted(e.to_string()),
+        }
+    }
+}

@@ -6,6 +6,7 @@
 //! reviewers. Every answer is recorded on the request (policy, module, module version) —
 //! an error or timeout too, as the verdict `error`, which leaves the request pending. A
 //! deny from any policy denies; otherwise an approve approves; otherwise it stays pending.
+//! Policies are validated and stored by [`policies`].
 
 use std::collections::BTreeMap;
 use std::time::SystemTime;
@@ -18,8 +19,11 @@ use portcullis_authz::labels::ValueMatcher;
 use portcullis_policy::{Decision, Verdict};
 use serde_json::{json, Value};
 
-use super::{resolve, spec, state, state_name, Resolution};
-use crate::resources::ResourceError;
+use super::{resolve, spec, state, state_name, Context, Event, Resolution};
+use crate::audit;
+use crate::resources::{Resource, ResourceError};
+
+pub mod policies;
 
 pub use portcullis_api::kinds::KIND_ACCESS_REQUEST_POLICY;
 
@@ -35,7 +39,7 @@ pub fn policy_spec(policy: &AccessRequestPolicyV1) -> AccessRequestPolicySpecV1 
 }
 
 /// Checks a policy before it is stored and fills in its kind and version.
-pub fn normalize(policy: &mut AccessRequestPolicyV1) -> Result<(), ResourceError> {
+pub fn normalize(policy: &mut AccessRequestPolicyV1) -> super::Result<()> {
     Ok(portcullis_authz::validate::normalize_access_request_policy(
         policy,
     )?)
@@ -120,6 +124,16 @@ pub struct Outcome {
     pub result: Result<Decision, String>,
 }
 
+impl Outcome {
+    /// The verdict's ABI name (`error` when there is no decision) and the reason.
+    fn verdict(&self) -> (&'static str, String) {
+        match &self.result {
+            Ok(d) => (verdict_name(d.verdict), d.reason.clone()),
+            Err(e) => ("error", e.clone()),
+        }
+    }
+}
+
 /// The ABI name of a verdict.
 pub fn verdict_name(verdict: Verdict) -> &'static str {
     match verdict {
@@ -139,10 +153,7 @@ pub fn apply(
 ) -> Result<Option<RequestState>, ResourceError> {
     let spec = request.spec.get_or_insert_with(Default::default);
     for o in outcomes {
-        let (verdict, reason) = match &o.result {
-            Ok(d) => (verdict_name(d.verdict), d.reason.clone()),
-            Err(e) => ("error", e.clone()),
-        };
+        let (verdict, reason) = o.verdict();
         spec.policy_verdicts.push(PolicyVerdict {
             policy: o.policy.clone(),
             module: o.module.clone(),
@@ -199,6 +210,77 @@ pub fn apply(
         deciding.policy, deciding.module
     );
     Ok(Some(new_state))
+}
+
+/// What the covering policies of a request answered.
+#[derive(Debug, Default)]
+pub struct Ran {
+    /// One per policy that ran, to audit once the request is stored.
+    pub outcomes: Vec<Outcome>,
+    /// The new state, if one of them resolved the request.
+    pub resolved: Option<RequestState>,
+}
+
+impl Context<'_> {
+    /// Runs every policy covering the pending `request` (whose requester is `requester`, a
+    /// user without secrets) and records what they answered on it, resolving it when one
+    /// decides (`trigger` says why they ran).
+    pub async fn run_approval(
+        &self,
+        request: &mut AccessRequestV3,
+        requester: Value,
+        trigger: &str,
+    ) -> super::Result<Ran> {
+        let s = spec(request);
+        let covering: Vec<AccessRequestPolicyV1> = self
+            .policies
+            .list()
+            .await?
+            .into_iter()
+            .filter(|p| covers(p, &s.user, &s.roles))
+            .collect();
+        if covering.is_empty() {
+            return Ok(Ran::default());
+        }
+        let input = input(request, requester, self.modules.now());
+        let mut outcomes = Vec::with_capacity(covering.len());
+        for p in covering {
+            let module = policy_spec(&p).module;
+            let (module_version, result) = self
+                .modules
+                .decide_access_request(&module, input.clone())
+                .await;
+            outcomes.push(Outcome {
+                policy: p.name().to_owned(),
+                module,
+                module_version,
+                result,
+            });
+        }
+        let resolved = apply(request, &outcomes, trigger, SystemTime::now())?;
+        Ok(Ran { outcomes, resolved })
+    }
+}
+
+/// The audit events of `outcomes` (one per policy that ran on `request`).
+pub fn outcome_events(
+    request: &AccessRequestV3,
+    outcomes: &[Outcome],
+    trigger: &str,
+) -> Vec<Event> {
+    let user = spec(request).user;
+    outcomes
+        .iter()
+        .map(|o| {
+            let (verdict, reason) = o.verdict();
+            let fields = json!({
+                "id": request.name(), "policy": o.policy, "module": o.module,
+                "module_version": o.module_version, "verdict": verdict, "reason": reason,
+                "trigger": trigger,
+            });
+            (audit::ACCESS_REQUEST_POLICY, user.clone(), fields)
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ use portcullis_api::services::Metadata;
 
 use super::*;
 use crate::access_requests::new_request;
+use crate::access_requests::testing::always;
 
 fn policy(roles: &[&str], users: &[&str]) -> AccessRequestPolicyV1 {
     AccessRequestPolicyV1 {
@@ -130,4 +131,75 @@ fn deny_beats_approve_and_errors_leave_it_pending() {
         s.resolve_annotations["approved-by"].values,
         vec!["approve-dba".to_owned()]
     );
+}
+
+#[tokio::test]
+async fn a_covering_policy_resolves_a_request_when_it_is_made() {
+    use crate::access_requests::testing::{carl_asks_dba, events, fixture};
+    let f = fixture().await;
+    always(&f, "approve-all", "approve").await;
+    let context = f.context();
+    let request = carl_asks_dba(&context, 0, 0).await;
+    let s = spec(&request);
+    assert_eq!(s.state(), RequestState::Approved);
+    assert_eq!(
+        s.resolved_by,
+        "policy:approve-all (module approve-all v1.0.0)"
+    );
+    assert_eq!(s.resolve_reason, "approve-all says approve");
+    assert_eq!(s.policy_verdicts.len(), 1);
+    assert_eq!(s.policy_verdicts[0].trigger, "create");
+    let stored = context.requests.get(request.name()).await.unwrap();
+    assert_eq!(spec(&stored).state(), RequestState::Approved);
+    assert_eq!(
+        events(&f).await,
+        [
+            audit::ACCESS_REQUEST_POLICY_CHANGE,
+            audit::ACCESS_REQUEST_CREATE,
+            audit::ACCESS_REQUEST_POLICY,
+            audit::ACCESS_REQUEST_UPDATE,
+        ]
+    );
+
+    // A deny from another covering policy wins.
+    always(&f, "deny-all", "deny").await;
+    let request = carl_asks_dba(&context, 0, 0).await;
+    let s = spec(&request);
+    assert_eq!(s.state(), RequestState::Denied);
+    assert_eq!(s.policy_verdicts.len(), 2);
+}
+
+#[tokio::test]
+async fn a_policy_must_name_an_uploaded_access_request_module() {
+    use crate::access_requests::testing::{fixture, policy};
+    use crate::access_requests::AccessRequestError;
+    let f = fixture().await;
+    let context = f.context();
+    let err = context
+        .upsert_policy(policy("p", "nowhere"), "admin")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, AccessRequestError::ModuleNotUploaded { .. }),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("policy module `nowhere` is not uploaded"),
+        "{err}"
+    );
+    let err = context
+        .upsert_policy(policy("p", ""), "admin")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AccessRequestError::InvalidPolicy(_)), "{err}");
+    assert!(err.to_string().contains("spec.module"), "{err}");
+    always(&f, "approve-all", "approve").await;
+    assert_eq!(
+        context.policy("approve-all").await.unwrap().name(),
+        "approve-all"
+    );
+    assert_eq!(context.all_policies().await.unwrap().len(), 1);
+    context.delete_policy("approve-all", "admin").await.unwrap();
+    assert!(context.all_policies().await.unwrap().is_empty());
 }
