@@ -93,7 +93,8 @@ pub async fn relabel(
     }
     let mut cluster = clusters.get(&name).await?;
     cluster.metadata_mut().labels = labels;
-    clusters.update(&cluster).await
+    clusters.update(&cluster).await?;
+    Ok(())
 }
 
 #[cfg(test)]

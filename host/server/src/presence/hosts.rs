@@ -97,7 +97,7 @@ mod tests {
     use super::*;
 
     fn host(id: &str, role: &str) -> Identity {
-        let mut identity = Identity::new(&format!("{id}.example"), vec![]);
+        let mut identity = Identity::new(format!("{id}.example"), vec![]);
         identity.system_roles = vec![role.to_owned()];
         identity
     }

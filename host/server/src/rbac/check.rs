@@ -22,7 +22,6 @@ pub async fn check_access(
     caller: &Identity,
     req: CheckAccessRequest,
 ) -> Result<CheckAccessResponse, RbacError> {
-    let req = request.into_inner();
     if !VERBS.contains(&req.verb.as_str()) {
         return Err(RbacError::Invalid(format!(
             "unknown verb `{}` (known: {})",

@@ -8,8 +8,8 @@ use portcullis_api::services::{
 use portcullis_authz::requests::reviews_any;
 use tonic::{Request, Status};
 
-use crate::access_requests::{plugin_data, spec, Actor, Context, KIND_ACCESS_REQUEST};
 use super::authorize;
+use crate::access_requests::{plugin_data, spec, Actor, Context, KIND_ACCESS_REQUEST};
 use crate::rbac::{user_identity, Subject, Target};
 use crate::state::State;
 

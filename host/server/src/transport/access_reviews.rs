@@ -5,8 +5,8 @@ use portcullis_api::auth::AccessReviewSubmission;
 use portcullis_api::services::AccessRequestV3;
 use tonic::{Request, Status};
 
-use crate::access_requests::{Actor, Context, KIND_ACCESS_REQUEST};
 use super::authorize;
+use crate::access_requests::{Actor, Context, KIND_ACCESS_REQUEST};
 use crate::rbac::Target;
 use crate::state::State;
 

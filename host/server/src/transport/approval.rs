@@ -6,9 +6,9 @@ use portcullis_api::auth::{AccessRequestPolicies, AccessRequestPolicyName};
 use portcullis_api::services::AccessRequestPolicyV1;
 use tonic::{Request, Status};
 
+use super::authorize;
 use crate::access_requests::approval::KIND_ACCESS_REQUEST_POLICY;
 use crate::access_requests::Context;
-use super::authorize;
 use crate::rbac::Target;
 use crate::state::State;
 

@@ -18,7 +18,6 @@ use std::time::SystemTime;
 use portcullis_api::auth::event::Resource as EventResource;
 use portcullis_api::auth::{Event, Operation, Watch};
 use portcullis_api::BoxStream;
-use portcullis_ca::Identity;
 use portcullis_store::{Error as StoreError, Subscription};
 use tokio::sync::mpsc;
 use tonic::{Request, Status};
