@@ -13,7 +13,7 @@ use portcullis_store::{Backend, MemoryBackend};
 use super::user::{issue, UserCertsParams, UserIssuer};
 use super::IssueError;
 use crate::access_requests::{new_request, resolve, Resolution, DEFAULT_PENDING_TTL};
-use crate::keyring::{Algorithms, KeyRing, Settings};
+use crate::keyring::KeyRing;
 use crate::resources::{Collection, Resource};
 
 struct World {
@@ -27,18 +27,7 @@ struct World {
 impl World {
     async fn new() -> World {
         let backend: Arc<dyn Backend> = Arc::new(MemoryBackend::new());
-        let dir = tempfile::tempdir().unwrap();
-        let settings = Settings {
-            data_dir: dir.path().to_owned(),
-            dns_names: vec!["localhost".into()],
-            ips: vec![],
-            algorithms: Algorithms::default(),
-        };
-        let keyring = KeyRing::new("example".into(), settings);
-        keyring
-            .ensure_and_load(&Collection::new(backend.clone()))
-            .await
-            .unwrap();
+        let (keyring, dir) = crate::keyring::test_keyring("example").await;
         let world = World {
             keyring,
             users: Collection::new(backend.clone()),

@@ -223,3 +223,25 @@ impl KeyRing {
         Ok(())
     }
 }
+
+/// A key ring for cluster `cluster` with fresh authorities (stored in an in-memory store),
+/// and the directory it may write its admin identity to: for unit tests of the domains
+/// that sign.
+#[cfg(test)]
+pub(crate) async fn test_keyring(cluster: &str) -> (KeyRing, tempfile::TempDir) {
+    let backend: std::sync::Arc<dyn portcullis_store::Backend> =
+        std::sync::Arc::new(portcullis_store::MemoryBackend::new());
+    let dir = tempfile::tempdir().unwrap();
+    let settings = Settings {
+        data_dir: dir.path().to_owned(),
+        dns_names: vec!["localhost".into()],
+        ips: vec![],
+        algorithms: Algorithms::default(),
+    };
+    let keyring = KeyRing::new(cluster.into(), settings);
+    keyring
+        .ensure_and_load(&Collection::new(backend))
+        .await
+        .unwrap();
+    (keyring, dir)
+}

@@ -146,7 +146,6 @@ mod tests {
     use portcullis_store::{Backend, MemoryBackend};
 
     use super::*;
-    use crate::keyring::{Algorithms, Settings};
 
     struct World {
         tokens: Tokens,
@@ -160,18 +159,7 @@ mod tests {
     impl World {
         async fn new() -> World {
             let backend: Arc<dyn Backend> = Arc::new(MemoryBackend::new());
-            let dir = tempfile::tempdir().unwrap();
-            let settings = Settings {
-                data_dir: dir.path().to_owned(),
-                dns_names: vec!["localhost".into()],
-                ips: vec![],
-                algorithms: Algorithms::default(),
-            };
-            let keyring = KeyRing::new("example".into(), settings);
-            keyring
-                .ensure_and_load(&Collection::new(backend.clone()))
-                .await
-                .unwrap();
+            let (keyring, dir) = crate::keyring::test_keyring("example").await;
             World {
                 tokens: Tokens::new(Collection::new(backend.clone()), vec![]),
                 failures: FailureLimiter::default(),
