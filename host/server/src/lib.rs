@@ -17,6 +17,7 @@ pub mod modules;
 pub mod presence;
 pub mod rbac;
 pub mod resources;
+pub mod roles;
 pub mod state;
 pub mod tokens;
 pub mod transport;

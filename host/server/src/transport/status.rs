@@ -61,3 +61,15 @@ impl From<crate::watch::WatchError> for Status {
         Status::invalid_argument(e.to_string())
     }
 }
+
+impl From<crate::roles::RoleError> for Status {
+    fn from(e: crate::roles::RoleError) -> Self {
+        use crate::roles::RoleError as R;
+        match e {
+            R::Resource(r) => r.into(),
+            R::Invalid(_) | R::Clause { .. } | R::Reserved { .. } => {
+                Status::invalid_argument(e.to_string())
+            }
+        }
+    }
+}
