@@ -7,7 +7,9 @@
 //!   `portcullis_alloc` export, the `portcullis.metadata` custom section (JSON built at
 //!   compile time from the macro's arguments, so the declared hooks always match the exported
 //!   ones) and one export per hook, each calling a safe Rust function that takes a typed
-//!   input and returns `Result<Output, E: Display>` (an `Err` becomes `{"error": "..."}`);
+//!   input and returns `Result<Output, E: Display>` (an `Err` becomes `{"error": "..."}`),
+//!   or `Result<Output, GuestError>` to give the error a kind (`{"error": "...", "kind":
+//!   "syntax"}` for an expression that does not parse);
 //! - [`types`] has the inputs and outputs of ABI §4 (serde);
 //! - [`host`] has safe wrappers for the host imports of ABI §5;
 //! - the `runtime` feature supplies what a `#![no_std]` wasm module lacks: a global bump
@@ -27,7 +29,8 @@
 //!
 //! `I` is any [`HookInput`]: usually the hook's typed input ([`WhereInput`],
 //! [`ActionInput`], [`AccessRequestInput`], [`FunctionInput`]), or [`RawInput`] to skip
-//! decoding (and read values with [`host::input_get`] instead); `E` is any `Display`.
+//! decoding (and read values with [`host::input_get`] instead); `E` is any `Display`, or
+//! [`GuestError`] (see [`IntoGuestError`]).
 //!
 //! # A complete module
 //!
@@ -123,8 +126,9 @@ pub mod types;
 
 #[doc(inline)]
 pub use types::{
-    AccessRequest, AccessRequestInput, ActionInput, Decision, Effect, FunctionInput, HookInput,
-    Level, Metadata, RawInput, Resource, Review, User, UserSpec, Verdict, WhereInput,
+    AccessRequest, AccessRequestInput, ActionInput, Decision, Effect, ErrorKind, FunctionInput,
+    GuestError, HookInput, IntoGuestError, Level, Metadata, RawInput, Resource, Review, User,
+    UserSpec, Verdict, WhereInput,
 };
 
 pub use serde_json;
@@ -134,12 +138,11 @@ pub use serde_json::Value;
 #[doc(hidden)]
 pub mod __private {
     use alloc::vec::Vec;
-    use core::fmt::Display;
 
     use serde::Serialize;
     use serde_json::Value;
 
-    use crate::types::{Effect, HookInput};
+    use crate::types::{Effect, GuestError, HookInput, IntoGuestError};
 
     /// `{"result": bool}`.
     #[derive(Serialize)]
@@ -162,18 +165,13 @@ pub mod __private {
         pub result: Value,
     }
 
-    #[derive(Serialize)]
-    struct ErrorOutput<'a> {
-        error: &'a str,
-    }
-
     /// Runs a hook export: decodes the input at `(ptr, len)`, calls `handler`, encodes the
     /// output (or the error) and returns it packed as ABI §3 says.
     pub fn run_hook<I, O, E>(ptr: i32, len: i32, handler: impl FnOnce(I) -> Result<O, E>) -> i64
     where
         I: HookInput,
         O: Serialize,
-        E: Display,
+        E: IntoGuestError,
     {
         crate::abi::leak_output(handle(crate::abi::input_bytes(ptr, len), handler))
     }
@@ -183,22 +181,24 @@ pub mod __private {
     where
         I: HookInput,
         O: Serialize,
-        E: Display,
+        E: IntoGuestError,
     {
         let output = match I::decode(input) {
-            Ok(input) => handler(input).map_err(|e| alloc::format!("{e}")),
-            Err(e) => Err(e),
+            Ok(input) => handler(input).map_err(IntoGuestError::into_guest_error),
+            Err(e) => Err(GuestError::evaluation(e)),
         };
         match output.and_then(|o| {
-            serde_json::to_vec(&o).map_err(|e| alloc::format!("cannot encode the output: {e}"))
+            serde_json::to_vec(&o).map_err(|e| {
+                GuestError::evaluation(alloc::format!("cannot encode the output: {e}"))
+            })
         }) {
             Ok(bytes) => bytes,
-            Err(message) => error_json(&message),
+            Err(error) => error_json(&error),
         }
     }
 
-    fn error_json(message: &str) -> Vec<u8> {
-        serde_json::to_vec(&ErrorOutput { error: message })
+    fn error_json(error: &GuestError) -> Vec<u8> {
+        serde_json::to_vec(error)
             .unwrap_or_else(|_| Vec::from(&b"{\"error\":\"cannot encode the error\"}"[..]))
     }
 
@@ -532,7 +532,7 @@ mod tests {
     use serde_json::json;
 
     use crate::__private::{handle, valid_function_name, valid_name, WhereOutput};
-    use crate::{Decision, Value, WhereInput};
+    use crate::{Decision, GuestError, Value, WhereInput};
 
     #[test]
     fn handle_encodes_results_and_errors() {
@@ -547,6 +547,18 @@ mod tests {
             Err::<WhereOutput, _>(String::from("bad \"thing\""))
         });
         assert_eq!(out, br#"{"error":"bad \"thing\""}"#);
+
+        let out = handle(b"{}", |_: WhereInput| {
+            Err::<bool, _>(GuestError::syntax("syntax error: `(` at column 1"))
+        });
+        assert_eq!(
+            out,
+            br#"{"error":"syntax error: `(` at column 1","kind":"syntax"}"#
+        );
+        let out = handle(b"{}", |_: WhereInput| {
+            Err::<bool, _>(GuestError::evaluation("no"))
+        });
+        assert_eq!(out, br#"{"error":"no"}"#);
 
         let out = handle(b"not json", |_: WhereInput| Ok::<_, String>(true));
         let out: Value = serde_json::from_slice(&out).unwrap();

@@ -304,6 +304,95 @@ pub enum Effect {
     },
 }
 
+/// The class of a hook's error (ABI.md §3, the `kind` of an error output).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ErrorKind {
+    /// The evaluation failed; what an error output without `kind` means.
+    #[default]
+    Evaluation,
+    /// The hook's `expression` is malformed (it does not parse): it fails whatever the
+    /// input, so the server refuses a role whose `where` clause or action has one.
+    Syntax,
+}
+
+impl ErrorKind {
+    /// The kind's name, as in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Evaluation => "evaluation",
+            ErrorKind::Syntax => "syntax",
+        }
+    }
+
+    /// Whether this is [`ErrorKind::Evaluation`], the kind an error output leaves out.
+    pub fn is_evaluation(&self) -> bool {
+        *self == ErrorKind::Evaluation
+    }
+}
+
+impl core::fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An error output (ABI.md §3): `{"error": "message"}`, or `{"error": "message", "kind":
+/// "syntax"}` for an expression that does not parse. A hook returning `Err(GuestError)`
+/// reports its kind; any other `Err(E: Display)` is an evaluation failure.
+///
+/// It deliberately does not implement `Display` (that would make it one of the "other"
+/// errors); read [`GuestError::message`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuestError {
+    /// What went wrong.
+    #[serde(rename = "error")]
+    pub message: String,
+    /// Its class; left out of the JSON when it is [`ErrorKind::Evaluation`].
+    #[serde(default, skip_serializing_if = "ErrorKind::is_evaluation")]
+    pub kind: ErrorKind,
+}
+
+impl GuestError {
+    /// An error of `kind`.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        GuestError {
+            message: message.into(),
+            kind,
+        }
+    }
+
+    /// A failed evaluation.
+    pub fn evaluation(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Evaluation, message)
+    }
+
+    /// A malformed expression.
+    pub fn syntax(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Syntax, message)
+    }
+}
+
+/// What a hook's `Err` becomes in its error output: a [`GuestError`] as it is, anything
+/// that implements `Display` an evaluation failure with that message.
+pub trait IntoGuestError {
+    /// The error output.
+    fn into_guest_error(self) -> GuestError;
+}
+
+impl IntoGuestError for GuestError {
+    fn into_guest_error(self) -> GuestError {
+        self
+    }
+}
+
+impl<E: core::fmt::Display> IntoGuestError for E {
+    fn into_guest_error(self) -> GuestError {
+        GuestError::evaluation(alloc::format!("{self}"))
+    }
+}
+
 /// The raw input JSON of a hook, undecoded: for modules that read their input with
 /// [`crate::host::input_get`] instead of parsing it (smaller, faster modules).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

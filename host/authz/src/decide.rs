@@ -13,7 +13,7 @@ use portcullis_api::services::RoleV3;
 use serde_json::{Map, Value};
 
 use crate::compile::{compile, schema, CompiledRoles, CompiledRule, RuleRef, Side};
-use crate::error::AuthzError;
+use crate::error::{AuthzError, HookError};
 use crate::verbs::VERBS;
 
 /// Compiled role sets by their roles' names and revisions.
@@ -79,11 +79,11 @@ impl HookInput<'_> {
 /// the `expression` to evaluate or run.
 pub trait RuleHooks {
     /// Whether `input["expression"]` holds; `Err` with the reason if it could not be
-    /// evaluated.
-    fn eval_where(&self, input: Arc<Value>) -> Result<bool, String>;
+    /// evaluated ([`HookError::Syntax`] if it does not parse).
+    fn eval_where(&self, input: Arc<Value>) -> Result<bool, HookError>;
 
     /// Runs the action `input["expression"]` and returns the lines it logged.
-    fn run_action(&self, input: Arc<Value>) -> Result<Vec<String>, String>;
+    fn run_action(&self, input: Arc<Value>) -> Result<Vec<String>, HookError>;
 }
 
 /// What a rule's `where` clause answered.
@@ -95,7 +95,7 @@ pub struct WhereOutcome {
     pub expression: String,
     /// The answer, or why there is none (then a deny rule matches and an allow rule does
     /// not).
-    pub result: Result<bool, String>,
+    pub result: Result<bool, HookError>,
 }
 
 /// What one action of a deciding rule did.
@@ -106,7 +106,7 @@ pub struct ActionOutcome {
     /// The action.
     pub action: String,
     /// The lines it logged, or why it failed.
-    pub result: Result<Vec<String>, String>,
+    pub result: Result<Vec<String>, HookError>,
 }
 
 /// An access decision and why.

@@ -22,16 +22,62 @@ pub enum ValueMatcher {
     Pattern(Regex),
 }
 
+/// Why a selector value does not parse ([`ValueMatcher::parse`]).
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum PatternError {
+    /// A `^...$` value that is not a regular expression.
+    #[error("`{value}` is not a valid regular expression: {reason}")]
+    Regex {
+        /// The value.
+        value: String,
+        /// What the regular expression parser said.
+        reason: String,
+    },
+    /// A glob whose regular expression does not compile (too large).
+    #[error("`{value}` is not a valid glob: {reason}")]
+    Glob {
+        /// The value.
+        value: String,
+        /// What the regular expression compiler said.
+        reason: String,
+    },
+}
+
+/// Why a selector is not valid ([`validate`]).
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum LabelError {
+    /// A label key is empty.
+    #[error("empty label key")]
+    EmptyKey,
+    /// A label key maps to no values.
+    #[error("label `{key}` lists no values")]
+    NoValues {
+        /// The key.
+        key: String,
+    },
+    /// A value of a label does not parse.
+    #[error("label `{key}`: {error}")]
+    Value {
+        /// The key.
+        key: String,
+        /// What is wrong with the value.
+        error: PatternError,
+    },
+}
+
 impl ValueMatcher {
     /// Parses one value of a selector.
-    pub fn parse(value: &str) -> Result<ValueMatcher, String> {
+    pub fn parse(value: &str) -> Result<ValueMatcher, PatternError> {
         if value == "*" {
             return Ok(ValueMatcher::Any);
         }
         if value.starts_with('^') && value.ends_with('$') {
             return Regex::new(value)
                 .map(ValueMatcher::Pattern)
-                .map_err(|e| format!("`{value}` is not a valid regular expression: {e}"));
+                .map_err(|e| PatternError::Regex {
+                    value: value.to_owned(),
+                    reason: e.to_string(),
+                });
         }
         if value.contains('*') {
             let pattern = value
@@ -41,7 +87,10 @@ impl ValueMatcher {
                 .join(".*");
             return Regex::new(&format!("^{pattern}$"))
                 .map(ValueMatcher::Pattern)
-                .map_err(|e| format!("`{value}` is not a valid glob: {e}"));
+                .map_err(|e| PatternError::Glob {
+                    value: value.to_owned(),
+                    reason: e.to_string(),
+                });
         }
         Ok(ValueMatcher::Exact(value.to_owned()))
     }
@@ -57,16 +106,19 @@ impl ValueMatcher {
 }
 
 /// Checks every value of `selector`; the error names the key and value.
-pub fn validate(selector: &BTreeMap<String, StringValues>) -> Result<(), String> {
+pub fn validate(selector: &BTreeMap<String, StringValues>) -> Result<(), LabelError> {
     for (key, values) in selector {
         if key.is_empty() {
-            return Err("empty label key".into());
+            return Err(LabelError::EmptyKey);
         }
         if values.values.is_empty() {
-            return Err(format!("label `{key}` lists no values"));
+            return Err(LabelError::NoValues { key: key.clone() });
         }
         for value in &values.values {
-            ValueMatcher::parse(value).map_err(|e| format!("label `{key}`: {e}"))?;
+            ValueMatcher::parse(value).map_err(|error| LabelError::Value {
+                key: key.clone(),
+                error,
+            })?;
         }
     }
     Ok(())
@@ -143,12 +195,24 @@ mod tests {
 
     #[test]
     fn invalid_values_are_reported() {
-        assert!(validate(&selector(&[("env", &["^(unclosed$"])]))
-            .unwrap_err()
-            .contains("label `env`"));
-        assert!(validate(&selector(&[("", &["x"])])).is_err());
-        assert!(validate(&selector(&[("env", &[])]))
-            .unwrap_err()
-            .contains("no values"));
+        let err = validate(&selector(&[("env", &["^(unclosed$"])])).unwrap_err();
+        assert!(
+            matches!(&err, LabelError::Value { key, error: PatternError::Regex { value, .. } }
+                if key == "env" && value == "^(unclosed$"),
+            "{err:?}"
+        );
+        assert!(err
+            .to_string()
+            .starts_with("label `env`: `^(unclosed$` is not a valid regular expression: "));
+        assert_eq!(
+            validate(&selector(&[("", &["x"])])),
+            Err(LabelError::EmptyKey)
+        );
+        assert_eq!(
+            validate(&selector(&[("env", &[])]))
+                .unwrap_err()
+                .to_string(),
+            "label `env` lists no values"
+        );
     }
 }

@@ -42,7 +42,7 @@ pub use compile::{RuleRef, Side};
 pub use decide::{
     ActionOutcome, Authorizer, Decision, Request, RuleHooks, WhereOutcome, MAX_CACHED_ROLE_SETS,
 };
-pub use error::AuthzError;
+pub use error::{AuthzError, HookError};
 
 #[cfg(test)]
 mod tests;

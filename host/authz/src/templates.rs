@@ -13,36 +13,70 @@ pub enum Template<'a> {
     Trait(&'a str),
 }
 
+/// Why a value is not a valid template ([`parse`]).
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum TemplateError {
+    /// `{{` or `}}` inside a value that is not a template as a whole.
+    #[error("`{value}`: a template must be the whole value, e.g. {{{{internal.logins}}}}")]
+    NotWhole {
+        /// The value.
+        value: String,
+    },
+    /// `{{` without the closing `}}`.
+    #[error("`{value}`: unterminated template (missing `}}}}`)")]
+    Unterminated {
+        /// The value.
+        value: String,
+    },
+    /// Neither `internal.` nor `external.`.
+    #[error("`{value}`: unknown template namespace (expected internal.NAME or external.NAME)")]
+    UnknownNamespace {
+        /// The value.
+        value: String,
+    },
+    /// The trait name is empty or has other characters than letters, digits, `_-./:`.
+    #[error("`{value}`: `{name}` is not a trait name")]
+    BadTraitName {
+        /// The value.
+        value: String,
+        /// The trait name in it.
+        name: String,
+    },
+}
+
 /// Parses `value`: `{{internal.NAME}}` or `{{external.NAME}}` (spaces inside the braces
 /// allowed) is a trait reference, anything without `{{` a literal.
-pub fn parse(value: &str) -> Result<Template<'_>, String> {
+pub fn parse(value: &str) -> Result<Template<'_>, TemplateError> {
     let trimmed = value.trim();
     let Some(inner) = trimmed.strip_prefix("{{") else {
         if value.contains("{{") || value.contains("}}") {
-            return Err(format!(
-                "`{value}`: a template must be the whole value, e.g. {{{{internal.logins}}}}"
-            ));
+            return Err(TemplateError::NotWhole {
+                value: value.to_owned(),
+            });
         }
         return Ok(Template::Literal(value));
     };
     let Some(inner) = inner.strip_suffix("}}") else {
-        return Err(format!("`{value}`: unterminated template (missing `}}}}`)"));
+        return Err(TemplateError::Unterminated {
+            value: value.to_owned(),
+        });
     };
     let inner = inner.trim();
     let name = inner
         .strip_prefix("internal.")
         .or_else(|| inner.strip_prefix("external."))
-        .ok_or_else(|| {
-            format!(
-                "`{value}`: unknown template namespace (expected internal.NAME or external.NAME)"
-            )
+        .ok_or_else(|| TemplateError::UnknownNamespace {
+            value: value.to_owned(),
         })?;
     let valid = !name.is_empty()
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b'/' | b':'));
     if !valid {
-        return Err(format!("`{value}`: `{name}` is not a trait name"));
+        return Err(TemplateError::BadTraitName {
+            value: value.to_owned(),
+            name: name.to_owned(),
+        });
     }
     Ok(Template::Trait(name))
 }
@@ -69,12 +103,24 @@ mod tests {
         assert_eq!(expand("{{ external.logins }}", &traits), ["a", "b"]);
         assert_eq!(expand("{{internal.nope}}", &traits), Vec::<String>::new());
         assert_eq!(expand("root", &traits), ["root"]);
-        assert!(parse("{{internal.logins")
+        assert_eq!(
+            parse("{{internal.logins").unwrap_err().to_string(),
+            "`{{internal.logins`: unterminated template (missing `}}`)"
+        );
+        assert!(parse("{{claims.x}}")
             .unwrap_err()
-            .contains("unterminated"));
-        assert!(parse("{{claims.x}}").unwrap_err().contains("namespace"));
-        assert!(parse("x{{internal.a}}")
-            .unwrap_err()
-            .contains("whole value"));
+            .to_string()
+            .contains("namespace"));
+        assert_eq!(
+            parse("x{{internal.a}}").unwrap_err().to_string(),
+            "`x{{internal.a}}`: a template must be the whole value, e.g. {{internal.logins}}"
+        );
+        assert_eq!(
+            parse("{{internal.a b}}").unwrap_err(),
+            TemplateError::BadTraitName {
+                value: "{{internal.a b}}".into(),
+                name: "a b".into()
+            }
+        );
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use portcullis_api::services::{Metadata, RoleConditions, RoleSpecV3, RoleV3, Rule};
 use serde_json::{json, Value};
 
-use crate::{Authorizer, Decision, Request, RuleHooks, RuleRef, Side};
+use crate::{Authorizer, Decision, HookError, Request, RuleHooks, RuleRef, Side};
 
 use crate::builtin::rule;
 
@@ -45,18 +45,20 @@ fn role(name: &str, revision: i64, allow: Vec<Rule>, deny: Vec<Rule>) -> RoleV3 
 struct Fake;
 
 impl RuleHooks for Fake {
-    fn eval_where(&self, input: Arc<Value>) -> Result<bool, String> {
+    fn eval_where(&self, input: Arc<Value>) -> Result<bool, HookError> {
         match input["expression"].as_str().unwrap_or_default() {
             "yes" => Ok(true),
             "no" => Ok(false),
             "team-dba" => Ok(input["user"]["spec"]["traits"]["team"]
                 .as_array()
                 .is_some_and(|t| t.iter().any(|v| v == "dba"))),
-            other => Err(format!("cannot evaluate `{other}`")),
+            other => Err(HookError::Failed {
+                reason: format!("cannot evaluate `{other}`"),
+            }),
         }
     }
 
-    fn run_action(&self, input: Arc<Value>) -> Result<Vec<String>, String> {
+    fn run_action(&self, input: Arc<Value>) -> Result<Vec<String>, HookError> {
         Ok(vec![format!(
             "ran {}",
             input["expression"].as_str().unwrap_or_default()
@@ -217,6 +219,13 @@ fn where_clauses_match_and_fail_closed() {
         d.to_string().contains("failed (cannot evaluate `boom`)"),
         "{d}"
     );
+    // Audit events record the error as its text.
+    let error = d.wheres[0].result.as_ref().unwrap_err();
+    assert!(!error.is_syntax());
+    assert_eq!(
+        serde_json::to_value(error).unwrap(),
+        json!("cannot evaluate `boom`")
+    );
 
     // A deny clause that is false leaves the allow rules to decide; one that does not apply
     // to the verb is not evaluated at all.
@@ -354,7 +363,13 @@ fn builtin_roles() {
     assert!(!decide(std::slice::from_ref(&node), "read", "cert_authority").allowed);
     assert!(!decide(&[node], "create", "role").allowed);
     assert!(crate::builtin::is_reserved("admin") && crate::builtin::is_reserved("node"));
-    assert!(crate::validate::role(&crate::builtin::admin())
-        .unwrap_err()
-        .contains("built-in"));
+    let err = crate::validate::role(&crate::builtin::admin()).unwrap_err();
+    assert_eq!(
+        err.problem,
+        crate::validate::Problem::Reserved("admin".into())
+    );
+    assert!(
+        err.to_string().starts_with("`admin` is a built-in role"),
+        "{err}"
+    );
 }

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use crate::output::ErrorKind;
+
 /// A `Result` whose error defaults to [`PolicyError`].
 pub type Result<T, E = PolicyError> = std::result::Result<T, E>;
 
@@ -162,9 +164,16 @@ pub enum PolicyError {
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum EvalError {
-    /// The module answered `{"error": "..."}`.
-    #[error("policy module reported an error: {0}")]
-    Guest(String),
+    /// The module answered `{"error": "...", "kind": "..."}` (ABI.md §3; `kind` is
+    /// optional and defaults to [`ErrorKind::Evaluation`]).
+    #[error("policy module reported an error: {message}")]
+    Guest {
+        /// The module's message.
+        message: String,
+        /// What the module says the error is: [`ErrorKind::Syntax`] when the expression
+        /// it was given does not parse.
+        kind: ErrorKind,
+    },
     /// The module trapped (`unreachable`, out-of-bounds access, a bad host call, ...).
     #[error("policy module trapped: {0}")]
     Trap(String),
@@ -238,3 +247,30 @@ pub enum EvalError {
     #[error("no policy module exports function `{0}`")]
     NoSuchFunction(String),
 }
+
+impl EvalError {
+    /// A [`EvalError::Guest`] error of `kind`.
+    pub fn guest(kind: ErrorKind, message: impl Into<String>) -> Self {
+        EvalError::Guest {
+            message: message.into(),
+            kind,
+        }
+    }
+
+    /// Whether the module reported that the expression it was given does not parse
+    /// ([`ErrorKind::Syntax`]), as opposed to a failed evaluation.
+    pub fn is_syntax(&self) -> bool {
+        matches!(
+            self,
+            EvalError::Guest {
+                kind: ErrorKind::Syntax,
+                ..
+            }
+        )
+    }
+}
+
+/// A hook name that is not one of ABI.md §4 (see [`crate::Hook`]'s `FromStr`).
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+#[error("unknown hook `{0}` (expected where, action, access_request or function:NAME)")]
+pub struct UnknownHook(pub String);

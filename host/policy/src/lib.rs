@@ -35,7 +35,7 @@ mod validate;
 mod tests;
 
 pub use engine::{CacheSource, CacheStats, Engine, EngineConfig};
-pub use error::{EvalError, PolicyError, Result};
+pub use error::{EvalError, PolicyError, Result, UnknownHook};
 pub use host::{system_now_ms, FixedClockHost, Host, SharedHost, SystemHost, MAX_CALL_DEPTH};
 pub use imports::{MAX_LOG_ENTRIES, MAX_LOG_MESSAGE};
 pub use limits::{
@@ -44,7 +44,7 @@ pub use limits::{
 pub use metadata::{Capability, HookKind, InputMode, Metadata, METADATA_SECTION};
 pub use module::{Evaluation, Hook, Outcome, PolicyModule};
 pub use offline::{run_offline, OfflineReport};
-pub use output::{Decision, Effect, Level, Verdict};
+pub use output::{Decision, Effect, ErrorKind, Level, Verdict};
 pub use pack::pack;
 pub use registry::{Registry, RegistryHost};
 pub use validate::{sha256_hex, validate, ModuleInfo, ValidationLimits, DEFAULT_MAX_MODULE_BYTES};

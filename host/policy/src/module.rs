@@ -10,7 +10,7 @@ use serde_json::Value;
 use wasmtime::{Extern, InstancePre, ModuleExport, Store, Trap};
 
 use crate::engine::{CacheSource, EngineInner};
-use crate::error::{EvalError, PolicyError, Result};
+use crate::error::{EvalError, PolicyError, Result, UnknownHook};
 use crate::host::{SharedHost, SystemHost};
 use crate::imports::{CallState, HostTrap, MemoryCapHit, MemoryLimiter};
 use crate::limits::Limits;
@@ -62,9 +62,9 @@ impl fmt::Display for Hook {
 
 /// `where`, `action`, `access_request` or `function:NAME` (also `fn:NAME`).
 impl FromStr for Hook {
-    type Err = String;
+    type Err = UnknownHook;
 
-    fn from_str(s: &str) -> std::result::Result<Hook, String> {
+    fn from_str(s: &str) -> std::result::Result<Hook, UnknownHook> {
         match s {
             "where" => Ok(Hook::Where),
             "action" => Ok(Hook::Action),
@@ -74,9 +74,7 @@ impl FromStr for Hook {
                 .or_else(|| s.strip_prefix("fn:"))
             {
                 Some(name) if valid_function_name(name) => Ok(Hook::Function(name.to_owned())),
-                _ => Err(format!(
-                    "unknown hook `{s}` (expected where, action, access_request or function:NAME)"
-                )),
+                _ => Err(UnknownHook(s.to_owned())),
             },
         }
     }

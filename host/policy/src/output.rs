@@ -7,7 +7,11 @@ use crate::error::EvalError;
 use crate::module::Hook;
 
 /// The output types modules write are the guest SDK's, so both sides agree by construction.
-pub use portcullis_guest::{Decision, Effect, Level, Verdict};
+pub use portcullis_guest::{Decision, Effect, ErrorKind, Level, Verdict};
+
+// An error output, `{"error": "message"}` with an optional `"kind"`: the guest SDK's type
+// too.
+use portcullis_guest::GuestError as ErrorOutput;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -33,21 +37,24 @@ fn malformed(hook: &Hook, e: impl std::fmt::Display) -> EvalError {
 
 /// Parses the raw output bytes of `hook` and checks them against its schema.
 ///
-/// `{"error": "..."}` becomes [`EvalError::Guest`].
+/// An error output, `{"error": "..."}` with an optional `"kind"` (ABI.md §3), becomes
+/// [`EvalError::Guest`].
 pub(crate) fn parse_output(hook: &Hook, bytes: &[u8]) -> Result<Value, EvalError> {
     let text = std::str::from_utf8(bytes)
         .map_err(|e| EvalError::MalformedOutput(format!("not UTF-8: {e}")))?;
     let value: Value = serde_json::from_str(text)
         .map_err(|e| EvalError::MalformedOutput(format!("not valid JSON: {e}")))?;
-    if let Some(obj) = value.as_object() {
-        if let Some(error) = obj.get("error") {
-            return match (error.as_str(), obj.len()) {
-                (Some(message), 1) => Err(EvalError::Guest(message.to_owned())),
-                _ => Err(EvalError::MalformedOutput(
-                    "an error output must be exactly `{\"error\": \"<message>\"}`".to_owned(),
-                )),
-            };
-        }
+    if value
+        .as_object()
+        .is_some_and(|obj| obj.contains_key("error"))
+    {
+        return Err(match ErrorOutput::deserialize(&value) {
+            Ok(error) => EvalError::guest(error.kind, error.message),
+            Err(e) => EvalError::MalformedOutput(format!(
+                "an error output must be `{{\"error\": \"<message>\"}}`, optionally with \
+                 `\"kind\": \"syntax\"` or `\"kind\": \"evaluation\"`: {e}"
+            )),
+        });
     }
     check_schema(hook, &value)?;
     Ok(value)
@@ -102,7 +109,7 @@ mod tests {
         ));
         assert_eq!(
             parse_output(&Hook::Where, br#"{"error":"no input"}"#),
-            Err(EvalError::Guest("no input".to_owned()))
+            Err(EvalError::guest(ErrorKind::Evaluation, "no input"))
         );
         let v = parse_output(
             &Hook::Action,
@@ -124,5 +131,61 @@ mod tests {
             parse_output(&Hook::Where, b"\xff"),
             Err(EvalError::MalformedOutput(_))
         ));
+    }
+
+    #[test]
+    fn error_outputs_carry_their_kind() {
+        let syntax = parse_output(
+            &Hook::Where,
+            br#"{"error":"syntax error: unexpected `)` at column 5","kind":"syntax"}"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            syntax,
+            EvalError::guest(
+                ErrorKind::Syntax,
+                "syntax error: unexpected `)` at column 5"
+            )
+        );
+        assert!(syntax.is_syntax());
+        // The text is the same whatever the kind (audit events record it).
+        assert_eq!(
+            syntax.to_string(),
+            "policy module reported an error: syntax error: unexpected `)` at column 5"
+        );
+        // A v1 error without a kind, or with the explicit default, is an evaluation failure.
+        for bytes in [
+            &br#"{"error":"syntax error: but no kind"}"#[..],
+            br#"{"error":"boom","kind":"evaluation"}"#,
+        ] {
+            let e = parse_output(&Hook::Action, bytes).unwrap_err();
+            assert!(
+                matches!(
+                    e,
+                    EvalError::Guest {
+                        kind: ErrorKind::Evaluation,
+                        ..
+                    }
+                ),
+                "{e:?}"
+            );
+            assert!(!e.is_syntax());
+        }
+        // Unknown kinds, other fields and non-string messages are malformed outputs.
+        for bytes in [
+            &br#"{"error":"x","kind":"typo"}"#[..],
+            br#"{"error":"x","extra":1}"#,
+            br#"{"error":42}"#,
+            br#"{"error":"x","kind":null}"#,
+        ] {
+            assert!(
+                matches!(
+                    parse_output(&Hook::Where, bytes),
+                    Err(EvalError::MalformedOutput(_))
+                ),
+                "{}",
+                String::from_utf8_lossy(bytes)
+            );
+        }
     }
 }

@@ -23,6 +23,7 @@ pub mod presence;
 pub mod rbac;
 pub mod remote_clusters;
 pub mod resources;
+pub mod roles;
 pub mod state;
 pub mod tokens;
 pub mod transport;

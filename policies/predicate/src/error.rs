@@ -3,6 +3,8 @@
 use alloc::string::String;
 use core::fmt;
 
+use portcullis_guest::GuestError;
+
 /// The class of an [`Error`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
@@ -57,6 +59,19 @@ impl fmt::Display for Error {
 }
 
 impl core::error::Error for Error {}
+
+/// The hooks' error output (ABI §3): the message as [`Error`] displays it, with the kind
+/// `syntax` for [`ErrorKind::Syntax`] (the expression does not parse, whatever the input)
+/// and `evaluation` otherwise.
+impl From<Error> for GuestError {
+    fn from(e: Error) -> Self {
+        let kind = match e.kind {
+            ErrorKind::Syntax => portcullis_guest::ErrorKind::Syntax,
+            ErrorKind::Type | ErrorKind::Function => portcullis_guest::ErrorKind::Evaluation,
+        };
+        GuestError::new(kind, alloc::format!("{e}"))
+    }
+}
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = core::result::Result<T, E>;

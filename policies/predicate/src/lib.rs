@@ -23,7 +23,8 @@
 //!   `annotate(key, value)`.
 //!
 //! Errors are `syntax error: ... at column N`, `type error: ... at column N` or
-//! `function error: ... at column N` (1-based, in characters).
+//! `function error: ... at column N` (1-based, in characters). The hooks report syntax
+//! errors with the error kind `syntax` (ABI §3), the others as evaluation failures.
 //!
 //! The language is plain `no_std` + `alloc` code ([`parser`], [`eval`], [`action`]) that
 //! does not depend on the Wasm runtime: [`evaluate`] and [`run_action`] work natively too
@@ -47,7 +48,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use portcullis_guest::host::{self, HostError};
-use portcullis_guest::{Effect, RawInput, Value};
+use portcullis_guest::{Effect, GuestError, RawInput, Value};
 
 pub use error::{Error, ErrorKind, Result};
 pub use eval::{Functions, LazyInput, NoFunctions};
@@ -143,17 +144,18 @@ pub fn run_action_with(
     Ok(alloc::vec![effect])
 }
 
-fn expression() -> core::result::Result<String, String> {
+fn expression() -> core::result::Result<String, GuestError> {
     host::input_get("/expression")
-        .ok_or_else(|| String::from("invalid input: no `expression` string"))
+        .ok_or_else(|| GuestError::evaluation("invalid input: no `expression` string"))
 }
 
-/// The `where` hook: reads the expression and then only the fields it names.
-fn where_hook(_input: RawInput) -> core::result::Result<bool, String> {
-    evaluate_lazy(&expression()?, &HostInput, &HostFunctions).map_err(|e| e.to_string())
+/// The `where` hook: reads the expression and then only the fields it names. A syntax
+/// error is reported with the kind `syntax` (ABI §3), so the server can refuse the role.
+fn where_hook(_input: RawInput) -> core::result::Result<bool, GuestError> {
+    Ok(evaluate_lazy(&expression()?, &HostInput, &HostFunctions)?)
 }
 
 /// The `action` hook.
-fn action_hook(_input: RawInput) -> core::result::Result<Vec<Effect>, String> {
-    run_action_lazy(&expression()?, &HostInput, &HostFunctions).map_err(|e| e.to_string())
+fn action_hook(_input: RawInput) -> core::result::Result<Vec<Effect>, GuestError> {
+    Ok(run_action_lazy(&expression()?, &HostInput, &HostFunctions)?)
 }

@@ -314,6 +314,29 @@ fn syntax_errors_have_columns() {
     assert!(eval(&long_and), "long flat chains do not recurse");
 }
 
+/// The hooks' error output (ABI §3) carries the kind: `syntax` for an expression that does
+/// not parse (where clause or action), left out (an evaluation failure) otherwise.
+#[test]
+fn hook_errors_carry_the_syntax_kind() {
+    use portcullis_guest::{GuestError, IntoGuestError};
+    let output = |e: Error| serde_json::to_value(GuestError::from(e).into_guest_error()).unwrap();
+    assert_eq!(
+        output(error("(")),
+        json!({"error": "syntax error: expected a value, found the end of the expression at column 2", "kind": "syntax"})
+    );
+    let not_a_call = run_action("user.metadata.name", &input()).unwrap_err();
+    assert_eq!(output(not_a_call)["kind"], "syntax");
+    let type_error = output(error("user.metadata.name"));
+    assert!(type_error.get("kind").is_none(), "{type_error}");
+    assert!(type_error["error"]
+        .as_str()
+        .unwrap()
+        .starts_with("type error: "));
+    let unknown = evaluate(r#"nope("x")"#, &input()).unwrap_err();
+    assert_eq!(unknown.kind, ErrorKind::Function);
+    assert!(output(unknown).get("kind").is_none());
+}
+
 #[test]
 fn type_errors_have_columns() {
     check_error(

@@ -40,8 +40,27 @@ pub mod duration {
         out
     }
 
+    /// Why a duration could not be parsed.
+    #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+    pub enum DurationError {
+        /// The text is not a duration.
+        #[error("invalid duration `{text}`: {reason} (expected e.g. \"8h\", \"1h30m\")")]
+        Invalid {
+            /// The text.
+            text: String,
+            /// What the parser said.
+            reason: String,
+        },
+        /// The duration does not fit 64 bits of nanoseconds.
+        #[error("duration `{text}` is too long")]
+        TooLong {
+            /// The text.
+            text: String,
+        },
+    }
+
     /// Parses a duration into nanoseconds.
-    pub fn parse(text: &str) -> Result<i64, String> {
+    pub fn parse(text: &str) -> Result<i64, DurationError> {
         let text = text.trim();
         if text.is_empty() || text == "0" || text.eq_ignore_ascii_case("never") {
             return Ok(0);
@@ -49,10 +68,13 @@ pub mod duration {
         if let Some(nanos) = parse_go(text) {
             return Ok(nanos);
         }
-        let parsed = humantime::parse_duration(text).map_err(|e| {
-            format!("invalid duration `{text}`: {e} (expected e.g. \"8h\", \"1h30m\")")
+        let parsed = humantime::parse_duration(text).map_err(|e| DurationError::Invalid {
+            text: text.to_owned(),
+            reason: e.to_string(),
         })?;
-        i64::try_from(parsed.as_nanos()).map_err(|_| format!("duration `{text}` is too long"))
+        i64::try_from(parsed.as_nanos()).map_err(|_| DurationError::TooLong {
+            text: text.to_owned(),
+        })
     }
 
     /// Go's `time.ParseDuration`: `[-+]?([0-9]*(\.[0-9]*)?[a-z]+)+`.

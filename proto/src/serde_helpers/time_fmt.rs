@@ -14,24 +14,63 @@ pub mod timestamp {
 
     const NANOS_PER_SEC: i128 = 1_000_000_000;
 
+    /// Why a timestamp could not be formatted or parsed.
+    #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+    pub enum TimestampError {
+        /// The seconds and nanoseconds are outside the dates RFC 3339 can write.
+        #[error("timestamp out of range: {reason}")]
+        OutOfRange {
+            /// What the date library said.
+            reason: String,
+        },
+        /// The date could not be formatted.
+        #[error("cannot format timestamp: {reason}")]
+        Format {
+            /// What the date library said.
+            reason: String,
+        },
+        /// The text is not an RFC 3339 timestamp.
+        #[error("invalid RFC 3339 timestamp `{text}`: {reason}")]
+        Invalid {
+            /// The text.
+            text: String,
+            /// What the parser said.
+            reason: String,
+        },
+        /// The text is a timestamp that does not fit a `Timestamp`.
+        #[error("timestamp `{text}` out of range")]
+        TextOutOfRange {
+            /// The text.
+            text: String,
+        },
+    }
+
     /// Formats a timestamp as RFC 3339 in UTC.
-    pub fn format(ts: &Timestamp) -> Result<String, String> {
+    pub fn format(ts: &Timestamp) -> Result<String, TimestampError> {
         let nanos = i128::from(ts.seconds) * NANOS_PER_SEC + i128::from(ts.nanos);
-        let date = OffsetDateTime::from_unix_timestamp_nanos(nanos)
-            .map_err(|e| format!("timestamp out of range: {e}"))?;
-        date.format(&Rfc3339)
-            .map_err(|e| format!("cannot format timestamp: {e}"))
+        let date = OffsetDateTime::from_unix_timestamp_nanos(nanos).map_err(|e| {
+            TimestampError::OutOfRange {
+                reason: e.to_string(),
+            }
+        })?;
+        date.format(&Rfc3339).map_err(|e| TimestampError::Format {
+            reason: e.to_string(),
+        })
     }
 
     /// Parses an RFC 3339 timestamp (any offset).
-    pub fn parse(text: &str) -> Result<Timestamp, String> {
-        let date = OffsetDateTime::parse(text.trim(), &Rfc3339)
-            .map_err(|e| format!("invalid RFC 3339 timestamp `{text}`: {e}"))?;
+    pub fn parse(text: &str) -> Result<Timestamp, TimestampError> {
+        let date =
+            OffsetDateTime::parse(text.trim(), &Rfc3339).map_err(|e| TimestampError::Invalid {
+                text: text.to_owned(),
+                reason: e.to_string(),
+            })?;
         let nanos = date.unix_timestamp_nanos();
-        let seconds = i64::try_from(nanos.div_euclid(NANOS_PER_SEC))
-            .map_err(|_| format!("timestamp `{text}` out of range"))?;
-        let nanos = i32::try_from(nanos.rem_euclid(NANOS_PER_SEC))
-            .map_err(|_| format!("timestamp `{text}` out of range"))?;
+        let out_of_range = || TimestampError::TextOutOfRange {
+            text: text.to_owned(),
+        };
+        let seconds = i64::try_from(nanos.div_euclid(NANOS_PER_SEC)).map_err(|_| out_of_range())?;
+        let nanos = i32::try_from(nanos.rem_euclid(NANOS_PER_SEC)).map_err(|_| out_of_range())?;
         Ok(Timestamp { seconds, nanos })
     }
 

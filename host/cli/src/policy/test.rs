@@ -28,7 +28,7 @@ pub struct TestArgs {
 /// Runs the module and prints its output, log lines and fuel used. Exits non-zero when the
 /// evaluation fails (trap, limit, malformed output, or an error the module reports).
 pub fn run(args: TestArgs) -> anyhow::Result<()> {
-    let hook: portcullis_policy::Hook = args.hook.parse().map_err(anyhow::Error::msg)?;
+    let hook: portcullis_policy::Hook = args.hook.parse()?;
     let wasm = std::fs::read(&args.file)
         .with_context(|| format!("cannot read `{}`", args.file.display()))?;
     let text = crate::read_input(&args.input)?;

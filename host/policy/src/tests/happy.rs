@@ -5,7 +5,9 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use super::*;
-use crate::{run_offline, Effect, EvalError, Hook, Host, Level, Registry, RegistryHost, Verdict};
+use crate::{
+    run_offline, Effect, ErrorKind, EvalError, Hook, Host, Level, Registry, RegistryHost, Verdict,
+};
 
 #[test]
 fn where_uses_input_get_and_log() {
@@ -84,7 +86,7 @@ fn extra_function() {
     assert_eq!(r, json!("bob"));
     assert_eq!(
         good.eval_function("echo", &json!([]), &json!({}), &json!({}), &system()),
-        Err(EvalError::Guest("no args".to_owned()))
+        Err(EvalError::guest(ErrorKind::Evaluation, "no args"))
     );
     assert_eq!(
         good.eval_function("nope", &json!([]), &json!({}), &json!({}), &system()),
@@ -217,7 +219,10 @@ fn hook_parses_from_cli_text() {
     );
     assert_eq!("fn:echo".parse::<Hook>(), Ok(Hook::Function("echo".into())));
     assert!("fn:Echo".parse::<Hook>().is_err());
-    assert!("when".parse::<Hook>().is_err());
+    assert_eq!(
+        "when".parse::<Hook>().unwrap_err().to_string(),
+        "unknown hook `when` (expected where, action, access_request or function:NAME)"
+    );
 }
 
 #[test]

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use super::*;
-use crate::{EvalError, Hook, Limits};
+use crate::{ErrorKind, EvalError, Hook, Limits};
 
 fn eval(
     engine: &crate::Engine,
@@ -233,7 +233,7 @@ fn guest_error_is_reported() {
     let engine = engine();
     let m = engine.load(&good_bytes(), None).unwrap();
     let r = m.eval_function("echo", &json!([]), &json!({}), &json!({}), &system());
-    assert_eq!(r, Err(EvalError::Guest("no args".to_owned())));
+    assert_eq!(r, Err(EvalError::guest(ErrorKind::Evaluation, "no args")));
     assert_good(&m);
 }
 

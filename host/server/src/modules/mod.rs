@@ -370,7 +370,9 @@ impl Policies {
         hook: &str,
         input: &str,
     ) -> Result<EvaluatePolicyResponse, PolicyServiceError> {
-        let hook: Hook = hook.parse().map_err(PolicyServiceError::Invalid)?;
+        let hook = hook
+            .parse::<Hook>()
+            .map_err(|e| PolicyServiceError::Invalid(e.to_string()))?;
         let input: serde_json::Value = serde_json::from_str(input).map_err(|e| {
             PolicyServiceError::Invalid(format!("the input is not valid JSON: {e}"))
         })?;

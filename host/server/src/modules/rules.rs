@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use portcullis_authz::RuleHooks;
-use portcullis_policy::{Effect, Registry, SharedHost};
+use portcullis_authz::{HookError, RuleHooks};
+use portcullis_policy::{Effect, EvalError, Registry, SharedHost};
 use serde_json::Value;
 
 use super::PREDICATE_MODULE;
@@ -21,25 +21,38 @@ impl WasmRuleHooks {
         Self { registry, host }
     }
 
-    fn predicate(&self) -> Result<Arc<portcullis_policy::PolicyModule>, String> {
+    fn predicate(&self) -> Result<Arc<portcullis_policy::PolicyModule>, HookError> {
         self.registry
             .get(PREDICATE_MODULE)
-            .ok_or_else(|| format!("the `{PREDICATE_MODULE}` policy module is not loaded"))
+            .ok_or_else(|| HookError::NotLoaded {
+                module: PREDICATE_MODULE.to_owned(),
+            })
+    }
+}
+
+/// A failed evaluation as [`RuleHooks`] report it: the module's syntax errors (ABI.md §3,
+/// kind `syntax`) apart from every other failure, the text unchanged.
+fn hook_error(e: EvalError) -> HookError {
+    let reason = e.to_string();
+    if e.is_syntax() {
+        HookError::Syntax { reason }
+    } else {
+        HookError::Failed { reason }
     }
 }
 
 impl RuleHooks for WasmRuleHooks {
-    fn eval_where(&self, input: Arc<Value>) -> Result<bool, String> {
+    fn eval_where(&self, input: Arc<Value>) -> Result<bool, HookError> {
         self.predicate()?
             .eval_where(input, &self.host)
-            .map_err(|e| e.to_string())
+            .map_err(hook_error)
     }
 
-    fn run_action(&self, input: Arc<Value>) -> Result<Vec<String>, String> {
+    fn run_action(&self, input: Arc<Value>) -> Result<Vec<String>, HookError> {
         let effects = self
             .predicate()?
             .eval_action(input, &self.host)
-            .map_err(|e| e.to_string())?;
+            .map_err(hook_error)?;
         Ok(effects
             .into_iter()
             .map(|effect| match effect {
@@ -47,5 +60,25 @@ impl RuleHooks for WasmRuleHooks {
                 Effect::Annotate { key, value } => format!("annotate {key}={value}"),
             })
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use portcullis_policy::{ErrorKind, EvalError};
+
+    use super::hook_error;
+
+    #[test]
+    fn syntax_errors_keep_their_kind_and_text() {
+        let syntax = hook_error(EvalError::guest(ErrorKind::Syntax, "syntax error: `(`"));
+        assert!(syntax.is_syntax());
+        assert_eq!(
+            syntax.to_string(),
+            "policy module reported an error: syntax error: `(`"
+        );
+        let failed = hook_error(EvalError::guest(ErrorKind::Evaluation, "type error: x"));
+        assert!(!failed.is_syntax());
+        assert!(!hook_error(EvalError::StackOverflow).is_syntax());
     }
 }

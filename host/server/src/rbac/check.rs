@@ -105,7 +105,12 @@ pub async fn check_access(
                 rule: w.rule.to_string(),
                 expression: w.expression.clone(),
                 result: matches!(w.result, Ok(true)),
-                error: w.result.as_ref().err().cloned().unwrap_or_default(),
+                error: w
+                    .result
+                    .as_ref()
+                    .err()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
             })
             .collect(),
         role_requests,

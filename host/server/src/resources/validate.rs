@@ -5,14 +5,9 @@
 //! same message by both.
 
 pub use portcullis_api::kinds::DEFAULT_NAMESPACE;
-use portcullis_api::services::{Metadata, RoleV3, UserV2};
+use portcullis_api::services::{Metadata, UserV2};
 
 use super::ResourceError;
-
-/// Normalises and checks a role: its header, then its conditions and rules.
-pub fn normalize_role(role: &mut RoleV3) -> Result<(), ResourceError> {
-    Ok(portcullis_authz::validate::normalize_role(role)?)
-}
 
 /// Checks a resource name (see `portcullis_api::validate::validate_name`).
 pub fn validate_name(kind: &str, name: &str) -> Result<(), ResourceError> {

@@ -79,6 +79,18 @@ impl From<crate::rbac::RbacError> for Status {
     }
 }
 
+impl From<crate::roles::RoleError> for Status {
+    fn from(e: crate::roles::RoleError) -> Self {
+        use crate::roles::RoleError as R;
+        match e {
+            R::Resource(r) => r.into(),
+            R::Invalid(_) | R::Clause { .. } | R::Reserved { .. } => {
+                Status::invalid_argument(e.to_string())
+            }
+        }
+    }
+}
+
 impl From<crate::issuance::IssueError> for Status {
     fn from(e: crate::issuance::IssueError) -> Self {
         use crate::issuance::IssueError as I;
