@@ -20,6 +20,7 @@
 mod cache;
 mod engine;
 mod error;
+mod hook;
 mod host;
 mod imports;
 mod limits;
@@ -36,13 +37,14 @@ mod tests;
 
 pub use engine::{CacheSource, CacheStats, Engine, EngineConfig};
 pub use error::{EvalError, PolicyError, Result, UnknownHook};
+pub use hook::Hook;
 pub use host::{system_now_ms, FixedClockHost, Host, SharedHost, SystemHost, MAX_CALL_DEPTH};
 pub use imports::{MAX_LOG_ENTRIES, MAX_LOG_MESSAGE};
 pub use limits::{
     Limits, DEFAULT_FUEL, DEFAULT_MEMORY_BYTES, DEFAULT_OUTPUT_BYTES, DEFAULT_TIMEOUT,
 };
 pub use metadata::{Capability, HookKind, InputMode, Metadata, METADATA_SECTION};
-pub use module::{Evaluation, Hook, Outcome, PolicyModule};
+pub use module::{Evaluation, Outcome, PolicyModule};
 pub use offline::{run_offline, OfflineReport};
 pub use output::{Decision, Effect, ErrorKind, Level, Verdict};
 pub use pack::pack;

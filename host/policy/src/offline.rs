@@ -8,9 +8,9 @@ use serde_json::Value;
 
 use crate::engine::{Engine, EngineConfig};
 use crate::error::{EvalError, Result};
+use crate::hook::Hook;
 use crate::host::{FixedClockHost, SharedHost, SystemHost};
 use crate::limits::Limits;
-use crate::module::Hook;
 use crate::output::Level;
 use crate::validate::ModuleInfo;
 

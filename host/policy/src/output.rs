@@ -4,7 +4,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::EvalError;
-use crate::module::Hook;
+use crate::hook::Hook;
 
 /// The output types modules write are the guest SDK's, so both sides agree by construction.
 pub use portcullis_guest::{Decision, Effect, ErrorKind, Level, Verdict};

@@ -7,8 +7,9 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use serde_json::Value;
 
 use crate::error::{EvalError, PolicyError, Result};
+use crate::hook::Hook;
 use crate::host::{system_now_ms, Host, SharedHost, MAX_CALL_DEPTH};
-use crate::module::{Hook, PolicyModule};
+use crate::module::PolicyModule;
 use crate::output;
 
 #[derive(Debug, Clone)]

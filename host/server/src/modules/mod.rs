@@ -54,6 +54,25 @@ pub enum PolicyServiceError {
     },
 }
 
+/// Why an access-request policy module gave no decision (the request then stays pending and
+/// the policy's verdict is `error`, with this as its reason).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApprovalError {
+    /// No module of that name is loaded.
+    #[error("policy module `{0}` is not loaded")]
+    NotLoaded(String),
+    /// The module does not implement the hook.
+    #[error("policy module `{0}` does not declare the access_request hook")]
+    NoHook(String),
+    /// The blocking task running the evaluation failed.
+    #[error("evaluation task failed: {0}")]
+    Task(String),
+    /// The evaluation failed (trap, fuel, deadline, bad output, an error the module
+    /// reported): fail closed.
+    #[error(transparent)]
+    Eval(portcullis_policy::EvalError),
+}
+
 /// The engine, the registry of loaded modules, and the stored modules.
 pub struct Policies {
     engine: Engine,
@@ -431,28 +450,28 @@ impl Policies {
         &self,
         name: &str,
         input: serde_json::Value,
-    ) -> (String, Result<portcullis_policy::Decision, String>) {
+    ) -> (String, Result<portcullis_policy::Decision, ApprovalError>) {
         let Some(module) = self.registry.get(name) else {
-            let error = format!("policy module `{name}` is not loaded");
+            let error = ApprovalError::NotLoaded(name.to_owned());
             tracing::warn!(module = %name, %error, "access request policy not run");
             return (String::new(), Err(error));
         };
         let version = module.info().metadata.version.clone();
         if !module.implements(&Hook::AccessRequest) {
-            let error = format!("policy module `{name}` does not declare the access_request hook");
+            let error = ApprovalError::NoHook(name.to_owned());
             tracing::warn!(module = %name, %error, "access request policy not run");
             return (version, Err(error));
         }
         let host = self.host();
         let result = tokio::task::spawn_blocking(move || module.eval_access_request(input, &host))
             .await
-            .map_err(|e| format!("evaluation task failed: {e}"))
-            .and_then(|r| r.map_err(|e| e.to_string()));
+            .map_err(|e| ApprovalError::Task(e.to_string()))
+            .and_then(|r| r.map_err(ApprovalError::Eval));
         match &result {
             Ok(_) => self.stats.record(name, None),
             Err(error) => {
                 tracing::warn!(module = %name, %error, "access request policy failed; the request stays pending");
-                self.stats.record(name, Some(error));
+                self.stats.record(name, Some(&error.to_string()));
             }
         }
         (version, result)

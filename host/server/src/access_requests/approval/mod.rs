@@ -21,6 +21,7 @@ use serde_json::{json, Value};
 
 use super::{resolve, spec, state, state_name, Context, Event, Resolution};
 use crate::audit;
+pub use crate::modules::ApprovalError;
 use crate::resources::{Resource, ResourceError};
 
 pub mod policies;
@@ -121,7 +122,7 @@ pub struct Outcome {
     /// The module's version (empty when it could not be run).
     pub module_version: String,
     /// The decision, or why there is none.
-    pub result: Result<Decision, String>,
+    pub result: Result<Decision, ApprovalError>,
 }
 
 impl Outcome {
@@ -129,7 +130,7 @@ impl Outcome {
     fn verdict(&self) -> (&'static str, String) {
         match &self.result {
             Ok(d) => (verdict_name(d.verdict), d.reason.clone()),
-            Err(e) => ("error", e.clone()),
+            Err(e) => ("error", e.to_string()),
         }
     }
 }

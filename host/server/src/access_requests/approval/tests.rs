@@ -41,7 +41,7 @@ fn request() -> AccessRequestV3 {
     r
 }
 
-fn outcome(policy: &str, result: Result<Decision, String>) -> Outcome {
+fn outcome(policy: &str, result: Result<Decision, ApprovalError>) -> Outcome {
     Outcome {
         policy: policy.into(),
         module: "approve-dba".into(),
@@ -101,12 +101,18 @@ fn deny_beats_approve_and_errors_leave_it_pending() {
     let deny = Decision::new(Verdict::Deny, "frozen");
 
     let mut r = request();
-    let outcomes = [outcome("broken", Err("fuel exhausted".into()))];
+    let outcomes = [outcome(
+        "broken",
+        Err(ApprovalError::NotLoaded("broken".into())),
+    )];
     assert_eq!(apply(&mut r, &outcomes, "create", now).unwrap(), None);
     let s = spec(&r);
     assert_eq!(s.state(), RequestState::Pending);
     assert_eq!(s.policy_verdicts[0].verdict, "error");
-    assert_eq!(s.policy_verdicts[0].reason, "fuel exhausted");
+    assert_eq!(
+        s.policy_verdicts[0].reason,
+        "policy module `broken` is not loaded"
+    );
 
     let outcomes = [outcome("a", Ok(approve.clone())), outcome("b", Ok(deny))];
     assert_eq!(
