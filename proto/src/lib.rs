@@ -8,6 +8,13 @@
 //! The protobuf packages map to modules of the same name: [`wrappers`],
 //! [`events`], [`services`] (resources) and [`auth`] (requests, responses and
 //! the service).
+//!
+//! It also holds the vocabulary that the server and its clients (`pctl`, plugins)
+//! share, so that neither depends on the other: kind names ([`kinds`]), name
+//! validation and normalization ([`validate`]), timestamp conversion ([`time`]),
+//! token redaction ([`tokens`]), the YAML document parser of `pctl create`
+//! ([`documents`], [`yaml`]) and the check that key and data files are private
+//! ([`private`]).
 
 /// Lists of strings and maps of them (labels, traits, annotations).
 #[allow(missing_docs, clippy::all, clippy::pedantic, clippy::nursery)]

@@ -8,32 +8,46 @@ use tonic::{Request, Status};
 
 use crate::transport::tls::PeerInfo;
 
+/// Why a caller is not authenticated.
+#[derive(Debug, thiserror::Error)]
+pub enum CallerError {
+    /// The connection carries no client certificate.
+    #[error(
+        "no client certificate on this connection: only RegisterUsingToken may be called without one"
+    )]
+    NoCertificate,
+    /// The certificate's signing key was rotated out.
+    #[error(
+        "the client certificate of `{0}` was signed by a certificate authority key that is \
+         no longer trusted (it was rotated out); get a new certificate"
+    )]
+    Untrusted(String),
+    /// The certificate has expired.
+    #[error("the client certificate of `{0}` has expired")]
+    Expired(String),
+    /// The certificate expired while a keep-alive stream was open.
+    #[error("the client certificate of `{0}` expired during the keep-alive stream")]
+    ExpiredDuringStream(String),
+}
+
 /// The identity of the caller. It comes from the client certificate verified during the TLS
 /// handshake and from nowhere else; a connection without a certificate has none, and a
 /// certificate that expired while the connection stayed open is refused.
 pub fn caller<T>(request: &Request<T>) -> Result<Arc<Identity>, Status> {
-    let no_certificate = || {
-        Status::unauthenticated("no client certificate on this connection: only RegisterUsingToken may be called without one")
-    };
+    Ok(identify(request)?)
+}
+
+fn identify<T>(request: &Request<T>) -> Result<Arc<Identity>, CallerError> {
     let info = request
         .extensions()
         .get::<PeerInfo>()
-        .ok_or_else(no_certificate)?;
-    let identity = info.identity.as_ref().ok_or_else(no_certificate)?;
+        .ok_or(CallerError::NoCertificate)?;
+    let identity = info.identity.as_ref().ok_or(CallerError::NoCertificate)?;
     if !info.signer_trusted() {
-        return Err(Status::unauthenticated(format!(
-            "the client certificate of `{}` was signed by a certificate authority key that is \
-             no longer trusted (it was rotated out); get a new certificate",
-            identity.username
-        )));
+        return Err(CallerError::Untrusted(identity.username.clone()));
     }
-    if let Some(expires) = identity.expires {
-        if expires <= SystemTime::now() {
-            return Err(Status::unauthenticated(format!(
-                "the client certificate of `{}` has expired",
-                identity.username
-            )));
-        }
+    if identity.expires.is_some_and(|at| at <= SystemTime::now()) {
+        return Err(CallerError::Expired(identity.username.clone()));
     }
     Ok(identity.clone())
 }

@@ -75,10 +75,8 @@ pub(super) async fn keep_alives(
     while let Some(keep_alive) = stream.message().await? {
         let now = SystemTime::now();
         if identity.expires.is_some_and(|at| at <= now) {
-            return Err(Status::unauthenticated(format!(
-                "the client certificate of `{}` expired during the keep-alive stream",
-                identity.username
-            )));
+            let username = identity.username.clone();
+            return Err(super::caller::CallerError::ExpiredDuringStream(username).into());
         }
         let key = hosts::keep_alive_target(&keep_alive)?;
         let kind = key.0;

@@ -157,3 +157,40 @@ impl From<crate::access_requests::AccessRequestError> for Status {
         }
     }
 }
+
+impl From<super::caller::CallerError> for Status {
+    fn from(e: super::caller::CallerError) -> Self {
+        Status::unauthenticated(e.to_string())
+    }
+}
+
+impl From<crate::watch::WatchEnd> for Status {
+    fn from(e: crate::watch::WatchEnd) -> Self {
+        use crate::watch::WatchEnd as W;
+        match e {
+            W::ShuttingDown | W::FeedClosed => Status::unavailable(e.to_string()),
+            W::CertificateExpired => Status::unauthenticated(e.to_string()),
+            W::Lagged { .. } => Status::aborted(e.to_string()),
+            W::Store(_) | W::NotStarted => {
+                tracing::error!(error = %e, "watch failed");
+                Status::internal(e.to_string())
+            }
+        }
+    }
+}
+
+/// An RPC of the seeds that a later part of the roadmap implements.
+#[derive(Debug, thiserror::Error)]
+#[error("{rpc} is not implemented yet: it belongs to {feature}")]
+pub struct Later {
+    /// The RPC.
+    pub rpc: &'static str,
+    /// The part of the roadmap that implements it.
+    pub feature: &'static str,
+}
+
+impl From<Later> for Status {
+    fn from(e: Later) -> Self {
+        Status::unimplemented(e.to_string())
+    }
+}

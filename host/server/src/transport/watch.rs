@@ -27,7 +27,7 @@ use crate::rbac::{Authorized, Target};
 use crate::resources::WithoutSecrets;
 use crate::state::State;
 use crate::tokens::redact;
-use crate::watch::{Change, Selection, Selector, WatchedKind};
+use crate::watch::{Change, Selection, Selector, WatchEnd, WatchedKind};
 
 /// Events buffered between the feed and the client's stream.
 const BUFFER: usize = 64;
@@ -51,8 +51,7 @@ pub(super) async fn watch(
         resource: None,
     };
     // The channel is new and empty: this cannot fail for lack of room.
-    tx.try_send(Ok(init))
-        .map_err(|_| Status::internal("cannot start the event stream"))?;
+    tx.try_send(Ok(init)).map_err(|_| WatchEnd::NotStarted)?;
     tracing::debug!(user = %identity.username, kinds = selection.selectors().len(), "watch started");
     let ends = identity.expires;
     tokio::spawn(forward(state.stopping(), subscription, selection, tx, ends));
@@ -117,29 +116,27 @@ async fn forward(
         let next = tokio::select! {
             () = tx.closed() => return,
             () = &mut stopping => {
-                let _ = tx.try_send(Err(Status::unavailable("the auth server is shutting down; re-watch")));
+                let _ = tx.try_send(Err(WatchEnd::ShuttingDown.into()));
                 return;
             }
             () = &mut expiry => {
-                let _ = tx.try_send(Err(Status::unauthenticated("the client certificate has expired; re-watch with a new one")));
+                let _ = tx.try_send(Err(WatchEnd::CertificateExpired.into()));
                 return;
             }
             next = subscription.recv() => next,
         };
         let event = match next {
             Some(Ok(event)) => event,
-            Some(Err(StoreError::FeedLagged { missed })) => {
-                let why = format!("watcher fell {missed} events behind; re-watch");
-                send(&tx, Err(Status::aborted(why)), &mut stopping).await;
-                return;
-            }
             Some(Err(e)) => {
-                send(&tx, Err(Status::internal(e.to_string())), &mut stopping).await;
+                let end = match e {
+                    StoreError::FeedLagged { missed } => WatchEnd::Lagged { missed },
+                    other => WatchEnd::Store(other),
+                };
+                send(&tx, Err(end.into()), &mut stopping).await;
                 return;
             }
             None => {
-                let why = "the event feed closed; re-watch";
-                send(&tx, Err(Status::unavailable(why)), &mut stopping).await;
+                send(&tx, Err(WatchEnd::FeedClosed.into()), &mut stopping).await;
                 return;
             }
         };

@@ -49,3 +49,29 @@ pub enum WatchError {
         keys: String,
     },
 }
+
+/// Why an open watch ends (the client re-watches to go on).
+#[derive(Debug, thiserror::Error)]
+pub enum WatchEnd {
+    /// The server is stopping.
+    #[error("the auth server is shutting down; re-watch")]
+    ShuttingDown,
+    /// The caller's certificate expired while the stream was open.
+    #[error("the client certificate has expired; re-watch with a new one")]
+    CertificateExpired,
+    /// The watcher did not keep up with the store's feed.
+    #[error("watcher fell {missed} events behind; re-watch")]
+    Lagged {
+        /// Events it missed.
+        missed: u64,
+    },
+    /// The store's feed failed.
+    #[error(transparent)]
+    Store(portcullis_store::Error),
+    /// The store's feed closed.
+    #[error("the event feed closed; re-watch")]
+    FeedClosed,
+    /// The stream could not be started.
+    #[error("cannot start the event stream")]
+    NotStarted,
+}

@@ -19,7 +19,7 @@ use portcullis_api::auth::WatchKind;
 use portcullis_api::services::ResourceHeader;
 use portcullis_store::{Backend, Event, EventKind};
 
-pub use error::WatchError;
+pub use error::{WatchEnd, WatchError};
 pub use kinds::{watchable_kinds, KeyName, WatchedKind};
 pub use selector::{AccessRequestFilter, Selector};
 
