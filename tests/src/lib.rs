@@ -88,10 +88,11 @@ pub fn access_workflow_fixture() -> PathBuf {
 /// copies, when two checkouts share one target directory and so its binaries).
 ///
 /// Panics if `portcullis` or `pctl` is missing, or, unless `PORTCULLIS_BIN_DIR` is set, older
-/// than a source it is built from (the `.rs`, `.proto`, `Cargo.toml` and `Cargo.lock` files
-/// under the repository's `host/`, `proto/` and `guest-sdk/`, and the workspace's
-/// `Cargo.toml` and `Cargo.lock`): the message names the binary and the newer source. The
-/// check runs once per test process; every later call fails with the same message.
+/// than a source it is built from (the inputs cargo's dep-info `NAME.d` beside it lists; without
+/// one, every `.rs`, `.proto`, `Cargo.toml` and `Cargo.lock` under the repository's `host/`,
+/// `proto/` and `guest-sdk/`, and the workspace's manifest and lock file): the message names
+/// the binary and the newer source. The check runs once per test process; every later call
+/// fails with the same message.
 pub fn bin_dir() -> &'static Path {
     static DIR: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     let found = DIR.get_or_init(|| {

@@ -91,10 +91,50 @@ pub(crate) fn check(dir: &Path, names: &[&str], root: Option<&Path>) -> Result<(
         };
         binaries.push((path, modified));
     }
-    match root.and_then(|root| stale_binary(&binaries, &sources(root))) {
-        Some(why) => Err(why),
-        None => Ok(()),
+    let Some(root) = root else {
+        return Ok(());
+    };
+    // Each binary against what it is built from: the files cargo's dep-info next to it
+    // (`NAME.d`) lists, or, without one, every source under the repository.
+    for binary in &binaries {
+        let inputs = match dep_info(&binary.0.with_extension("d")) {
+            Some(inputs) => inputs,
+            None => sources(root),
+        };
+        if let Some(why) = stale_binary(std::slice::from_ref(binary), &inputs) {
+            return Err(why);
+        }
     }
+    Ok(())
+}
+
+/// The input files of a cargo dep-info file (`TARGET: INPUT INPUT ...`, spaces in paths
+/// escaped with a backslash) that exist, with their modification times; `None` if there is no
+/// readable dep-info file.
+fn dep_info(path: &Path) -> Option<Vec<(PathBuf, SystemTime)>> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let (_, inputs) = text.lines().next()?.split_once(": ")?;
+    let mut found = Vec::new();
+    let mut current = String::new();
+    let mut chars = inputs.chars();
+    let mut push = |current: &mut String| {
+        if current.is_empty() {
+            return;
+        }
+        let input = PathBuf::from(std::mem::take(current));
+        if let Ok(modified) = std::fs::metadata(&input).and_then(|m| m.modified()) {
+            found.push((input, modified));
+        }
+    };
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => current.extend(chars.next()),
+            ' ' => push(&mut current),
+            other => current.push(other),
+        }
+    }
+    push(&mut current);
+    Some(found)
 }
 
 #[cfg(test)]
@@ -178,6 +218,36 @@ mod tests {
         let mut expected = files[..7].to_vec();
         expected.sort();
         assert_eq!(found, expected);
+    }
+
+    #[test]
+    fn a_binary_with_dep_info_is_compared_with_its_own_inputs_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("repo");
+        let bin = tmp.path().join("bin");
+        std::fs::create_dir_all(root.join("host/cli/src")).unwrap();
+        std::fs::create_dir_all(root.join("host/server/src")).unwrap();
+        std::fs::create_dir_all(&bin).unwrap();
+        let touch = |path: &Path, secs: u64| {
+            let file = std::fs::File::create(path).unwrap();
+            file.set_modified(at(secs)).unwrap();
+        };
+        let cli = root.join("host/cli/src/my file.rs");
+        touch(&cli, 5);
+        touch(&bin.join("pctl"), 10);
+        let escaped = cli.to_str().unwrap().replace(' ', "\\ ");
+        let deps = format!(
+            "{}: {escaped} /nonexistent/gone.rs\n",
+            bin.join("pctl").display()
+        );
+        std::fs::write(bin.join("pctl.d"), deps).unwrap();
+        // A newer server source does not make pctl stale: pctl is not built from it.
+        touch(&root.join("host/server/src/lib.rs"), 20);
+        assert_eq!(check(&bin, &["pctl"], Some(&root)), Ok(()));
+        // A newer input of its own does.
+        touch(&cli, 30);
+        let why = check(&bin, &["pctl"], Some(&root)).unwrap_err();
+        assert!(why.contains("my file.rs` is newer"), "{why}");
     }
 
     #[test]

@@ -10,7 +10,7 @@ use tonic::{Request, Status};
 
 use super::authorize;
 use crate::access_requests::{plugin_data, spec, Actor, Context, KIND_ACCESS_REQUEST};
-use crate::rbac::{user_identity, Subject, Target};
+use crate::rbac::{user_identity, Authorized, RbacError, Subject, Target};
 use crate::state::State;
 
 pub(super) async fn create(state: &State, request: Request<AccessRequestV3>) -> Result<(), Status> {
@@ -51,21 +51,30 @@ pub(super) async fn list(
     let listing = context.listing(request.get_ref().clone()).await?;
     let id = &request.get_ref().id;
     let target = Target::named(KIND_ACCESS_REQUEST, id).for_user(&listing.owner());
-    // Without rights on access requests, a reviewer still sees what it may review.
-    let reviewer = match authorize(state, &request, "GetAccessRequests", target).await {
-        Ok(_) => None,
-        Err(denied) if denied.code() == tonic::Code::PermissionDenied => {
-            let caller = crate::transport::caller(&request)?;
-            let subject = Subject::load(state, &caller).await?;
-            if !reviews_any(&subject.roles) {
-                return Err(denied);
+    // Without rights on access requests, a reviewer still sees what it may review: the
+    // roles the refused decision loaded say whether it reviews anything.
+    let mut authorized = Authorized::new(crate::transport::caller(&request)?);
+    let reviewing = match authorized
+        .check(state, "GetAccessRequests", None, target)
+        .await
+    {
+        Ok(()) => false,
+        Err(denied @ RbacError::Denied { .. }) => {
+            if !reviews_any(&authorized.subject(state).await?.roles) {
+                return Err(denied.into());
             }
-            Some((caller, subject))
+            true
         }
-        Err(other) => return Err(other),
+        Err(other) => return Err(other.into()),
     };
-    let reviewer = reviewer.as_ref().map(|(caller, subject)| Actor {
-        identity: caller,
+    let identity = authorized.identity.clone();
+    let subject = if reviewing {
+        Some(authorized.subject(state).await?)
+    } else {
+        None
+    };
+    let reviewer = subject.map(|subject| Actor {
+        identity: &identity,
         roles: &subject.roles,
     });
     let access_requests = context.list(listing, reviewer).await?;

@@ -1,4 +1,4 @@
-//! User handlers.
+//! User handlers: decode, authorize, one call into [`crate::users`], encode.
 
 use portcullis_api::auth::{DeleteUserRequest, GetUserRequest, GetUsersRequest};
 use portcullis_api::services::UserV2;
@@ -7,9 +7,9 @@ use tonic::{Request, Status};
 
 use super::authorize;
 use crate::rbac::Target;
-use crate::resources::validate::{normalize_user, validate_name};
-use crate::resources::WithoutSecrets;
+use crate::resources::validate::validate_name;
 use crate::state::State;
+use crate::users;
 
 pub(super) async fn get(state: &State, request: Request<GetUserRequest>) -> Result<UserV2, Status> {
     let (name, secrets) = (&request.get_ref().name, request.get_ref().with_secrets);
@@ -21,8 +21,7 @@ pub(super) async fn get(state: &State, request: Request<GetUserRequest>) -> Resu
         Target::named("user", name).secrets(secrets),
     )
     .await?;
-    let user = state.users.get(name).await?;
-    Ok(user.secrets_if(secrets))
+    Ok(users::get(&state.users, name, secrets).await?)
 }
 
 pub(super) async fn list(
@@ -37,8 +36,8 @@ pub(super) async fn list(
         Target::default().secrets(secrets),
     )
     .await?;
-    let users = state.users.list().await?;
-    let items = users.into_iter().map(move |u| Ok(u.secrets_if(secrets)));
+    let all = users::list(&state.users, secrets).await?;
+    let items = all.into_iter().map(Ok);
     Ok(Box::pin(futures::stream::iter(items)))
 }
 
@@ -50,10 +49,7 @@ pub(super) async fn create(state: &State, request: Request<UserV2>) -> Result<()
         Target::resource(request.get_ref()),
     )
     .await?;
-    let mut user = request.into_inner();
-    normalize_user(&mut user)?;
-    state.users.create(&user).await?;
-    Ok(())
+    Ok(users::create(&state.users, request.into_inner()).await?)
 }
 
 pub(super) async fn update(state: &State, request: Request<UserV2>) -> Result<(), Status> {
@@ -64,10 +60,7 @@ pub(super) async fn update(state: &State, request: Request<UserV2>) -> Result<()
         Target::resource(request.get_ref()),
     )
     .await?;
-    let mut user = request.into_inner();
-    normalize_user(&mut user)?;
-    state.users.update(&user).await?;
-    Ok(())
+    Ok(users::update(&state.users, request.into_inner()).await?)
 }
 
 pub(super) async fn delete(

@@ -1,0 +1,115 @@
+//! Users: stored as given after normalization (header filled, name and roles checked), read
+//! without their secrets (password hash, second factors) unless the caller may read secrets.
+
+use portcullis_api::services::UserV2;
+
+use crate::resources::validate::normalize_user;
+use crate::resources::{Collection, ResourceError, WithoutSecrets};
+
+/// The user `name`, with its secrets only if `with_secrets`.
+pub async fn get(
+    users: &Collection<UserV2>,
+    name: &str,
+    with_secrets: bool,
+) -> Result<UserV2, ResourceError> {
+    Ok(users.get(name).await?.secrets_if(with_secrets))
+}
+
+/// Every user, by name, with their secrets only if `with_secrets`.
+pub async fn list(
+    users: &Collection<UserV2>,
+    with_secrets: bool,
+) -> Result<Vec<UserV2>, ResourceError> {
+    let all = users.list().await?;
+    Ok(all
+        .into_iter()
+        .map(|u| u.secrets_if(with_secrets))
+        .collect())
+}
+
+/// Creates `user` (refused if it exists).
+pub async fn create(users: &Collection<UserV2>, mut user: UserV2) -> Result<(), ResourceError> {
+    normalize_user(&mut user)?;
+    users.create(&user).await?;
+    Ok(())
+}
+
+/// Replaces the existing user `user` names (compare-and-swap when `metadata.id` is set).
+pub async fn update(users: &Collection<UserV2>, mut user: UserV2) -> Result<(), ResourceError> {
+    normalize_user(&mut user)?;
+    users.update(&user).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use portcullis_api::services::{LocalAuthSecrets, UserSpecV2};
+    use portcullis_store::MemoryBackend;
+
+    use super::*;
+    use crate::resources::Resource;
+
+    fn user(name: &str, roles: &[&str]) -> UserV2 {
+        let mut user = UserV2 {
+            spec: Some(UserSpecV2 {
+                roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+                local_auth: Some(LocalAuthSecrets {
+                    password_hash: b"$2y$hash".to_vec(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        user.metadata_mut().name = name.into();
+        user
+    }
+
+    #[tokio::test]
+    async fn users_are_normalized_and_read_without_secrets_by_default() {
+        let users = Collection::new(Arc::new(MemoryBackend::new()));
+        create(&users, user("alice", &["dev"])).await.unwrap();
+        let stored = get(&users, "alice", true).await.unwrap();
+        assert_eq!(
+            (stored.kind.as_str(), stored.version.as_str()),
+            ("user", "v2")
+        );
+        assert!(stored.spec.as_ref().unwrap().local_auth.is_some());
+        let plain = get(&users, "alice", false).await.unwrap();
+        assert_eq!(plain.spec.unwrap().local_auth, None);
+        let listed = list(&users, false).await.unwrap();
+        assert!(listed
+            .iter()
+            .all(|u| u.spec.as_ref().unwrap().local_auth.is_none()));
+        assert_eq!(list(&users, true).await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn bad_users_are_refused_and_nothing_is_written() {
+        let users = Collection::new(Arc::new(MemoryBackend::new()));
+        let err = create(&users, user("a/b", &["dev"])).await.unwrap_err();
+        assert!(matches!(err, ResourceError::Invalid(_)), "{err}");
+        assert!(list(&users, true).await.unwrap().is_empty());
+        create(&users, user("alice", &["dev"])).await.unwrap();
+        let again = create(&users, user("alice", &["ops"])).await;
+        assert!(
+            matches!(again, Err(ResourceError::AlreadyExists { .. })),
+            "{again:?}"
+        );
+        let missing = update(&users, user("bob", &["dev"])).await;
+        assert!(
+            matches!(missing, Err(ResourceError::NotFound { .. })),
+            "{missing:?}"
+        );
+        update(&users, user("alice", &["ops"])).await.unwrap();
+        let roles = get(&users, "alice", false)
+            .await
+            .unwrap()
+            .spec
+            .unwrap()
+            .roles;
+        assert_eq!(roles, ["ops"]);
+    }
+}
