@@ -14,7 +14,7 @@ use crate::cache::{engine_hash, DiskCache};
 use crate::error::{PolicyError, Result};
 use crate::imports::{linker, CallState};
 use crate::limits::Limits;
-use crate::module::PolicyModule;
+use crate::module::{CacheSource, EngineHandle, PolicyModule};
 use crate::validate::{validate, ValidationLimits};
 
 /// How the engine is built.
@@ -47,17 +47,6 @@ impl Default for EngineConfig {
             epoch_tick: Duration::from_millis(1),
         }
     }
-}
-
-/// Where a loaded module's compiled code came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CacheSource {
-    /// Compiled by this load.
-    Compiled,
-    /// Found in the engine's in-memory cache.
-    Memory,
-    /// Deserialized from the on-disk cache.
-    Disk,
 }
 
 /// Counters of the compiled-module caches.
@@ -249,7 +238,12 @@ impl Engine {
             .map_err(|e| PolicyError::Compile {
                 reason: format!("{e:#}"),
             })?;
-        let module = PolicyModule::new(self.inner.clone(), info, limits, pre, source)?;
+        let handle = EngineHandle {
+            engine: self.inner.engine.clone(),
+            epoch_tick: self.inner.epoch_tick,
+            _keep_alive: self.inner.clone(),
+        };
+        let module = PolicyModule::new(handle, info, limits, pre, source)?;
         Ok(Arc::new(module))
     }
 

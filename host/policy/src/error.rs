@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::output::ErrorKind;
+use portcullis_guest::ErrorKind;
 
 /// A `Result` whose error defaults to [`PolicyError`].
 pub type Result<T, E = PolicyError> = std::result::Result<T, E>;

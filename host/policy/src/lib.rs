@@ -35,7 +35,7 @@ mod validate;
 #[cfg(test)]
 mod tests;
 
-pub use engine::{CacheSource, CacheStats, Engine, EngineConfig};
+pub use engine::{CacheStats, Engine, EngineConfig};
 pub use error::{EvalError, PolicyError, Result, UnknownHook};
 pub use hook::Hook;
 pub use host::{system_now_ms, FixedClockHost, Host, SharedHost, SystemHost, MAX_CALL_DEPTH};
@@ -44,7 +44,7 @@ pub use limits::{
     Limits, DEFAULT_FUEL, DEFAULT_MEMORY_BYTES, DEFAULT_OUTPUT_BYTES, DEFAULT_TIMEOUT,
 };
 pub use metadata::{Capability, HookKind, InputMode, Metadata, METADATA_SECTION};
-pub use module::{Evaluation, Outcome, PolicyModule};
+pub use module::{CacheSource, Evaluation, Outcome, PolicyModule};
 pub use offline::{run_offline, OfflineReport};
 pub use output::{Decision, Effect, ErrorKind, Level, Verdict};
 pub use pack::pack;

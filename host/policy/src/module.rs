@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use wasmtime::{Extern, InstancePre, ModuleExport, Store, Trap};
 
-use crate::engine::{CacheSource, EngineInner};
 use crate::error::{EvalError, PolicyError, Result};
 use crate::hook::Hook;
 use crate::host::{SharedHost, SystemHost};
@@ -58,9 +57,32 @@ impl Outcome {
     }
 }
 
+/// Where a loaded module's compiled code came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheSource {
+    /// Compiled by this load.
+    Compiled,
+    /// Found in the engine's in-memory cache.
+    Memory,
+    /// Deserialized from the on-disk cache.
+    Disk,
+}
+
+/// What a loaded module keeps of the engine that loaded it: the wasmtime engine its code
+/// belongs to, the epoch tick its deadline is counted in, and a handle that keeps the
+/// engine (and its epoch ticker) alive as long as the module is.
+pub(crate) struct EngineHandle {
+    /// The wasmtime engine.
+    pub(crate) engine: wasmtime::Engine,
+    /// How often the engine's epoch advances.
+    pub(crate) epoch_tick: Duration,
+    /// The engine's shared state.
+    pub(crate) _keep_alive: Arc<dyn Send + Sync>,
+}
+
 /// A validated, compiled and pre-linked module. Every call runs in a fresh instance.
 pub struct PolicyModule {
-    engine: Arc<EngineInner>,
+    engine: EngineHandle,
     info: Arc<ModuleInfo>,
     limits: Limits,
     pre: InstancePre<CallState>,
@@ -110,7 +132,7 @@ fn missing_export(name: &str) -> PolicyError {
 
 impl PolicyModule {
     pub(crate) fn new(
-        engine: Arc<EngineInner>,
+        engine: EngineHandle,
         info: ModuleInfo,
         limits: Limits,
         pre: InstancePre<CallState>,

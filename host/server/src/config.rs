@@ -225,7 +225,7 @@ impl FileConfig {
         let rotation_check_interval = interval(
             "rotation_check_interval",
             self.rotation_check_interval,
-            crate::keyring::auto::DEFAULT_CHECK_INTERVAL,
+            crate::keyring::rotate::DEFAULT_CHECK_INTERVAL,
         )?;
         let defaults = portcullis_policy::Limits::default();
         let positive = |field: &'static str, v: Option<usize>, d: usize| match v {

@@ -112,3 +112,19 @@ impl State {
         self
     }
 }
+
+/// The parts of the state the access request workflows use.
+impl<'a> From<&'a State> for crate::access_requests::Context<'a> {
+    fn from(state: &'a State) -> Self {
+        Self {
+            requests: &state.access_requests,
+            plugin_data: &state.plugin_data,
+            policies: &state.access_request_policies,
+            roles: &state.roles,
+            users: &state.users,
+            modules: &state.policies,
+            audit: &state.audit,
+            pending_ttl: state.access_request_ttl,
+        }
+    }
+}

@@ -15,6 +15,16 @@ pub async fn get(
     Ok(users.get(name).await?.secrets_if(with_secrets))
 }
 
+/// The stored user `name` as policy modules and `where` clauses see it (without secrets),
+/// if there is one.
+pub async fn policy_view(
+    users: &Collection<UserV2>,
+    name: &str,
+) -> Result<Option<serde_json::Value>, ResourceError> {
+    let user = users.find(name).await?;
+    Ok(user.and_then(|user| serde_json::to_value(user.without_secrets()).ok()))
+}
+
 /// Every user, by name, with their secrets only if `with_secrets`.
 pub async fn list(
     users: &Collection<UserV2>,

@@ -25,7 +25,6 @@ use serde_json::{json, Value};
 use crate::audit::{self, AuditLog};
 use crate::modules::Policies;
 use crate::resources::{to_system_time, Collection, Resource, ResourceError};
-use crate::state::State;
 
 pub mod approval;
 pub mod create;
@@ -72,24 +71,10 @@ pub struct Context<'a> {
     pub pending_ttl: Duration,
 }
 
-impl<'a> Context<'a> {
-    /// The parts of `state` the workflows use.
-    pub fn new(state: &'a State) -> Self {
-        Context {
-            requests: &state.access_requests,
-            plugin_data: &state.plugin_data,
-            policies: &state.access_request_policies,
-            roles: &state.roles,
-            users: &state.users,
-            modules: &state.policies,
-            audit: &state.audit,
-            pending_ttl: state.access_request_ttl,
-        }
-    }
-
+impl Context<'_> {
     /// The stored user `name` as policy modules see it (without secrets), `null` if gone.
     async fn user_json(&self, name: &str) -> Result<Value> {
-        let user = crate::rbac::stored_user_json(self.users, name).await?;
+        let user = crate::users::policy_view(self.users, name).await?;
         Ok(user.unwrap_or(Value::Null))
     }
 }

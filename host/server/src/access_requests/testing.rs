@@ -27,7 +27,7 @@ pub struct Fixture {
 impl Fixture {
     /// The workflows' context.
     pub fn context(&self) -> Context<'_> {
-        Context::new(&self.state)
+        Context::from(&self.state)
     }
 }
 

@@ -1,6 +1,7 @@
 //! The `portcullis` daemon command line.
 
 mod data_dir;
+mod rotations;
 mod start;
 
 use std::process::ExitCode;

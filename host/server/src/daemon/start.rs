@@ -82,7 +82,7 @@ async fn serve(config: crate::config::Config) -> anyhow::Result<()> {
         .await
         .context("bootstrap failed")?;
     let sweeper = portcullis_store::spawn_sweeper(backend, config.sweep_interval);
-    let rotations = crate::keyring::auto::spawn(state.clone(), config.rotation_check_interval);
+    let rotations = super::rotations::spawn(state.clone(), config.rotation_check_interval);
 
     let listener = tokio::net::TcpListener::bind(config.listen_addr)
         .await

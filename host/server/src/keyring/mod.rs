@@ -14,7 +14,6 @@
 //!   local `pctl` keeps working through a rotation.
 
 pub mod admin;
-pub mod auto;
 mod error;
 pub mod keys;
 mod proto;

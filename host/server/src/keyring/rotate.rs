@@ -14,6 +14,9 @@ use super::{keys, proto, KeyRing, KeyringError, CA_TYPES};
 use crate::resources::kinds::ca_key;
 use crate::resources::Collection;
 
+/// Default time between two checks for due rotation phases (see `daemon::rotations`).
+pub const DEFAULT_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The authority types a rotation request names: one type, or every type for `all` (and for
 /// an empty type, as the reference API does).
 pub fn types(requested: &str) -> Result<Vec<&'static str>, KeyringError> {

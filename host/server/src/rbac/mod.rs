@@ -10,13 +10,13 @@ pub mod table;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use portcullis_api::services::{RoleV3, UserV2};
+use portcullis_api::services::RoleV3;
 use portcullis_authz::{builtin, AuthzError, Decision, Request as AuthzRequest};
 use portcullis_ca::Identity;
 use serde_json::{json, Value};
 
 use crate::audit;
-use crate::resources::{Collection, ResourceError, WithoutSecrets};
+use crate::resources::ResourceError;
 use crate::state::State;
 
 /// Why a call was not authorized.
@@ -172,18 +172,9 @@ impl Subject {
     }
 }
 
-/// The stored user `name` as policies see it (without secrets), if there is one.
-pub async fn stored_user_json(
-    users: &Collection<UserV2>,
-    name: &str,
-) -> Result<Option<Value>, ResourceError> {
-    let user = users.find(name).await?;
-    Ok(user.and_then(|user| serde_json::to_value(user.without_secrets()).ok()))
-}
-
 /// The user as `where` clauses see it.
 async fn user_resource(state: &State, identity: &Identity) -> Result<Value, ResourceError> {
-    if let Some(value) = stored_user_json(&state.users, &identity.username).await? {
+    if let Some(value) = crate::users::policy_view(&state.users, &identity.username).await? {
         return Ok(value);
     }
     let traits: BTreeMap<&String, &Vec<String>> = identity.traits.iter().collect();

@@ -37,7 +37,7 @@ pub(super) async fn create(state: &State, request: Request<AccessRequestV3>) -> 
         identity,
         roles: &subject.roles,
     };
-    Context::new(state)
+    Context::from(state)
         .create(request.into_inner(), requester, subject.user.clone())
         .await?;
     Ok(())
@@ -47,7 +47,7 @@ pub(super) async fn list(
     state: &State,
     request: Request<AccessRequestFilter>,
 ) -> Result<AccessRequests, Status> {
-    let context = Context::new(state);
+    let context = Context::from(state);
     let listing = context.listing(request.get_ref().clone()).await?;
     let id = &request.get_ref().id;
     let target = Target::named(KIND_ACCESS_REQUEST, id).for_user(&listing.owner());
@@ -87,7 +87,7 @@ pub(super) async fn set_state(
 ) -> Result<(), Status> {
     let target = Target::named(KIND_ACCESS_REQUEST, &request.get_ref().id);
     let caller = authorize(state, &request, "SetAccessRequestState", target).await?;
-    Context::new(state)
+    Context::from(state)
         .set_state(request.into_inner(), &caller.username)
         .await?;
     Ok(())
@@ -97,7 +97,7 @@ pub(super) async fn delete(state: &State, request: Request<RequestId>) -> Result
     let id = &request.get_ref().id;
     let target = Target::named(KIND_ACCESS_REQUEST, id);
     let caller = authorize(state, &request, "DeleteAccessRequest", target).await?;
-    Context::new(state).delete(id, &caller.username).await?;
+    Context::from(state).delete(id, &caller.username).await?;
     Ok(())
 }
 

@@ -24,7 +24,7 @@ pub(super) async fn submit(
         roles: &subject.roles,
     };
     let review = submission.review.unwrap_or_default();
-    let stored = Context::new(state)
+    let stored = Context::from(state)
         .review(&submission.request_id, review, reviewer)
         .await?;
     Ok(stored)

@@ -18,7 +18,7 @@ pub(super) async fn upsert(
 ) -> Result<(), Status> {
     let target = Target::resource(request.get_ref());
     let caller = authorize(state, &request, "UpsertAccessRequestPolicy", target).await?;
-    Context::new(state)
+    Context::from(state)
         .upsert_policy(request.into_inner(), &caller.username)
         .await?;
     Ok(())
@@ -31,7 +31,7 @@ pub(super) async fn get(
     let name = &request.get_ref().name;
     let target = Target::named(KIND_ACCESS_REQUEST_POLICY, name);
     authorize(state, &request, "GetAccessRequestPolicy", target).await?;
-    Ok(Context::new(state).policy(name).await?)
+    Ok(Context::from(state).policy(name).await?)
 }
 
 pub(super) async fn list(
@@ -40,7 +40,7 @@ pub(super) async fn list(
 ) -> Result<AccessRequestPolicies, Status> {
     let target = Target::named(KIND_ACCESS_REQUEST_POLICY, "");
     authorize(state, &request, "GetAccessRequestPolicies", target).await?;
-    let policies = Context::new(state).all_policies().await?;
+    let policies = Context::from(state).all_policies().await?;
     Ok(AccessRequestPolicies { policies })
 }
 
@@ -51,7 +51,7 @@ pub(super) async fn delete(
     let name = &request.get_ref().name;
     let target = Target::named(KIND_ACCESS_REQUEST_POLICY, name);
     let caller = authorize(state, &request, "DeleteAccessRequestPolicy", target).await?;
-    Context::new(state)
+    Context::from(state)
         .delete_policy(name, &caller.username)
         .await?;
     Ok(())

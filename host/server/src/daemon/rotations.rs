@@ -7,10 +7,8 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use crate::keyring::rotate;
 use crate::state::State;
-
-/// Default time between two checks.
-pub const DEFAULT_CHECK_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Starts the task; it runs until the returned handle is aborted.
 pub fn spawn(state: Arc<State>, interval: Duration) -> tokio::task::JoinHandle<()> {
@@ -20,8 +18,7 @@ pub fn spawn(state: Arc<State>, interval: Duration) -> tokio::task::JoinHandle<(
         loop {
             ticker.tick().await;
             let result =
-                super::rotate::advance_due(&state.keyring, &state.authorities, SystemTime::now())
-                    .await;
+                rotate::advance_due(&state.keyring, &state.authorities, SystemTime::now()).await;
             if let Err(e) = result {
                 tracing::warn!(error = %e, "certificate authority check failed");
             }
