@@ -16,6 +16,7 @@ use std::time::Duration;
 use portcullis_api::{Client, TlsFiles};
 
 pub mod bench;
+pub mod etcd;
 pub mod openssh;
 pub mod policies;
 mod stale;
