@@ -6,7 +6,6 @@
 //! one).
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -16,6 +15,8 @@ use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose, IsCa,
     KeyPair,
 };
+
+use crate::openssh::free_port;
 
 /// How long etcd may take to say it serves clients.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -149,14 +150,6 @@ fn write_pki(dir: &Path) -> ((PathBuf, PathBuf), EtcdTls) {
         key,
     };
     (server, tls)
-}
-
-/// A loopback port that was free a moment ago.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("probe a free loopback port")
-        .port()
 }
 
 #[cfg(test)]

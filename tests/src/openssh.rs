@@ -329,7 +329,7 @@ fn wait_listening(child: &mut Child, port: u16, log_path: &Path) -> Result<(), E
 }
 
 /// A loopback port that was free a moment ago.
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("probe a free loopback port")
