@@ -269,6 +269,6 @@ pub fn access_expires(request: &AccessRequestV3) -> Option<SystemTime> {
 }
 
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 #[cfg(test)]
 mod tests;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use portcullis_api::services::{
-    AccessRequestV3, RequestState, RoleConditions, RoleSpecV3, RoleV3, UserSpecV2, UserV2,
+    AccessRequestV3, RequestState, RoleConditions, RoleV3, UserSpecV2, UserV2,
 };
 use portcullis_ca::ClientKey;
 use portcullis_store::{Backend, MemoryBackend};
@@ -62,18 +62,11 @@ impl World {
 }
 
 fn role(name: &str, logins: &[&str]) -> RoleV3 {
-    let mut role = RoleV3 {
-        spec: Some(RoleSpecV3 {
-            allow: Some(RoleConditions {
-                logins: logins.iter().map(|l| (*l).to_owned()).collect(),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
+    let allow = RoleConditions {
+        logins: logins.iter().map(|l| (*l).to_owned()).collect(),
         ..Default::default()
     };
-    role.metadata_mut().name = name.into();
-    role
+    crate::access_requests::testing::role(name, allow)
 }
 
 fn user(name: &str, roles: &[&str]) -> UserV2 {

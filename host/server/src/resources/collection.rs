@@ -132,31 +132,31 @@ impl<T: Resource> Collection<T> {
 
     /// Reads one resource by name.
     pub async fn get(&self, name: &str) -> Result<T, ResourceError> {
-        match self.backend.get(&Self::key(name)).await {
-            Ok(Some(item)) => Self::decode(&item),
-            Ok(None) => Err(Self::not_found(name)),
-            Err(e) => Err(Self::map_store(name, e)),
-        }
+        self.find(name).await?.ok_or_else(|| Self::not_found(name))
     }
 
     /// Reads one resource by name, `None` if absent.
     pub async fn find(&self, name: &str) -> Result<Option<T>, ResourceError> {
-        match self.get(name).await {
-            Ok(res) => Ok(Some(res)),
-            Err(ResourceError::NotFound { .. }) => Ok(None),
-            Err(e) => Err(e),
-        }
+        Self::found(name, self.backend.get(&Self::key(name)).await)
     }
 
     /// [`Collection::find`] without waiting: `None` when the store cannot answer a point read
     /// at once (see [`portcullis_store::Backend::get_now`]).
     pub fn find_now(&self, name: &str) -> Option<Result<Option<T>, ResourceError>> {
-        let found = self.backend.get_now(&Self::key(name))?;
-        Some(match found {
+        let read = self.backend.get_now(&Self::key(name))?;
+        Some(Self::found(name, read))
+    }
+
+    /// The resource `name` as a point read of the store answered.
+    fn found(
+        name: &str,
+        read: portcullis_store::Result<Option<Item>>,
+    ) -> Result<Option<T>, ResourceError> {
+        match read {
             Ok(Some(item)) => Self::decode(&item).map(Some),
             Ok(None) => Ok(None),
             Err(e) => Err(Self::map_store(name, e)),
-        })
+        }
     }
 
     /// Reads every resource of the kind, ordered by name.
