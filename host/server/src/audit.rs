@@ -55,7 +55,8 @@ pub const ACCESS_REQUEST_POLICY_CHANGE: &str = "access_request_policy.change";
 /// One audit event as stored and returned.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditEvent {
-    /// Its id: time-ordered, unique (`NANOS-SEQ`).
+    /// Its id: time-ordered, unique across the servers of a cluster (`NANOS-SERVER-SEQ`:
+    /// SERVER is random per process, SEQ counts that process's events).
     pub id: String,
     /// When, RFC 3339 with nanoseconds (UTC).
     pub time: String,
@@ -130,6 +131,9 @@ impl Query {
 /// The audit log over the store.
 pub struct AuditLog {
     backend: Arc<dyn Backend>,
+    /// Random per process: two servers writing events in the same nanosecond get
+    /// different ids.
+    server: u32,
     seq: AtomicU32,
 }
 
@@ -148,6 +152,7 @@ impl AuditLog {
     pub fn new(backend: Arc<dyn Backend>) -> Self {
         AuditLog {
             backend,
+            server: rand::random(),
             seq: AtomicU32::new(0),
         }
     }
@@ -169,7 +174,7 @@ impl AuditLog {
         for (event, user, fields) in events {
             let seq = self.seq.fetch_add(1, Ordering::Relaxed);
             let record = AuditEvent {
-                id: format!("{nanos:020}-{seq:010}"),
+                id: format!("{nanos:020}-{:08x}-{seq:010}", self.server),
                 time: humantime::format_rfc3339_nanos(now).to_string(),
                 event: event.to_owned(),
                 user,

@@ -125,9 +125,18 @@ async fn cluster_name(
                 }),
                 ..Default::default()
             };
-            names.create(&resource).await?;
-            tracing::info!(cluster = %name, "created new cluster");
-            Ok(name)
+            match names.create(&resource).await {
+                Ok(_) => {
+                    tracing::info!(cluster = %name, "created new cluster");
+                    Ok(name)
+                }
+                // Another server on the same store created the cluster first: join it, as a
+                // later start would.
+                Err(ResourceError::AlreadyExists { .. }) => {
+                    Box::pin(cluster_name(config, names)).await
+                }
+                Err(e) => Err(e.into()),
+            }
         }
     }
 }

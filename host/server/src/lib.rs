@@ -16,6 +16,7 @@ pub mod audit;
 pub mod bootstrap;
 pub mod config;
 pub mod daemon;
+pub mod diag;
 pub mod issuance;
 pub mod keyring;
 pub mod modules;

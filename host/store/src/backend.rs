@@ -8,7 +8,8 @@ use crate::{Page, Result, Subscription};
 /// an event feed.
 ///
 /// Every successful write (`put`, `create`, `compare_and_swap`, `delete`,
-/// `delete_if`, and each deletion done by `sweep_expired`) gets a new revision
+/// `delete_if`, each deletion done by `sweep_expired`, and each batch of
+/// `create_all`) gets a new revision
 /// from a store-wide counter that never goes backwards and is never reused,
 /// and publishes one [`Event`](crate::Event) to subscribers, in revision order.
 /// An item whose expiry time has passed is treated as absent by every
@@ -47,8 +48,10 @@ pub trait Backend: Send + Sync {
 
     /// Creates every item, all or none: if any key holds a live item (or two items
     /// share a key), fails with [`Error::AlreadyExists`](crate::Error::AlreadyExists)
-    /// and writes nothing. Otherwise the items get consecutive revisions and one event
-    /// each, in order, and are written (and made durable) together.
+    /// and writes nothing. Otherwise the items are written (and made durable) together
+    /// and get one event each, in order. Their revisions are newer than every earlier
+    /// write and never decrease along the batch: consecutive on the embedded backends,
+    /// one shared revision on etcd (where a transaction is one revision).
     async fn create_all(&self, items: Vec<crate::NewItem>) -> Result<Vec<crate::Item>>;
 
     /// Replaces the item under `key` if its revision is `expected_revision`.

@@ -45,12 +45,31 @@ pub enum Error {
         missed: u64,
     },
 
+    /// The event feed stopped (a network store was unreachable for too long); the
+    /// subscription is closed. Subscribe again once the store is back and re-read the
+    /// state.
+    #[error("the event feed was interrupted: {reason}")]
+    FeedInterrupted {
+        /// Why.
+        reason: String,
+    },
+
     /// The store at `path` could not be opened.
     #[error("cannot open store at `{}`: {source}", .path.display())]
     Open {
         /// The directory of the store.
         path: PathBuf,
         /// Why it could not be opened.
+        #[source]
+        source: BoxError,
+    },
+
+    /// The network store could not be reached when the backend was opened.
+    #[error("cannot connect to etcd at {endpoints}: {source}")]
+    Connect {
+        /// The endpoints tried, comma-separated.
+        endpoints: String,
+        /// Why it failed.
         #[source]
         source: BoxError,
     },
@@ -69,6 +88,11 @@ pub enum Error {
     #[error("storage engine error: {0}")]
     Storage(#[source] BoxError),
 
+    /// etcd did not answer or refused the request (a member or the whole cluster is down,
+    /// or the request timed out). For a write, the outcome is unknown.
+    #[error("etcd is unreachable or failed: {0}")]
+    Etcd(#[source] etcd_client::Error),
+
     /// A background storage task panicked or was cancelled.
     #[error("storage task failed: {0}")]
     Task(String),
@@ -80,6 +104,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl From<rocksdb::Error> for Error {
     fn from(err: rocksdb::Error) -> Self {
         Error::Storage(Box::new(err))
+    }
+}
+
+impl From<etcd_client::Error> for Error {
+    fn from(err: etcd_client::Error) -> Self {
+        Error::Etcd(err)
     }
 }
 

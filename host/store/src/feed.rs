@@ -11,7 +11,23 @@ pub const DEFAULT_FEED_CAPACITY: usize = 4096;
 /// The publishing side of the event feed, owned by a backend.
 #[derive(Debug)]
 pub(crate) struct Feed {
-    tx: broadcast::Sender<Event>,
+    tx: broadcast::Sender<Signal>,
+}
+
+/// What the feed carries: an event, or the end of every subscription open at the time
+/// (a backend that lost events it cannot replay tells its subscribers so).
+#[derive(Debug, Clone)]
+enum Signal {
+    Event(Event),
+    /// The feed skipped `missed` events (etcd compacted the revisions it had to resume
+    /// from).
+    Lagged {
+        missed: u64,
+    },
+    /// The feed stopped for `reason` (etcd unreachable).
+    Interrupted {
+        reason: String,
+    },
 }
 
 impl Feed {
@@ -26,7 +42,19 @@ impl Feed {
     /// events go out in revision order.
     pub(crate) fn publish(&self, event: Event) {
         // An error only means that nobody is subscribed.
-        let _ = self.tx.send(event);
+        let _ = self.tx.send(Signal::Event(event));
+    }
+
+    /// Ends every open subscription with [`Error::FeedLagged`]: the backend skipped
+    /// `missed` events. Later subscriptions are not affected.
+    pub(crate) fn lagged(&self, missed: u64) {
+        let _ = self.tx.send(Signal::Lagged { missed });
+    }
+
+    /// Ends every open subscription with [`Error::FeedInterrupted`]. Later subscriptions
+    /// are not affected.
+    pub(crate) fn interrupt(&self, reason: String) {
+        let _ = self.tx.send(Signal::Interrupted { reason });
     }
 
     /// Subscribes. `current_revision` is called after subscribing; every event
@@ -47,13 +75,15 @@ impl Feed {
 /// whose revision is greater than [`Subscription::start_revision`]. A
 /// subscriber that falls more than the feed's capacity behind gets one
 /// [`Error::FeedLagged`] and then the subscription ends: it never silently
-/// skips events.
+/// skips events. A backend that cannot deliver every event (a network store that was
+/// unreachable too long, or whose history was compacted) ends the subscription the same
+/// way, with [`Error::FeedLagged`] or [`Error::FeedInterrupted`].
 ///
 /// The feed may deliver an event slightly before the write is durable on disk
 /// (events are published in order while the write is being synced).
 #[derive(Debug)]
 pub struct Subscription {
-    rx: Option<broadcast::Receiver<Event>>,
+    rx: Option<broadcast::Receiver<Signal>>,
     after: u64,
 }
 
@@ -70,8 +100,16 @@ impl Subscription {
         loop {
             let rx = self.rx.as_mut()?;
             match rx.recv().await {
-                Ok(event) if event.revision() <= self.after => continue,
-                Ok(event) => return Some(Ok(event)),
+                Ok(Signal::Event(event)) if event.revision() <= self.after => continue,
+                Ok(Signal::Event(event)) => return Some(Ok(event)),
+                Ok(Signal::Lagged { missed }) => {
+                    self.rx = None;
+                    return Some(Err(Error::FeedLagged { missed }));
+                }
+                Ok(Signal::Interrupted { reason }) => {
+                    self.rx = None;
+                    return Some(Err(Error::FeedInterrupted { reason }));
+                }
                 Err(RecvError::Lagged(missed)) => {
                     self.rx = None;
                     return Some(Err(Error::FeedLagged { missed }));

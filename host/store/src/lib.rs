@@ -8,14 +8,16 @@
 //! every write for watchers and the audit log.
 //!
 //! [`RocksBackend`] is the embedded default: durable (a write that returned
-//! `Ok` survives a crash) with group commit. [`MemoryBackend`] has the same
-//! semantics without durability, for tests. [`spawn_sweeper`] runs the expiry
+//! `Ok` survives a crash) with group commit. [`EtcdBackend`] keeps the store on an
+//! etcd v3 cluster, so that several auth servers share it. [`MemoryBackend`] has the
+//! same semantics without durability, for tests. [`spawn_sweeper`] runs the expiry
 //! sweep in the background.
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod backend;
 mod error;
+mod etcd;
 mod feed;
 mod item;
 mod memory;
@@ -28,6 +30,7 @@ mod conformance;
 
 pub use backend::Backend;
 pub use error::{BoxError, Error, Result};
+pub use etcd::{EtcdBackend, EtcdOptions, EtcdTls};
 pub use feed::{Subscription, DEFAULT_FEED_CAPACITY};
 pub use item::{Event, EventKind, Item, NewItem, Page};
 pub use memory::MemoryBackend;

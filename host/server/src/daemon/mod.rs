@@ -1,7 +1,9 @@
 //! The `portcullis` daemon command line.
 
 mod data_dir;
-mod rotations;
+mod duties;
+mod follow;
+mod leader;
 mod start;
 
 use std::process::ExitCode;

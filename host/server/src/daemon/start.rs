@@ -4,15 +4,16 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context;
-use portcullis_store::{Backend, RocksBackend};
+use portcullis_store::{Backend, EtcdBackend, RocksBackend};
 
-use crate::config::{FileConfig, Overrides};
+use crate::config::{FileConfig, Overrides, Storage};
 
 /// Options of `portcullis start`. Flags override the config file, which overrides defaults.
 #[derive(Debug, clap::Args)]
 pub struct StartArgs {
     /// YAML config file (keys: cluster_name, data_dir, listen_addr, public_addrs, log_level,
-    /// sweep_interval).
+    /// sweep_interval, rotation_check_interval, storage, diag_addr, ca, policy, tokens,
+    /// access_request_ttl; see the README).
     #[arg(long, short = 'c', value_name = "FILE")]
     config: Option<PathBuf>,
     /// Directory for the store, the CA keys and the admin identity
@@ -29,6 +30,21 @@ pub struct StartArgs {
     /// Log filter, e.g. `info`, `debug`, `portcullis_server=debug` [default: info].
     #[arg(long, value_name = "FILTER")]
     log_level: Option<String>,
+    /// Where the cluster's data lives: `rocksdb` (under the data directory) or `etcd`
+    /// [default: rocksdb, or etcd when endpoints are given].
+    #[arg(long, value_name = "TYPE", value_parser = ["rocksdb", "etcd"])]
+    storage: Option<String>,
+    /// etcd client URLs, comma-separated, e.g. `https://10.0.0.1:2379,https://10.0.0.2:2379`
+    /// (TLS files go in the config file's `storage.tls`).
+    #[arg(long, value_name = "URLS", value_delimiter = ',')]
+    etcd_endpoints: Vec<String>,
+    /// Key prefix in etcd [default: /portcullis]; servers of one cluster share it.
+    #[arg(long, value_name = "PREFIX")]
+    etcd_prefix: Option<String>,
+    /// Plain-HTTP diagnostics listener (`/healthz`, `/readyz`, `/metrics`), `IP:PORT`
+    /// [default: off]. Port 0 picks a free port, printed as `diagnostics on IP:PORT`.
+    #[arg(long, value_name = "ADDR")]
+    diag_addr: Option<String>,
 }
 
 /// Runs the server until SIGINT or SIGTERM.
@@ -55,6 +71,12 @@ pub fn run(args: StartArgs) -> anyhow::Result<()> {
         listen_addr: args.listen,
         cluster_name: args.cluster_name,
         log_level: args.log_level,
+        storage: crate::config::StorageFlags {
+            kind: args.storage,
+            endpoints: args.etcd_endpoints,
+            prefix: args.etcd_prefix,
+        },
+        diag_addr: args.diag_addr,
     })?;
     let filter = tracing_subscriber::EnvFilter::try_new(&config.log_level)
         .with_context(|| format!("invalid log level `{}`", config.log_level))?;
@@ -73,16 +95,43 @@ pub fn run(args: StartArgs) -> anyhow::Result<()> {
 
 async fn serve(config: crate::config::Config) -> anyhow::Result<()> {
     super::data_dir::prepare(&config.data_dir)?;
-    let store_dir = config.data_dir.join("store");
-    let backend: Arc<dyn Backend> = Arc::new(
-        RocksBackend::open(&store_dir)
-            .with_context(|| format!("cannot open the store in `{}`", store_dir.display()))?,
-    );
+    let backend = open_store(&config).await?;
     let state = crate::bootstrap::bootstrap(&config, backend.clone())
         .await
         .context("bootstrap failed")?;
-    let sweeper = portcullis_store::spawn_sweeper(backend, config.sweep_interval);
-    let rotations = super::rotations::spawn(state.clone(), config.rotation_check_interval);
+    let server_id = format!(
+        "{}/{}",
+        config.listen_addr,
+        uuid::Uuid::new_v4().as_simple()
+    );
+    let leadership = super::leader::spawn(
+        backend.clone(),
+        server_id.clone(),
+        super::leader::DEFAULT_LEASE_TTL,
+    );
+    let follower = super::follow::spawn(state.clone());
+    let duties = super::duties::spawn(
+        state.clone(),
+        config.rotation_check_interval,
+        config.sweep_interval,
+        leadership.watch(),
+    );
+    let diag = match config.diag_addr {
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen on `{addr}` (diag_addr)"))?;
+            let local = listener.local_addr().context("no local address")?;
+            println!("diagnostics on {local}");
+            let readiness: Arc<dyn crate::diag::Readiness> = state.clone();
+            Some(tokio::spawn(crate::diag::serve(
+                listener,
+                readiness,
+                state.stopping(),
+            )))
+        }
+        None => None,
+    };
 
     let listener = tokio::net::TcpListener::bind(config.listen_addr)
         .await
@@ -91,17 +140,47 @@ async fn serve(config: crate::config::Config) -> anyhow::Result<()> {
     tracing::info!(
         cluster = %state.cluster_name,
         addr = %local,
+        server = %server_id,
         data_dir = %config.data_dir.display(),
         "auth server ready"
     );
     println!("listening on {local}");
-    crate::transport::serve(listener, state, shutdown_signal())
-        .await
-        .context("server failed")?;
-    sweeper.abort();
-    rotations.abort();
+    let served = crate::transport::serve(listener, state.clone(), shutdown_signal()).await;
+    follower.abort();
+    for duty in duties {
+        duty.abort();
+    }
+    leadership.resign().await;
+    if let Some(diag) = diag {
+        diag.abort();
+    }
+    served.context("server failed")?;
     tracing::info!("auth server stopped");
     Ok(())
+}
+
+/// Opens the configured store, with its operations measured for `/metrics`.
+async fn open_store(config: &crate::config::Config) -> anyhow::Result<Arc<dyn Backend>> {
+    let backend: Arc<dyn Backend> = match &config.storage {
+        Storage::RocksDb => {
+            let store_dir = config.data_dir.join("store");
+            Arc::new(
+                RocksBackend::open(&store_dir).with_context(|| {
+                    format!("cannot open the store in `{}`", store_dir.display())
+                })?,
+            )
+        }
+        Storage::Etcd(etcd) => {
+            let options = etcd.options()?;
+            tracing::info!(endpoints = %etcd.endpoints.join(","), prefix = %etcd.prefix, "connecting to etcd");
+            Arc::new(
+                EtcdBackend::connect(options)
+                    .await
+                    .context("cannot open the store on etcd")?,
+            )
+        }
+    };
+    Ok(Arc::new(crate::diag::MeteredBackend::new(backend)))
 }
 
 async fn shutdown_signal() {

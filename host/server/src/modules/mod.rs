@@ -3,6 +3,7 @@
 //! kept ready in its registry, so a replacement takes effect at once and a restart finds
 //! the compiled code in the cache.
 
+mod follow;
 pub mod host;
 pub mod rules;
 mod stats;

@@ -43,16 +43,15 @@ fn hook_error(e: EvalError) -> HookError {
 
 impl RuleHooks for WasmRuleHooks {
     fn eval_where(&self, input: Arc<Value>) -> Result<bool, HookError> {
-        self.predicate()?
-            .eval_where(input, &self.host)
-            .map_err(hook_error)
+        let result = self.predicate()?.eval_where(input, &self.host);
+        crate::diag::metrics().evaluation(PREDICATE_MODULE, result.is_ok());
+        result.map_err(hook_error)
     }
 
     fn run_action(&self, input: Arc<Value>) -> Result<Vec<String>, HookError> {
-        let effects = self
-            .predicate()?
-            .eval_action(input, &self.host)
-            .map_err(hook_error)?;
+        let effects = self.predicate()?.eval_action(input, &self.host);
+        crate::diag::metrics().evaluation(PREDICATE_MODULE, effects.is_ok());
+        let effects = effects.map_err(hook_error)?;
         Ok(effects
             .into_iter()
             .map(|effect| match effect {

@@ -14,6 +14,7 @@ pub struct Stats {
 impl Stats {
     /// Counts one evaluation of `module`, failed with `error` if given.
     pub fn record(&self, module: &str, error: Option<&str>) {
+        crate::diag::metrics().evaluation(module, error.is_none());
         let mut all = self
             .by_module
             .lock()

@@ -140,7 +140,10 @@ impl Subject {
             resource,
         };
         // `where` clauses run Wasm and may read the store: off the async worker.
-        tokio::task::block_in_place(|| state.authz.decide(&self.roles, &request, &hooks))
+        let decision =
+            tokio::task::block_in_place(|| state.authz.decide(&self.roles, &request, &hooks));
+        crate::diag::metrics().decision(decision.as_ref().map(|d| d.allowed));
+        decision
     }
 
     /// Records in the audit log what the actions of `decision` logged (or why they failed)

@@ -58,6 +58,7 @@ pub async fn serve(
     let incoming = tls::incoming(listener, state.keyring.tls());
     let stopping = state.clone();
     tonic::transport::Server::builder()
+        .layer(crate::diag::RpcMetricsLayer)
         .add_service(portcullis_api::AuthServiceServer::new(AuthServer::new(
             state,
         )))

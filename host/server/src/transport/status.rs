@@ -168,7 +168,9 @@ impl From<crate::watch::WatchEnd> for Status {
     fn from(e: crate::watch::WatchEnd) -> Self {
         use crate::watch::WatchEnd as W;
         match e {
-            W::ShuttingDown | W::FeedClosed => Status::unavailable(e.to_string()),
+            W::ShuttingDown | W::FeedClosed | W::StoreUnreachable { .. } => {
+                Status::unavailable(e.to_string())
+            }
             W::CertificateExpired => Status::unauthenticated(e.to_string()),
             W::Lagged { .. } => Status::aborted(e.to_string()),
             W::Store(_) | W::NotStarted => {

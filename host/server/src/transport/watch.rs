@@ -109,6 +109,7 @@ async fn forward(
     tx: Sender,
     certificate_expires: Option<SystemTime>,
 ) {
+    let _watcher = crate::diag::metrics().watcher();
     tokio::pin!(stopping);
     let expiry = until(certificate_expires);
     tokio::pin!(expiry);
@@ -130,6 +131,7 @@ async fn forward(
             Some(Err(e)) => {
                 let end = match e {
                     StoreError::FeedLagged { missed } => WatchEnd::Lagged { missed },
+                    StoreError::FeedInterrupted { reason } => WatchEnd::StoreUnreachable { reason },
                     other => WatchEnd::Store(other),
                 };
                 send(&tx, Err(end.into()), &mut stopping).await;

@@ -65,6 +65,12 @@ pub enum WatchEnd {
         /// Events it missed.
         missed: u64,
     },
+    /// The store could not be reached for a while (etcd down): the feed stopped.
+    #[error("the store is unreachable ({reason}); re-watch once it is back")]
+    StoreUnreachable {
+        /// Why the feed stopped.
+        reason: String,
+    },
     /// The store's feed failed.
     #[error(transparent)]
     Store(portcullis_store::Error),

@@ -1,5 +1,11 @@
 //! Server configuration: a YAML file, overridden by command-line flags.
 
+mod storage;
+
+pub use storage::{
+    EtcdStorage, EtcdTlsFiles, Storage, StorageFlags, StorageSection, DEFAULT_ETCD_PREFIX,
+};
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -71,6 +77,11 @@ pub struct FileConfig {
     pub tokens: Vec<String>,
     /// How long an access request may stay pending, e.g. `1h` (the default).
     pub access_request_ttl: Option<String>,
+    /// Where the cluster's data lives: RocksDB in the data directory (default) or etcd.
+    pub storage: StorageSection,
+    /// `host:port` of the plain-HTTP diagnostics listener (`/healthz`, `/readyz`,
+    /// `/metrics`); off when unset.
+    pub diag_addr: Option<String>,
 }
 
 /// The `policy:` section of the configuration file: defaults for modules uploaded without
@@ -133,9 +144,13 @@ pub struct Config {
     pub max_module_bytes: usize,
     /// The fixed time policy modules see, if any.
     pub policy_clock: Option<std::time::SystemTime>,
+    /// Where the cluster's data lives.
+    pub storage: Storage,
+    /// The diagnostics listener's address, if it is on.
+    pub diag_addr: Option<SocketAddr>,
 }
 
-fn interval(
+pub(crate) fn interval(
     field: &'static str,
     value: Option<String>,
     default: Duration,
@@ -182,6 +197,10 @@ pub struct Overrides {
     pub cluster_name: Option<String>,
     /// `--log-level`.
     pub log_level: Option<String>,
+    /// `--storage`, `--etcd-endpoints`, `--etcd-prefix`.
+    pub storage: StorageFlags,
+    /// `--diag-addr`.
+    pub diag_addr: Option<String>,
 }
 
 pub use portcullis_api::default_data_dir;
@@ -294,7 +313,17 @@ impl FileConfig {
             self.access_request_ttl,
             crate::access_requests::DEFAULT_PENDING_TTL,
         )?;
+        let storage = self.storage.resolve(flags.storage)?;
+        let diag_addr = match flags.diag_addr.or(self.diag_addr) {
+            None => None,
+            Some(text) => Some(text.parse().map_err(|e| ConfigError::Invalid {
+                field: "diag_addr",
+                message: format!("`{text}` is not host:port with an IP address: {e}"),
+            })?),
+        };
         Ok(Config {
+            storage,
+            diag_addr,
             static_tokens,
             access_request_ttl,
             cluster_name: flags.cluster_name.or(self.cluster_name),
