@@ -99,11 +99,12 @@ async fn serve(config: crate::config::Config) -> anyhow::Result<()> {
     let state = crate::bootstrap::bootstrap(&config, backend.clone())
         .await
         .context("bootstrap failed")?;
-    let server_id = format!(
-        "{}/{}",
-        config.listen_addr,
-        uuid::Uuid::new_v4().as_simple()
-    );
+    let listener = tokio::net::TcpListener::bind(config.listen_addr)
+        .await
+        .with_context(|| format!("cannot listen on `{}`", config.listen_addr))?;
+    let local = listener.local_addr().context("no local address")?;
+    // Names this process in the lease it may hold: where it listens, and a random part.
+    let server_id = format!("{local}/{}", uuid::Uuid::new_v4().as_simple());
     let leadership = super::leader::spawn(
         backend.clone(),
         server_id.clone(),
@@ -133,10 +134,6 @@ async fn serve(config: crate::config::Config) -> anyhow::Result<()> {
         None => None,
     };
 
-    let listener = tokio::net::TcpListener::bind(config.listen_addr)
-        .await
-        .with_context(|| format!("cannot listen on `{}`", config.listen_addr))?;
-    let local = listener.local_addr().context("no local address")?;
     tracing::info!(
         cluster = %state.cluster_name,
         addr = %local,
