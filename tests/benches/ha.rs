@@ -49,7 +49,9 @@ async fn clients(servers: &[&Server], n: usize) -> Arc<Vec<Client>> {
 async fn figures(servers: &[&Server], public_key: &[u8]) -> Figures {
     let n = clients_per_measurement();
     let c = clients(servers, n).await;
-    c[0].upsert_role(role("bench-role")).await.expect("seed role");
+    c[0].upsert_role(role("bench-role"))
+        .await
+        .expect("seed role");
     let cc = c.clone();
     let get = measure(n, move |t, _| {
         let c = cc.clone();
@@ -88,11 +90,7 @@ async fn figures(servers: &[&Server], public_key: &[u8]) -> Figures {
         }
     })
     .await;
-    Figures {
-        get,
-        upsert,
-        certs,
-    }
+    Figures { get, upsert, certs }
 }
 
 /// Time from UpsertRole acknowledged by `writer` until `reader` shows it: on a WatchEvents
@@ -122,7 +120,10 @@ async fn propagation(writer: &Server, reader: &Server) -> (Vec<Duration>, Vec<Du
                 polled.push(acknowledged.elapsed());
                 break;
             }
-            assert!(acknowledged.elapsed() < Duration::from_secs(5), "never seen");
+            assert!(
+                acknowledged.elapsed() < Duration::from_secs(5),
+                "never seen"
+            );
         }
         // Its watch event (it may have arrived while polling).
         loop {

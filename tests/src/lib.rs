@@ -124,11 +124,18 @@ pub fn bin(name: &str) -> PathBuf {
     bin_dir().join(name)
 }
 
+/// How long a starting server may take to say where it listens.
+const SERVER_START_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// A running `portcullis` server.
 pub struct Server {
     child: Child,
     /// The address it listens on.
     pub addr: String,
+    /// The address of its plain-HTTP diagnostics listener (`/healthz`, `/readyz`,
+    /// `/metrics`), when configured (`diag_addr`): it prints `diagnostics on IP:PORT` before
+    /// `listening on IP:PORT`.
+    pub diag_addr: Option<String>,
     /// Its data directory.
     pub data_dir: PathBuf,
     stderr_log: PathBuf,
@@ -154,29 +161,49 @@ impl Server {
             .stderr(log)
             .spawn()
             .expect("spawn portcullis");
+        // A thread reads stdout to its end, so the server never blocks on a full pipe, and
+        // passes the lines on until the address is known.
         let stdout = child.stdout.take().unwrap();
-        let mut lines = BufReader::new(stdout).lines();
+        let (lines_tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                // Fails once nobody listens any more: then the lines are only drained.
+                let _ = lines_tx.send(line);
+            }
+        });
+        let deadline = std::time::Instant::now() + SERVER_START_TIMEOUT;
+        let mut diag_addr = None;
         let addr = loop {
-            match lines.next() {
-                Some(Ok(line)) => {
-                    if let Some(addr) = line.strip_prefix("listening on ") {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match lines.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(addr) = line.strip_prefix("diagnostics on ") {
+                        diag_addr = Some(addr.trim().to_owned());
+                    } else if let Some(addr) = line.strip_prefix("listening on ") {
                         break addr.trim().to_owned();
                     }
                 }
-                _ => {
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
                     let _ = child.wait();
                     panic!(
                         "portcullis exited before listening:\n{}",
                         std::fs::read_to_string(&stderr_log).unwrap_or_default()
                     );
                 }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!(
+                        "portcullis did not listen within {SERVER_START_TIMEOUT:?}:\n{}",
+                        std::fs::read_to_string(&stderr_log).unwrap_or_default()
+                    );
+                }
             }
         };
-        // Keep draining stdout so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
         Server {
             child,
             addr,
+            diag_addr,
             data_dir: data_dir.to_owned(),
             stderr_log,
         }
@@ -295,6 +322,74 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// An HTTP answer: its status code and body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    /// The status code, e.g. 200.
+    pub status: u16,
+    /// The body (chunked transfer decoded), as text.
+    pub body: String,
+}
+
+/// How long [`http_get`] waits to connect, and for each read and write.
+const HTTP_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// `GET path` over plain HTTP/1.1 from `addr` (`IP:PORT`), e.g. a server's diagnostics
+/// listener ([`Server::diag_addr`]); `Connection: close`, the answer read to its end.
+pub fn http_get(addr: &str, path: &str) -> std::io::Result<HttpResponse> {
+    use std::io::{Error, Read, Write};
+    let socket: std::net::SocketAddr = addr.parse().map_err(Error::other)?;
+    let mut stream = std::net::TcpStream::connect_timeout(&socket, HTTP_TIMEOUT)?;
+    stream.set_read_timeout(Some(HTTP_TIMEOUT))?;
+    stream.set_write_timeout(Some(HTTP_TIMEOUT))?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes())?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    let bad = |why: &str| Error::other(format!("{why} in the answer of {addr}{path}"));
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| bad("no end of the header"))?;
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut body = raw[split + 4..].to_vec();
+    let mut head_lines = head.lines();
+    let status = head_lines
+        .next()
+        .and_then(|line| line.split_whitespace().nth(1))
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| bad("no status line"))?;
+    let chunked = head_lines.any(|line| {
+        let line = line.to_ascii_lowercase();
+        line.starts_with("transfer-encoding:") && line.contains("chunked")
+    });
+    if chunked {
+        let mut decoded = Vec::new();
+        let mut rest = &body[..];
+        loop {
+            let end = rest
+                .windows(2)
+                .position(|w| w == b"\r\n")
+                .ok_or_else(|| bad("a truncated chunk"))?;
+            let size = String::from_utf8_lossy(&rest[..end]);
+            let size = size.split(';').next().unwrap_or_default().trim();
+            let size = usize::from_str_radix(size, 16).map_err(|_| bad("a bad chunk size"))?;
+            rest = &rest[end + 2..];
+            if size == 0 {
+                break;
+            }
+            let chunk = rest.get(..size).ok_or_else(|| bad("a truncated chunk"))?;
+            decoded.extend_from_slice(chunk);
+            rest = rest.get(size + 2..).unwrap_or_default();
+        }
+        body = decoded;
+    }
+    Ok(HttpResponse {
+        status,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
 }
 
 /// Writes `text` into a new file under `dir` and returns its path.

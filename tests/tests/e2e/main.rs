@@ -16,6 +16,7 @@ mod bad_input;
 mod certificates;
 mod durability;
 mod foundation;
+mod ha;
 mod openssh_harness;
 mod policies;
 mod policy_conformance;

@@ -30,7 +30,7 @@ use std::time::{Duration, SystemTime};
 
 use etcd_client::{
     Certificate, Client, Compare, CompareOp, ConnectOptions, GetOptions, Identity, KeyValue,
-    TlsOptions, Txn, TxnOp, TxnOpResponse, TxnResponse,
+    KvClient, TlsOptions, Txn, TxnOp, TxnOpResponse, TxnResponse,
 };
 
 use crate::feed::Feed;
@@ -117,6 +117,8 @@ impl Shared {
 pub struct EtcdBackend {
     client: Client,
     prefix: Vec<u8>,
+    /// How long a request etcd cannot serve now is tried again.
+    retry_for: Duration,
     shared: Arc<Shared>,
     feed: Arc<Feed>,
     /// Dropped with the backend: tells the watch task to finish.
@@ -189,6 +191,7 @@ impl EtcdBackend {
         Ok(EtcdBackend {
             client,
             prefix: namespace,
+            retry_for: options.request_timeout,
             shared,
             feed,
             _stop: stop,
@@ -216,10 +219,41 @@ impl EtcdBackend {
         Ok(Some(record.into_item(key, kv.mod_revision())))
     }
 
-    async fn txn(&self, txn: Txn) -> Result<TxnResponse> {
-        let response = self.client.kv_client().txn(txn).await?;
+    /// Runs `op` on a KV client, again while etcd answers that it cannot serve it now (no
+    /// leader, the leader changed, a member is down) and the retry budget lasts. Returns
+    /// the answer and whether an earlier attempt went unanswered: for a write, that attempt
+    /// may have been applied (see [`Landed`]).
+    async fn again<T, F, Fut>(&self, mut op: F) -> Result<(T, bool)>
+    where
+        F: FnMut(KvClient) -> Fut,
+        Fut: std::future::Future<Output = std::result::Result<T, etcd_client::Error>>,
+    {
+        let deadline = tokio::time::Instant::now() + self.retry_for;
+        let mut pause = Duration::from_millis(50);
+        let mut retried = false;
+        loop {
+            match op(self.client.kv_client()).await {
+                Ok(value) => return Ok((value, retried)),
+                Err(e) if transient(&e) && tokio::time::Instant::now() + pause < deadline => {
+                    tracing::debug!(error = %e, "etcd could not serve a request; trying again");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_millis(500));
+                    retried = true;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    async fn txn(&self, txn: Txn) -> Result<(TxnResponse, bool)> {
+        let (response, retried) = self
+            .again(|mut kv| {
+                let txn = txn.clone();
+                async move { kv.txn(txn).await }
+            })
+            .await?;
         self.shared.saw(response.header().map(|h| h.revision()));
-        Ok(response)
+        Ok((response, retried))
     }
 
     /// Records a write at etcd revision `revision` (from a response header).
@@ -242,11 +276,13 @@ impl EtcdBackend {
         value: &[u8],
         expires: Option<SystemTime>,
     ) -> Result<std::result::Result<u64, Option<KeyValue>>> {
+        let encoded = encode(value, expires);
         let txn = Txn::new()
             .when(when)
-            .and_then([TxnOp::put(full, encode(value, expires), None)])
+            .and_then([TxnOp::put(full, encoded.clone(), None)])
             .or_else([TxnOp::get(full, None)]);
-        self.finish_conditional(full, txn).await
+        self.finish_conditional(full, txn, Landed::Holds(&encoded))
+            .await
     }
 
     async fn delete_when(
@@ -258,23 +294,41 @@ impl EtcdBackend {
             .when(when)
             .and_then([TxnOp::delete(full, None)])
             .or_else([TxnOp::get(full, None)]);
-        self.finish_conditional(full, txn).await
+        self.finish_conditional(full, txn, Landed::Absent).await
     }
 
     async fn finish_conditional(
         &self,
         full: &[u8],
         txn: Txn,
+        landed: Landed<'_>,
     ) -> Result<std::result::Result<u64, Option<KeyValue>>> {
-        let response = self.txn(txn).await?;
+        let (response, retried) = self.txn(txn).await?;
         if response.succeeded() {
             return Ok(Ok(self.wrote(response.header())?));
         }
-        let current = response.op_responses().into_iter().find_map(|op| match op {
-            TxnOpResponse::Get(get) => Some(get.kvs().iter().find(|kv| kv.key() == full).cloned()),
-            _ => None,
-        });
-        Ok(Err(current.flatten()))
+        let current = response
+            .op_responses()
+            .into_iter()
+            .find_map(|op| match op {
+                TxnOpResponse::Get(get) => {
+                    Some(get.kvs().iter().find(|kv| kv.key() == full).cloned())
+                }
+                _ => None,
+            })
+            .flatten();
+        if retried {
+            // An unanswered attempt may have been the one that wrote: the key is in the
+            // state this write leaves it in.
+            match (landed, &current) {
+                (Landed::Holds(value), Some(kv)) if kv.value() == value => {
+                    return Ok(Ok(store_revision(kv.mod_revision())));
+                }
+                (Landed::Absent, None) => return Ok(Ok(self.wrote(response.header())?)),
+                _ => {}
+            }
+        }
+        Ok(Err(current))
     }
 
     /// Explains a failed compare-and-swap or delete_if from what is stored now.
@@ -308,14 +362,18 @@ impl EtcdBackend {
         chunk: i64,
         mut visit: impl FnMut(&KeyValue) -> Result<bool>,
     ) -> Result<()> {
-        let mut kv = self.client.kv_client();
         let mut at = 0;
         loop {
             let mut options = GetOptions::new().with_range(end.clone()).with_limit(chunk);
             if at > 0 {
                 options = options.with_revision(at);
             }
-            let response = kv.get(start.clone(), Some(options)).await?;
+            let (response, _) = self
+                .again(|mut kv| {
+                    let (start, options) = (start.clone(), options.clone());
+                    async move { kv.get(start, Some(options)).await }
+                })
+                .await?;
             let revision = response.header().map(|h| h.revision());
             self.shared.saw(revision);
             if at == 0 {
@@ -346,10 +404,12 @@ impl EtcdBackend {
 #[async_trait::async_trait]
 impl Backend for EtcdBackend {
     async fn get(&self, key: &[u8]) -> Result<Option<Item>> {
-        let response = self
-            .client
-            .kv_client()
-            .get(self.full_key(key), None)
+        let full = self.full_key(key);
+        let (response, _) = self
+            .again(|mut kv| {
+                let full = full.clone();
+                async move { kv.get(full, None).await }
+            })
             .await?;
         self.shared.saw(response.header().map(|h| h.revision()));
         match response.kvs().first() {
@@ -360,10 +420,13 @@ impl Backend for EtcdBackend {
 
     async fn put(&self, key: &[u8], value: Vec<u8>, expires: Option<SystemTime>) -> Result<Item> {
         let full = self.full_key(key);
-        let response = self
-            .client
-            .kv_client()
-            .put(full, encode(&value, expires), None)
+        let encoded = encode(&value, expires);
+        // Writing the same value twice is harmless: an unanswered attempt is repeated.
+        let (response, _) = self
+            .again(|mut kv| {
+                let (full, encoded) = (full.clone(), encoded.clone());
+                async move { kv.put(full, encoded, None).await }
+            })
             .await?;
         let revision = self.wrote(response.header())?;
         Ok(Item {
@@ -419,6 +482,12 @@ impl Backend for EtcdBackend {
             });
         }
         let fulls: Vec<Vec<u8>> = items.iter().map(|item| self.full_key(&item.key)).collect();
+        let encoded: Vec<Vec<u8>> = items
+            .iter()
+            .map(|item| encode(&item.value, item.expires))
+            .collect();
+        // Whether a batch write went unanswered (it may have been applied).
+        let mut unanswered = false;
         for _ in 0..MAX_ATTEMPTS {
             // What each key holds now: absent, or an expired item that may be replaced.
             let reads = Txn::new().and_then(
@@ -427,7 +496,20 @@ impl Backend for EtcdBackend {
                     .map(|full| TxnOp::get(full.clone(), None))
                     .collect::<Vec<_>>(),
             );
-            let read = self.txn(reads).await?;
+            let (read, _) = self.txn(reads).await?;
+            if unanswered {
+                if let Some(revision) = batch_revision(&read, &encoded) {
+                    return Ok(items
+                        .into_iter()
+                        .map(|item| Item {
+                            key: item.key,
+                            value: item.value,
+                            revision,
+                            expires: item.expires,
+                        })
+                        .collect());
+                }
+            }
             let now = SystemTime::now();
             let mut when = Vec::with_capacity(items.len());
             for (n, op) in read.op_responses().into_iter().enumerate() {
@@ -449,14 +531,13 @@ impl Backend for EtcdBackend {
                     revision,
                 ));
             }
-            let puts: Vec<TxnOp> = items
+            let puts: Vec<TxnOp> = encoded
                 .iter()
                 .zip(&fulls)
-                .map(|(item, full)| {
-                    TxnOp::put(full.clone(), encode(&item.value, item.expires), None)
-                })
+                .map(|(value, full)| TxnOp::put(full.clone(), value.clone(), None))
                 .collect();
-            let response = self.txn(Txn::new().when(when).and_then(puts)).await?;
+            let (response, retried) = self.txn(Txn::new().when(when).and_then(puts)).await?;
+            unanswered |= retried;
             if response.succeeded() {
                 let revision = self.wrote(response.header())?;
                 return Ok(items
@@ -591,6 +672,46 @@ impl Backend for EtcdBackend {
             }
         }
         Ok(deleted)
+    }
+}
+
+/// The store revision of a batch found written by `read` (one get per item, in order):
+/// every key holds its item's value, all written by one transaction.
+fn batch_revision(read: &TxnResponse, encoded: &[Vec<u8>]) -> Option<u64> {
+    let mut revision = None;
+    let responses = read.op_responses();
+    if responses.len() != encoded.len() {
+        return None;
+    }
+    for (op, value) in responses.iter().zip(encoded) {
+        let TxnOpResponse::Get(get) = op else {
+            return None;
+        };
+        let kv = get
+            .kvs()
+            .first()
+            .filter(|kv| kv.value() == value.as_slice())?;
+        if *revision.get_or_insert(kv.mod_revision()) != kv.mod_revision() {
+            return None;
+        }
+    }
+    revision.map(store_revision)
+}
+
+/// What a conditional write leaves its key as: holding this etcd value, or absent.
+#[derive(Clone, Copy)]
+enum Landed<'a> {
+    Holds(&'a [u8]),
+    Absent,
+}
+
+/// Whether etcd could not serve a request for now (no leader, a leader change, a member
+/// or the connection down): worth trying again.
+fn transient(error: &etcd_client::Error) -> bool {
+    match error {
+        etcd_client::Error::GRpcStatus(status) => status.code() == tonic::Code::Unavailable,
+        etcd_client::Error::TransportError(_) => true,
+        _ => false,
     }
 }
 
