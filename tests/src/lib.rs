@@ -261,6 +261,32 @@ impl Server {
             .expect("admin client connects")
     }
 
+    /// The phase of the `ca` authority's rotation as this server reports it to its admin
+    /// (`standby` when none is set).
+    pub async fn ca_phase(&self, ca: &str) -> String {
+        let client = self.admin_client().await;
+        let ca = client
+            .rpc()
+            .get_cert_authority(portcullis_api::auth::GetCertAuthorityRequest {
+                r#type: ca.into(),
+                domain_name: String::new(),
+                with_secrets: false,
+            })
+            .await
+            .expect("GetCertAuthority")
+            .into_inner();
+        let phase = ca
+            .spec
+            .and_then(|spec| spec.rotation)
+            .unwrap_or_default()
+            .phase;
+        if phase.is_empty() {
+            "standby".into()
+        } else {
+            phase
+        }
+    }
+
     /// Runs `pctl` against this server with the admin identity.
     pub fn pctl(&self, args: &[&str]) -> Output {
         Command::new(bin("pctl"))

@@ -26,8 +26,7 @@ use std::time::{Duration, Instant};
 
 use portcullis_api::auth::event::Resource;
 use portcullis_api::auth::{
-    Event, GetAuditEventsRequest, GetCertAuthoritiesRequest, GetCertAuthorityRequest, Operation,
-    WatchKind,
+    Event, GetAuditEventsRequest, GetCertAuthoritiesRequest, Operation, WatchKind,
 };
 use portcullis_api::documents::{parse_documents, Document};
 use portcullis_api::services::{
@@ -198,26 +197,9 @@ fn describe(event: &Event) -> (String, Option<i64>) {
     }
 }
 
-/// The phase of the `ca` authority's rotation as `server` reports it to its admin
-/// (`standby` when none is set).
+/// The phase of the `ca` authority's rotation as `server` reports it to its admin.
 async fn phase(server: &Server, ca: &str) -> String {
-    let client = server.admin_client().await;
-    let ca = client
-        .rpc()
-        .get_cert_authority(GetCertAuthorityRequest {
-            r#type: ca.into(),
-            domain_name: String::new(),
-            with_secrets: false,
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let phase = ca.spec.unwrap().rotation.unwrap_or_default().phase;
-    if phase.is_empty() {
-        "standby".into()
-    } else {
-        phase
-    }
+    server.ca_phase(ca).await
 }
 
 /// The user `alice` (role `ops`) and TLS identities for her signed through a server.

@@ -4,7 +4,6 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use portcullis_api::auth::GetCertAuthorityRequest;
 use portcullis_api::TlsFiles;
 use portcullis_tests::{err, rt, s, stderr, write_file, Server, ALICE_YAML};
 
@@ -85,26 +84,7 @@ fn rotate(server: &Server, ca: &str, phase: &str) {
 }
 
 fn phase(server: &Server, ca: &str) -> String {
-    let rt = rt();
-    rt.block_on(async {
-        let client = server.admin_client().await;
-        let ca = client
-            .rpc()
-            .get_cert_authority(GetCertAuthorityRequest {
-                r#type: ca.into(),
-                domain_name: String::new(),
-                with_secrets: false,
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        let phase = ca.spec.unwrap().rotation.unwrap_or_default().phase;
-        if phase.is_empty() {
-            "standby".into()
-        } else {
-            phase
-        }
-    })
+    rt().block_on(server.ca_phase(ca))
 }
 
 #[test]

@@ -499,15 +499,7 @@ impl Backend for EtcdBackend {
             let (read, _) = self.txn(reads).await?;
             if unanswered {
                 if let Some(revision) = batch_revision(&read, &encoded) {
-                    return Ok(items
-                        .into_iter()
-                        .map(|item| Item {
-                            key: item.key,
-                            value: item.value,
-                            revision,
-                            expires: item.expires,
-                        })
-                        .collect());
+                    return Ok(stamped(items, revision));
                 }
             }
             let now = SystemTime::now();
@@ -540,15 +532,7 @@ impl Backend for EtcdBackend {
             unanswered |= retried;
             if response.succeeded() {
                 let revision = self.wrote(response.header())?;
-                return Ok(items
-                    .into_iter()
-                    .map(|item| Item {
-                        key: item.key,
-                        value: item.value,
-                        revision,
-                        expires: item.expires,
-                    })
-                    .collect());
+                return Ok(stamped(items, revision));
             }
         }
         Err(contended(&items[0].key))
@@ -673,6 +657,19 @@ impl Backend for EtcdBackend {
         }
         Ok(deleted)
     }
+}
+
+/// The items of a batch written at `revision`.
+fn stamped(items: Vec<NewItem>, revision: u64) -> Vec<Item> {
+    items
+        .into_iter()
+        .map(|item| Item {
+            key: item.key,
+            value: item.value,
+            revision,
+            expires: item.expires,
+        })
+        .collect()
 }
 
 /// The store revision of a batch found written by `read` (one get per item, in order):
