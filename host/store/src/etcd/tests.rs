@@ -77,8 +77,8 @@ async fn feed_resumes_after_etcd_restarts() {
     for item in &written {
         assert_eq!(&next(&mut sub).await.item, item);
     }
+    // Down for less than the feed waits before it ends subscriptions.
     etcd.kill();
-    assert!(writer.get(b"/0").await.is_err(), "etcd is down");
     etcd.resume();
     // Writes after the restart reach the same subscription, none lost or repeated.
     let mut after = Vec::new();
