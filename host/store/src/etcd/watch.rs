@@ -69,18 +69,23 @@ impl Follower {
             match stopped {
                 Stopped::Done => return,
                 Stopped::Compacted { compact_revision } => {
-                    let missed = u64::try_from(compact_revision - (last + 1)).unwrap_or(0);
-                    tracing::warn!(
-                        resume = last + 1,
-                        compact_revision,
-                        "etcd compacted the revisions the event feed needed; subscribers must re-read"
-                    );
-                    self.feed.lagged(missed.max(1));
+                    // The present first: a subscription made after the lag signal below
+                    // starts after it (`current_revision` has moved there), so the jump
+                    // skips nothing any open subscription still expects.
                     match self.current_revision().await {
-                        Ok(now) => last = now,
+                        Ok(now) => {
+                            let missed = u64::try_from(compact_revision - (last + 1)).unwrap_or(0);
+                            tracing::warn!(
+                                resume = last + 1,
+                                compact_revision,
+                                "etcd compacted the revisions the event feed needed; subscribers must re-read"
+                            );
+                            self.feed.lagged(missed.max(1));
+                            last = now;
+                            continue;
+                        }
                         Err(reason) => tracing::warn!(%reason, "cannot read etcd's revision"),
                     }
-                    continue;
                 }
                 Stopped::Broken(reason) => {
                     let since = *down_since.get_or_insert_with(Instant::now);
