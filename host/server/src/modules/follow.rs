@@ -22,13 +22,14 @@ impl Policies {
                     tracing::info!(module = %name, %digest, "policy module changed in the store: now in effect");
                 }
             }
+            // Nothing stored under the built-in module's name: the built-in one is in
+            // effect. Inserting replaces an uploaded one at once, with no moment without
+            // any.
+            None if name == PREDICATE_MODULE => self.install_builtin().await?,
             None => {
                 if self.registry.remove(name).is_some() {
                     self.stats.remove(name);
                     tracing::info!(module = %name, "policy module deleted from the store: unloaded");
-                }
-                if name == PREDICATE_MODULE {
-                    self.install_builtin().await?;
                 }
             }
         }
