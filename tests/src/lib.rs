@@ -287,6 +287,31 @@ impl Server {
         }
     }
 
+    /// `pctl policy eval NAME --hook access_request` through this server, with `input`
+    /// (JSON) written to `dir/input.json`: its output, or its error.
+    pub fn eval_access_request(
+        &self,
+        dir: &Path,
+        name: &str,
+        input: &str,
+    ) -> Result<String, String> {
+        let input = write_file(dir, "input.json", input);
+        let out = self.pctl(&[
+            "policy",
+            "eval",
+            name,
+            "--hook",
+            "access_request",
+            "--input",
+            s(&input),
+        ]);
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(stderr(&out))
+        }
+    }
+
     /// Runs `pctl` against this server with the admin identity.
     pub fn pctl(&self, args: &[&str]) -> Output {
         Command::new(bin("pctl"))

@@ -416,21 +416,7 @@ const POLICY_INPUT: &str = r#"{"request":{"id":"r1","user":"alice","roles":["dba
 /// `pctl policy eval NAME --hook access_request` through `server`: its output, or its
 /// error.
 fn eval(server: &Server, dir: &Path, name: &str) -> Result<String, String> {
-    let input = write_file(dir, "input.json", POLICY_INPUT);
-    let out = server.pctl(&[
-        "policy",
-        "eval",
-        name,
-        "--hook",
-        "access_request",
-        "--input",
-        s(&input),
-    ]);
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(stderr(&out))
-    }
+    server.eval_access_request(dir, name, POLICY_INPUT)
 }
 
 /// Waits until `server` evaluates `name` to an output containing `expected`.

@@ -25,21 +25,7 @@ fn save(dir: &Path, name: &str, wasm: &[u8]) -> PathBuf {
 }
 
 fn eval(server: &Server, dir: &Path, name: &str) -> Result<String, String> {
-    let input = write_file(dir, "input.json", INPUT);
-    let out = server.pctl(&[
-        "policy",
-        "eval",
-        name,
-        "--hook",
-        "access_request",
-        "--input",
-        s(&input),
-    ]);
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(stderr(&out))
-    }
+    server.eval_access_request(dir, name, INPUT)
 }
 
 #[test]
