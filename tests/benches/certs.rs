@@ -10,9 +10,8 @@
 use std::sync::Arc;
 
 use ed25519_dalek::{Signer, SigningKey};
-use portcullis_api::auth::UserCertsRequest;
 use portcullis_ca::ClientKey;
-use portcullis_tests::bench::{admin_clients, measure, CONCURRENCY};
+use portcullis_tests::bench::{admin_clients, alice_cert_pair, measure, CONCURRENCY};
 use portcullis_tests::{write_file, Server, ALICE_YAML};
 
 fn main() {
@@ -54,19 +53,7 @@ fn main() {
             let pairs = measure(n, move |t, _| {
                 let c = c.clone();
                 let p = p.clone();
-                async move {
-                    let certs = c[t]
-                        .rpc()
-                        .generate_user_certs(UserCertsRequest {
-                            public_key: p,
-                            username: "alice".into(),
-                            ..Default::default()
-                        })
-                        .await
-                        .expect("GenerateUserCerts")
-                        .into_inner();
-                    assert!(!certs.ssh.is_empty() && !certs.tls.is_empty());
-                }
+                async move { alice_cert_pair(&c[t], p).await }
             })
             .await;
             println!(

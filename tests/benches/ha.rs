@@ -13,10 +13,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use portcullis_api::auth::UserCertsRequest;
 use portcullis_api::Client;
 use portcullis_ca::ClientKey;
-use portcullis_tests::bench::{measure, p50_p99};
+use portcullis_tests::bench::{alice_cert_pair, measure, p50_p99};
 use portcullis_tests::etcd::EtcdCluster;
 use portcullis_tests::{role, write_file, Server, ALICE_YAML};
 
@@ -75,19 +74,7 @@ async fn figures(servers: &[&Server], public_key: &[u8]) -> Figures {
     let certs = measure(n, move |t, _| {
         let c = cc.clone();
         let key = key.clone();
-        async move {
-            let certs = c[t]
-                .rpc()
-                .generate_user_certs(UserCertsRequest {
-                    public_key: key,
-                    username: "alice".into(),
-                    ..Default::default()
-                })
-                .await
-                .expect("GenerateUserCerts")
-                .into_inner();
-            assert!(!certs.ssh.is_empty() && !certs.tls.is_empty());
-        }
+        async move { alice_cert_pair(&c[t], key).await }
     })
     .await;
     Figures { get, upsert, certs }

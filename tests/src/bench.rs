@@ -91,3 +91,19 @@ pub fn p50_p99(times: &mut [Duration]) -> (Duration, Duration) {
     };
     (at(0.50), at(0.99))
 }
+
+/// One GenerateUserCerts call for alice's `public_key` (OpenSSH): an SSH and a TLS
+/// certificate, both checked to be there.
+pub async fn alice_cert_pair(client: &portcullis_api::Client, public_key: Vec<u8>) {
+    let certs = client
+        .rpc()
+        .generate_user_certs(portcullis_api::auth::UserCertsRequest {
+            public_key,
+            username: "alice".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("GenerateUserCerts")
+        .into_inner();
+    assert!(!certs.ssh.is_empty() && !certs.tls.is_empty());
+}

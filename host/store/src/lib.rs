@@ -35,4 +35,4 @@ pub use feed::{Subscription, DEFAULT_FEED_CAPACITY};
 pub use item::{Event, EventKind, Item, NewItem, Page};
 pub use memory::MemoryBackend;
 pub use rocks::RocksBackend;
-pub use sweeper::spawn_sweeper;
+pub use sweeper::{spawn_sweeper, sweep_once};

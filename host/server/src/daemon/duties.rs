@@ -9,7 +9,6 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use portcullis_store::Backend;
 use tokio::sync::watch;
 
 use crate::keyring::rotate;
@@ -36,16 +35,11 @@ pub fn spawn(
                 }
             }
         }),
-        every(sweep_interval, leader, move || sweep(backend.clone())),
+        every(sweep_interval, leader, move || {
+            let backend = backend.clone();
+            async move { portcullis_store::sweep_once(&*backend).await }
+        }),
     ]
-}
-
-async fn sweep(backend: Arc<dyn Backend>) {
-    match backend.sweep_expired().await {
-        Ok(0) => {}
-        Ok(count) => tracing::debug!(count, "deleted expired items"),
-        Err(error) => tracing::warn!(%error, "expiry sweep failed"),
-    }
 }
 
 /// Runs `duty` every `interval` while this server leads.

@@ -14,7 +14,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use portcullis_store::Event;
+use portcullis_store::{Event, Subscription};
 
 use crate::resources::Resource;
 use crate::state::State;
@@ -22,16 +22,12 @@ use crate::state::State;
 /// Pause before subscribing again, and between attempts to re-read the store.
 const RETRY: Duration = Duration::from_millis(500);
 
-/// Starts the follower; it runs until the store's feed closes or the handle is aborted.
-pub fn spawn(state: Arc<State>) -> tokio::task::JoinHandle<()> {
+/// Starts the follower on `feed`, a subscription taken before bootstrap loaded the key
+/// ring and the modules (so nothing written since is missed, and nothing needs re-reading
+/// now). It runs until the store's feed closes or the handle is aborted.
+pub fn spawn(state: Arc<State>, mut feed: Subscription) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            let mut feed = state.backend.subscribe();
-            // Whatever changed before this subscription started.
-            while let Err(e) = resync(&state).await {
-                tracing::warn!(error = %e, "cannot re-read authorities and policy modules; retrying");
-                tokio::time::sleep(RETRY).await;
-            }
             loop {
                 match feed.recv().await {
                     Some(Ok(event)) => apply(&state, &event).await,
@@ -43,6 +39,12 @@ pub fn spawn(state: Arc<State>) -> tokio::task::JoinHandle<()> {
                 }
             }
             tokio::time::sleep(RETRY).await;
+            feed = state.backend.subscribe();
+            // Whatever changed while no subscription was open.
+            while let Err(e) = resync(&state).await {
+                tracing::warn!(error = %e, "cannot re-read authorities and policy modules; retrying");
+                tokio::time::sleep(RETRY).await;
+            }
         }
     })
 }

@@ -96,6 +96,8 @@ pub fn run(args: StartArgs) -> anyhow::Result<()> {
 async fn serve(config: crate::config::Config) -> anyhow::Result<()> {
     super::data_dir::prepare(&config.data_dir)?;
     let backend = open_store(&config).await?;
+    // Before bootstrap loads what the caches hold: the follower picks up every later change.
+    let feed = backend.subscribe();
     let state = crate::bootstrap::bootstrap(&config, backend.clone())
         .await
         .context("bootstrap failed")?;
@@ -110,7 +112,7 @@ async fn serve(config: crate::config::Config) -> anyhow::Result<()> {
         server_id.clone(),
         super::leader::DEFAULT_LEASE_TTL,
     );
-    let follower = super::follow::spawn(state.clone());
+    let follower = super::follow::spawn(state.clone(), feed);
     let duties = super::duties::spawn(
         state.clone(),
         config.rotation_check_interval,

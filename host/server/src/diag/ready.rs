@@ -4,13 +4,14 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 
+use portcullis_api::services::ClusterNameV2;
+
+use crate::resources::kinds::CLUSTER_NAME_RESOURCE;
+use crate::resources::Resource;
 use crate::state::State;
 
 /// How long the store may take to answer the readiness probe's read.
 const STORE_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// The key the readiness probe reads (the cluster name, written on first start).
-const PROBE_KEY: &[u8] = b"/cluster/cluster-name";
 
 /// Something that can tell whether the server is ready to serve.
 pub trait Readiness: Send + Sync {
@@ -23,7 +24,9 @@ pub trait Readiness: Send + Sync {
 impl Readiness for State {
     fn check(&self) -> BoxFuture<'_, Result<(), String>> {
         Box::pin(async move {
-            match tokio::time::timeout(STORE_TIMEOUT, self.backend.get(PROBE_KEY)).await {
+            // The cluster name's record, written on first start.
+            let key = format!("{}{CLUSTER_NAME_RESOURCE}", ClusterNameV2::PREFIX);
+            match tokio::time::timeout(STORE_TIMEOUT, self.backend.get(key.as_bytes())).await {
                 Err(_) => {
                     let seconds = STORE_TIMEOUT.as_secs();
                     return Err(format!("store unreachable: no answer within {seconds}s"));
