@@ -42,7 +42,7 @@ pub const ANONYMOUS: [&str; 1] = ["RegisterUsingToken"];
 pub const BY_CONDITIONS: [&str; 1] = ["SubmitAccessReview"];
 
 /// Every implemented RPC (by its gRPC method name) and what it needs.
-pub const TABLE: [(&str, Permission); 49] = [
+pub const TABLE: &[(&str, Permission)] = &[
     ("GetUser", p(&["readnosecrets"], "user")),
     ("GetUsers", p(&["list", "readnosecrets"], "user")),
     ("CreateUser", p(&["create"], "user")),

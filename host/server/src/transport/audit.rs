@@ -34,6 +34,7 @@ pub(super) async fn search(
                 event: e.event,
                 user: e.user,
                 fields_json: e.fields.to_string(),
+                ..AuditEvent::default()
             })
             .collect(),
         next_start_after: next.unwrap_or_default(),

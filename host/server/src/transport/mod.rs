@@ -84,6 +84,7 @@ impl AuthServer {
 
 const APP_KUBE_FEATURE: &str =
     "presence of application and Kubernetes services (not on the Portcullis roadmap yet)";
+const IN_PROGRESS: &str = "sessions, audit ingestion and semaphores (being built)";
 const NOT_PLANNED: &str = "this part of the Teleport API (not on the Portcullis roadmap yet)";
 
 fn later(rpc: &'static str, feature: &'static str) -> Status {
@@ -283,17 +284,24 @@ auth_service! {
             delete_kube_service(auth::DeleteKubeServiceRequest) -> ();
             delete_all_kube_services(auth::DeleteAllKubeServicesRequest) -> ();
         }
-        NOT_PLANNED => {
-            rotate_reset_password_token_secrets(auth::RotateResetPasswordTokenSecretsRequest) -> services::ResetPasswordTokenSecretsV3;
-            get_reset_password_token(auth::GetResetPasswordTokenRequest) -> services::ResetPasswordTokenV3;
-            create_reset_password_token(auth::CreateResetPasswordTokenRequest) -> services::ResetPasswordTokenV3;
+        IN_PROGRESS => {
             acquire_semaphore(services::AcquireSemaphoreRequest) -> services::SemaphoreLease;
             keep_alive_semaphore_lease(services::SemaphoreLease) -> ();
             cancel_semaphore_lease(services::SemaphoreLease) -> ();
             get_semaphores(services::SemaphoreFilter) -> auth::Semaphores;
             delete_semaphore(services::SemaphoreFilter) -> ();
             emit_audit_event(events::OneOf) -> ();
+            verify_audit_log(auth::VerifyAuditLogRequest) -> auth::VerifyAuditLogResponse;
             create_audit_stream(tonic::Streaming<auth::AuditStreamRequest>) -> BoxStream<events::StreamStatus>;
+            get_sessions(auth::GetSessionsRequest) -> auth::SessionList;
+            get_session(auth::GetSessionRequest) -> services::SessionV1;
+            get_session_events(auth::GetSessionEventsRequest) -> auth::SessionEvents;
+            get_active_sessions(auth::GetSessionsRequest) -> auth::SessionList;
+        }
+        NOT_PLANNED => {
+            rotate_reset_password_token_secrets(auth::RotateResetPasswordTokenSecretsRequest) -> services::ResetPasswordTokenSecretsV3;
+            get_reset_password_token(auth::GetResetPasswordTokenRequest) -> services::ResetPasswordTokenV3;
+            create_reset_password_token(auth::CreateResetPasswordTokenRequest) -> services::ResetPasswordTokenV3;
             get_app_session(auth::GetAppSessionRequest) -> auth::GetAppSessionResponse;
             get_app_sessions(()) -> auth::GetAppSessionsResponse;
             create_app_session(auth::CreateAppSessionRequest) -> auth::CreateAppSessionResponse;
