@@ -1,5 +1,9 @@
 //! A typed client of the auth server's gRPC API over mutual TLS.
 
+mod recorder;
+
+pub use recorder::SessionRecorder;
+
 use std::ops::{Deref, DerefMut};
 use std::time::Duration;
 

@@ -30,3 +30,8 @@ pub const DEFAULT_NAMESPACE: &str = "default";
 pub const HOST_CA: &str = "host";
 /// Type of the user certificate authority.
 pub const USER_CA: &str = "user";
+
+/// Completed session recordings.
+pub const KIND_SESSION: &str = "session";
+/// Sessions being recorded now.
+pub const KIND_SSH_SESSION: &str = "ssh_session";

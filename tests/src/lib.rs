@@ -19,6 +19,7 @@ pub mod bench;
 pub mod etcd;
 pub mod openssh;
 pub mod policies;
+pub mod relay;
 mod stale;
 
 /// The seeds' `rscs.yaml` (API reference: user + role for an access plugin), verbatim.
@@ -252,6 +253,27 @@ impl Server {
     /// The admin identity files the server wrote.
     pub fn admin_files(&self) -> TlsFiles {
         TlsFiles::in_dir(&self.data_dir, "admin")
+    }
+
+    /// Signs a TLS identity for host `name` with system role `role` (kept in `dir`) and
+    /// connects with it.
+    pub async fn host_client(&self, dir: &Path, name: &str, role: &str) -> Client {
+        let prefix = dir.join(format!("host-{name}"));
+        self.pctl_ok(&[
+            "auth",
+            "sign",
+            "--host",
+            name,
+            "--role",
+            role,
+            "--format",
+            "tls",
+            "--out",
+            s(&prefix),
+        ]);
+        Client::connect(&self.addr, &TlsFiles::from_prefix(&prefix))
+            .await
+            .unwrap()
     }
 
     /// A client connected as the admin identity.

@@ -38,6 +38,9 @@ pub struct Request<'a> {
     pub resource: &'a Value,
 }
 
+/// Kinds whose resource `where` clauses also see under the kind's name.
+pub const SESSION_ROOTS: [&str; 2] = ["session", "ssh_session"];
+
 impl Request<'_> {
     /// The input of `where` clauses and actions (ABI.md §4.1), `expression` left empty.
     fn hook_input(&self) -> Value {
@@ -47,6 +50,14 @@ impl Request<'_> {
         input.insert("verb".to_owned(), Value::String(self.verb.to_owned()));
         input.insert("kind".to_owned(), Value::String(self.kind.to_owned()));
         input.insert("expression".to_owned(), Value::String(String::new()));
+        // A recorded or active session is also seen under its own name, its spec at the
+        // top (`session.participants`, `ssh_session.login`), as Teleport's where clauses
+        // see it; for any other kind the name reads as empty.
+        if SESSION_ROOTS.contains(&self.kind) {
+            if let Some(spec) = self.resource.get("spec") {
+                input.insert(self.kind.to_owned(), spec.clone());
+            }
+        }
         Value::Object(input)
     }
 }

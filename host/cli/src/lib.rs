@@ -22,6 +22,7 @@ mod policy;
 mod proxies;
 mod request;
 mod rm;
+mod sessions;
 mod status;
 mod tokens;
 mod update;
@@ -75,6 +76,9 @@ enum Command {
     /// The audit log.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Recorded sessions: list, play back, export.
+    #[command(subcommand)]
+    Sessions(sessions::SessionsCommand),
     /// Access requests: ask for roles, approve, deny.
     #[command(subcommand)]
     Request(request::RequestCommand),
@@ -133,6 +137,7 @@ pub fn main() -> ExitCode {
             Command::Policy(cmd) => policy::run(&cli.connect, cmd).await,
             Command::Acl(cmd) => acl::run(&cli.connect, cmd).await,
             Command::Audit(cmd) => audit::run(&cli.connect, cmd).await,
+            Command::Sessions(cmd) => sessions::run(&cli.connect, cmd).await,
             Command::Tokens(cmd) => tokens::run(&cli.connect, cmd).await,
             Command::Request(cmd) => request::run(&cli.connect, cmd).await,
             Command::Update(args) => update::run(&cli.connect, args).await,

@@ -25,6 +25,7 @@ pub mod rbac;
 pub mod remote_clusters;
 pub mod resources;
 pub mod roles;
+pub mod sessions;
 pub mod state;
 pub mod tokens;
 pub mod transport;

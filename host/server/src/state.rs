@@ -48,6 +48,8 @@ pub struct State {
     pub plugin_data: Collection<PluginDataV3>,
     /// Which policy modules decide which access requests.
     pub access_request_policies: Collection<AccessRequestPolicyV1>,
+    /// Session recordings and the uploads streaming them.
+    pub sessions: crate::sessions::Recordings,
     /// Failed joins per source address.
     pub join_failures: FailureLimiter,
     /// Set once the server is stopping: long-lived streams (WatchEvents) end then.
@@ -76,6 +78,7 @@ impl State {
             audit: AuditLog::new(backend.clone()),
             tokens: Tokens::new(Collection::new(backend.clone()), Vec::new()),
             join_failures: FailureLimiter::default(),
+            sessions: crate::sessions::Recordings::new(backend.clone()),
             remote_clusters: Collection::new(backend.clone()),
             access_requests: Collection::new(backend.clone()),
             access_request_ttl: crate::access_requests::DEFAULT_PENDING_TTL,
@@ -103,6 +106,12 @@ impl State {
     /// The same state with access requests pending for at most `ttl`.
     pub fn with_access_request_ttl(mut self, ttl: std::time::Duration) -> Self {
         self.access_request_ttl = ttl;
+        self
+    }
+
+    /// The same state with recordings limited to `limits`.
+    pub fn with_session_limits(mut self, limits: crate::sessions::Limits) -> Self {
+        self.sessions.limits = limits;
         self
     }
 

@@ -10,7 +10,7 @@
 //! primary = "(" expr ")" | STRING | "true" | "false"
 //!         | NAME "(" [ expr { "," expr } ] ")"
 //!         | ROOT { "." NAME | "[" expr "]" }
-//! ROOT    = "user" | "resource" | "verb" | "kind"
+//! ROOT    = "user" | "resource" | "verb" | "kind" | "session" | "ssh_session"
 //! ```
 
 use alloc::boxed::Box;
@@ -43,7 +43,7 @@ pub enum ExprKind {
     Bool(bool),
     /// `user.spec.traits["team"]`: a root object of the input and a path into it.
     Path {
-        /// `user`, `resource`, `verb` or `kind`.
+        /// One of [`ROOTS`].
         root: String,
         /// Field names and index expressions.
         segments: Vec<Segment>,
@@ -82,7 +82,7 @@ pub enum Segment {
 }
 
 /// The identifiers a path may start with: fields of the hook input.
-pub const ROOTS: [&str; 4] = ["user", "resource", "verb", "kind"];
+pub const ROOTS: [&str; 6] = ["user", "resource", "verb", "kind", "session", "ssh_session"];
 
 /// Parses a whole expression.
 pub fn parse(source: &str) -> Result<Expr> {
@@ -264,7 +264,8 @@ impl Parser {
                     return Err(Error::new(
                         ErrorKind::Syntax,
                         alloc::format!(
-                            "unknown identifier `{root}` (expected user, resource, verb or kind)"
+                            "unknown identifier `{root}` (expected one of {})",
+                            ROOTS.join(", ")
                         ),
                         column,
                     ));

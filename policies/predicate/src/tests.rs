@@ -620,3 +620,35 @@ fn lazy_reads_agree_with_the_parsed_input() {
         );
     }
 }
+
+#[test]
+fn session_identifiers_read_the_session_or_empty() {
+    let mut with_session = input();
+    with_session["kind"] = json!("session");
+    with_session["session"] = json!({
+        "login": "root",
+        "participants": ["alice", "bob"],
+        "server_id": "node-1"
+    });
+    let own = r#"contains(session.participants, user.metadata.name)"#;
+    assert_eq!(evaluate(own, &with_session), Ok(true));
+    assert_eq!(
+        evaluate(
+            r#"session.login == "root" && session.server_id == "node-1""#,
+            &with_session
+        ),
+        Ok(true)
+    );
+    // Without a session (another kind, or a listing) the identifiers read as empty.
+    assert_eq!(evaluate(own, &input()), Ok(false));
+    assert_eq!(evaluate(r#"ssh_session.login == """#, &input()), Ok(true));
+    let mut active = input();
+    active["ssh_session"] = json!({"participants": ["alice"]});
+    assert_eq!(
+        evaluate(
+            r#"contains(ssh_session.participants, user.metadata.name)"#,
+            &active
+        ),
+        Ok(true)
+    );
+}

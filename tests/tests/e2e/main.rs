@@ -24,5 +24,6 @@ mod presence;
 mod rbac;
 mod restart;
 mod rotation;
+mod sessions;
 mod tokens;
 mod watch;

@@ -7,7 +7,6 @@
 //! reads hide expired records, not that the sweeper happened to run.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
 use portcullis_api::auth::GetNodesRequest;
@@ -19,26 +18,6 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Code;
-
-/// Signs a TLS identity for host `name` with system role `role` and connects with it.
-async fn host_client(server: &Server, dir: &Path, name: &str, role: &str) -> Client {
-    let prefix = dir.join(format!("host-{name}"));
-    server.pctl_ok(&[
-        "auth",
-        "sign",
-        "--host",
-        name,
-        "--role",
-        role,
-        "--format",
-        "tls",
-        "--out",
-        s(&prefix),
-    ]);
-    Client::connect(&server.addr, &TlsFiles::from_prefix(&prefix))
-        .await
-        .unwrap()
-}
 
 /// A `kind` server called `name` with labels, expiring `ttl` from now (if given).
 fn server_v2(kind: &str, name: &str, labels: &[(&str, &str)], ttl: Option<Duration>) -> ServerV2 {
@@ -174,7 +153,7 @@ fn setup(host: &str, role: &str) -> Setup {
     let rt = rt();
     let (admin, host) = rt.block_on(async {
         let admin = server.admin_client().await;
-        (admin, host_client(&server, dir.path(), host, role).await)
+        (admin, server.host_client(dir.path(), host, role).await)
     });
     Setup {
         rt,
@@ -323,7 +302,7 @@ fn hosts_announce_only_themselves_and_listing_needs_rights() {
         assert!(proxy_names(admin).await.is_empty());
 
         // A proxy may list nodes (its system role reads them), a user without rules not.
-        let proxy = host_client(server, t.dir.path(), "proxy-1", "Proxy").await;
+        let proxy = server.host_client(t.dir.path(), "proxy-1", "Proxy").await;
         assert_eq!(node_names(&proxy, &[]).await, ["node-2"]);
         let users = write_file(t.dir.path(), "u.yaml", portcullis_tests::ALICE_YAML);
         server.pctl_ok(&["create", s(&users)]);

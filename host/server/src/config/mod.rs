@@ -82,6 +82,18 @@ pub struct FileConfig {
     /// `host:port` of the plain-HTTP diagnostics listener (`/healthz`, `/readyz`,
     /// `/metrics`); off when unset.
     pub diag_addr: Option<String>,
+    /// Limits of session recordings.
+    pub sessions: SessionsSection,
+}
+
+/// The `sessions:` section of the configuration file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionsSection {
+    /// Largest event of a recording in bytes (default 65536).
+    pub max_event_bytes: Option<usize>,
+    /// Largest recording in bytes (default 268435456, 256 MiB).
+    pub max_session_bytes: Option<u64>,
 }
 
 /// The `policy:` section of the configuration file: defaults for modules uploaded without
@@ -148,6 +160,8 @@ pub struct Config {
     pub storage: Storage,
     /// The diagnostics listener's address, if it is on.
     pub diag_addr: Option<SocketAddr>,
+    /// Limits of session recordings.
+    pub session_limits: crate::sessions::Limits,
 }
 
 pub(crate) fn interval(
@@ -313,6 +327,24 @@ impl FileConfig {
             self.access_request_ttl,
             crate::access_requests::DEFAULT_PENDING_TTL,
         )?;
+        let session_defaults = crate::sessions::Limits::default();
+        let session_limits = crate::sessions::Limits {
+            max_event_bytes: positive(
+                "sessions.max_event_bytes",
+                self.sessions.max_event_bytes,
+                session_defaults.max_event_bytes,
+            )?,
+            max_session_bytes: match self.sessions.max_session_bytes {
+                Some(0) => {
+                    return Err(ConfigError::Invalid {
+                        field: "sessions.max_session_bytes",
+                        message: "must be larger than zero".into(),
+                    })
+                }
+                Some(n) => n,
+                None => session_defaults.max_session_bytes,
+            },
+        };
         let storage = self.storage.resolve(flags.storage)?;
         let diag_addr = match flags.diag_addr.or(self.diag_addr) {
             None => None,
@@ -322,6 +354,7 @@ impl FileConfig {
             })?),
         };
         Ok(Config {
+            session_limits,
             storage,
             diag_addr,
             static_tokens,

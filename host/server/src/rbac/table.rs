@@ -113,6 +113,12 @@ pub const TABLE: &[(&str, Permission)] = &[
         "DeleteAccessRequestPolicy",
         p(&["delete"], "access_request_policy"),
     ),
+    ("CreateAuditStream", p(&["create", "update"], "session")),
+    // Per session listed: only the sessions the caller may list and read are returned.
+    ("GetSessions", p(&["list", "read"], "session")),
+    ("GetSession", p(&["read"], "session")),
+    ("GetSessionEvents", p(&["read"], "session")),
+    ("GetActiveSessions", p(&["list", "read"], "ssh_session")),
     // Per watched kind: `list` and `readnosecrets` (`read` with LoadSecrets) on each. Own:
     // an `access_request` watch filtered on the caller's own user needs no rule.
     (

@@ -9,6 +9,7 @@ mod access_requests;
 mod access_reviews;
 mod approval;
 mod audit;
+mod audit_stream;
 mod authorities;
 mod caller;
 mod certs;
@@ -17,6 +18,7 @@ mod modules;
 mod presence;
 mod remote;
 mod roles;
+mod sessions;
 mod status;
 pub mod tls;
 mod tokens;
@@ -269,6 +271,21 @@ auth_service! {
         async fn send_keep_alives(&self, request: Request<tonic::Streaming<services::KeepAlive>>) -> Result<Response<()>, Status> {
             presence::keep_alives(&self.state, request).await.map(Response::new)
         }
+        async fn create_audit_stream(&self, request: Request<tonic::Streaming<auth::AuditStreamRequest>>) -> Result<Response<BoxStream<events::StreamStatus>>, Status> {
+            audit_stream::create(&self.state, request).await.map(Response::new)
+        }
+        async fn get_sessions(&self, request: Request<auth::GetSessionsRequest>) -> Result<Response<auth::SessionList>, Status> {
+            sessions::list(&self.state, request, sessions::Listing::Recorded).await.map(Response::new)
+        }
+        async fn get_session(&self, request: Request<auth::GetSessionRequest>) -> Result<Response<services::SessionV1>, Status> {
+            sessions::get(&self.state, request).await.map(Response::new)
+        }
+        async fn get_session_events(&self, request: Request<auth::GetSessionEventsRequest>) -> Result<Response<auth::SessionEvents>, Status> {
+            sessions::events(&self.state, request).await.map(Response::new)
+        }
+        async fn get_active_sessions(&self, request: Request<auth::GetSessionsRequest>) -> Result<Response<auth::SessionList>, Status> {
+            sessions::list(&self.state, request, sessions::Listing::Active).await.map(Response::new)
+        }
         async fn watch_events(&self, request: Request<auth::Watch>) -> Result<Response<BoxStream<auth::Event>>, Status> {
             watch::watch(&self.state, request).await.map(Response::new)
         }
@@ -292,11 +309,6 @@ auth_service! {
             delete_semaphore(services::SemaphoreFilter) -> ();
             emit_audit_event(events::OneOf) -> ();
             verify_audit_log(auth::VerifyAuditLogRequest) -> auth::VerifyAuditLogResponse;
-            create_audit_stream(tonic::Streaming<auth::AuditStreamRequest>) -> BoxStream<events::StreamStatus>;
-            get_sessions(auth::GetSessionsRequest) -> auth::SessionList;
-            get_session(auth::GetSessionRequest) -> services::SessionV1;
-            get_session_events(auth::GetSessionEventsRequest) -> auth::SessionEvents;
-            get_active_sessions(auth::GetSessionsRequest) -> auth::SessionList;
         }
         NOT_PLANNED => {
             rotate_reset_password_token_secrets(auth::RotateResetPasswordTokenSecretsRequest) -> services::ResetPasswordTokenSecretsV3;

@@ -181,6 +181,29 @@ impl From<crate::watch::WatchEnd> for Status {
     }
 }
 
+impl From<crate::sessions::SessionError> for Status {
+    fn from(e: crate::sessions::SessionError) -> Self {
+        use crate::sessions::SessionError as S;
+        match e {
+            S::Resource(r) => r.into(),
+            S::Invalid(_) => Status::invalid_argument(e.to_string()),
+            S::Protocol(_) | S::Completed { .. } => Status::failed_precondition(e.to_string()),
+            S::Gap { .. } => Status::out_of_range(e.to_string()),
+            S::EventTooLarge { .. } | S::SessionTooLarge { .. } => {
+                Status::resource_exhausted(e.to_string())
+            }
+            S::NoUpload { .. } | S::NotFound(_) => Status::not_found(e.to_string()),
+            S::NotOwner { .. } => Status::permission_denied(e.to_string()),
+            S::Concurrent(_) => Status::aborted(e.to_string()),
+            S::AlreadyRecorded(_) => Status::already_exists(e.to_string()),
+            S::Damaged { .. } => {
+                tracing::error!(error = %e, "damaged session recording");
+                Status::data_loss(e.to_string())
+            }
+        }
+    }
+}
+
 /// An RPC of the seeds that a later part of the roadmap implements.
 #[derive(Debug, thiserror::Error)]
 #[error("{rpc} is not implemented yet: it belongs to {feature}")]
