@@ -24,5 +24,6 @@ mod presence;
 mod rbac;
 mod restart;
 mod rotation;
+mod semaphores;
 mod tokens;
 mod watch;

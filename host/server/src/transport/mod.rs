@@ -17,6 +17,7 @@ mod modules;
 mod presence;
 mod remote;
 mod roles;
+mod semaphores;
 mod status;
 pub mod tls;
 mod tokens;
@@ -84,7 +85,7 @@ impl AuthServer {
 
 const APP_KUBE_FEATURE: &str =
     "presence of application and Kubernetes services (not on the Portcullis roadmap yet)";
-const IN_PROGRESS: &str = "sessions, audit ingestion and semaphores (being built)";
+const IN_PROGRESS: &str = "sessions and audit ingestion (being built)";
 const NOT_PLANNED: &str = "this part of the Teleport API (not on the Portcullis roadmap yet)";
 
 fn later(rpc: &'static str, feature: &'static str) -> Status {
@@ -269,6 +270,21 @@ auth_service! {
         async fn send_keep_alives(&self, request: Request<tonic::Streaming<services::KeepAlive>>) -> Result<Response<()>, Status> {
             presence::keep_alives(&self.state, request).await.map(Response::new)
         }
+        async fn acquire_semaphore(&self, request: Request<services::AcquireSemaphoreRequest>) -> Result<Response<services::SemaphoreLease>, Status> {
+            semaphores::acquire(&self.state, request).await.map(Response::new)
+        }
+        async fn keep_alive_semaphore_lease(&self, request: Request<services::SemaphoreLease>) -> Result<Response<()>, Status> {
+            semaphores::keep_alive(&self.state, request).await.map(Response::new)
+        }
+        async fn cancel_semaphore_lease(&self, request: Request<services::SemaphoreLease>) -> Result<Response<()>, Status> {
+            semaphores::cancel(&self.state, request).await.map(Response::new)
+        }
+        async fn get_semaphores(&self, request: Request<services::SemaphoreFilter>) -> Result<Response<auth::Semaphores>, Status> {
+            semaphores::list(&self.state, request).await.map(Response::new)
+        }
+        async fn delete_semaphore(&self, request: Request<services::SemaphoreFilter>) -> Result<Response<()>, Status> {
+            semaphores::delete(&self.state, request).await.map(Response::new)
+        }
         async fn watch_events(&self, request: Request<auth::Watch>) -> Result<Response<BoxStream<auth::Event>>, Status> {
             watch::watch(&self.state, request).await.map(Response::new)
         }
@@ -285,11 +301,6 @@ auth_service! {
             delete_all_kube_services(auth::DeleteAllKubeServicesRequest) -> ();
         }
         IN_PROGRESS => {
-            acquire_semaphore(services::AcquireSemaphoreRequest) -> services::SemaphoreLease;
-            keep_alive_semaphore_lease(services::SemaphoreLease) -> ();
-            cancel_semaphore_lease(services::SemaphoreLease) -> ();
-            get_semaphores(services::SemaphoreFilter) -> auth::Semaphores;
-            delete_semaphore(services::SemaphoreFilter) -> ();
             emit_audit_event(events::OneOf) -> ();
             verify_audit_log(auth::VerifyAuditLogRequest) -> auth::VerifyAuditLogResponse;
             create_audit_stream(tonic::Streaming<auth::AuditStreamRequest>) -> BoxStream<events::StreamStatus>;
