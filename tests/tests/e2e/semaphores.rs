@@ -269,50 +269,88 @@ fn the_five_rpcs_take_keep_cancel_list_and_delete_leases() {
     server.stop();
 }
 
+/// 64 acquirers spread over `clients`, released at once on a semaphore of 10: exactly 10
+/// leases (the ones listed), 54 RESOURCE_EXHAUSTED, nothing else.
+async fn sixty_four_acquirers(clients: &[Client]) {
+    let barrier = Arc::new(tokio::sync::Barrier::new(64));
+    let tasks: Vec<_> = (0..64)
+        .map(|i| {
+            let client = clients[i % clients.len()].clone();
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                acquire(&client, "crowd", 10, Duration::from_secs(120)).await
+            })
+        })
+        .collect();
+    let (mut granted, mut exhausted) = (Vec::new(), 0);
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(lease) => granted.push(lease.lease_id),
+            Err(e) if e.code() == Code::ResourceExhausted => {
+                assert!(e.message().contains("too many concurrent"), "{e:?}");
+                exhausted += 1;
+            }
+            Err(e) => panic!("neither a lease nor a refusal: {e:?}"),
+        }
+    }
+    assert_eq!((granted.len(), exhausted), (10, 54));
+    let mut listed: Vec<_> = leases(&clients[0], "crowd")
+        .await
+        .into_iter()
+        .map(|l| l.lease_id)
+        .collect();
+    listed.sort();
+    granted.sort();
+    assert_eq!(listed, granted);
+}
+
 #[test]
 fn sixty_four_concurrent_acquirers_get_exactly_ten_leases() {
     let tmp = tempfile::tempdir().unwrap();
     let server = start(tmp.path());
     let rt = rt();
     rt.block_on(async {
-        // 16 connections, 4 acquirers on each, all released at once.
+        // 16 connections, 4 acquirers on each.
         let mut clients = Vec::new();
         for _ in 0..16 {
             clients.push(server.admin_client().await);
         }
-        let barrier = Arc::new(tokio::sync::Barrier::new(64));
-        let tasks: Vec<_> = (0..64)
-            .map(|i| {
-                let client = clients[i % clients.len()].clone();
-                let barrier = barrier.clone();
-                tokio::spawn(async move {
-                    barrier.wait().await;
-                    acquire(&client, "crowd", 10, Duration::from_secs(120)).await
-                })
-            })
-            .collect();
-        let (mut granted, mut exhausted) = (Vec::new(), 0);
-        for task in tasks {
-            match task.await.unwrap() {
-                Ok(lease) => granted.push(lease.lease_id),
-                Err(e) if e.code() == Code::ResourceExhausted => {
-                    assert!(e.message().contains("too many concurrent"), "{e:?}");
-                    exhausted += 1;
-                }
-                Err(e) => panic!("neither a lease nor a refusal: {e:?}"),
-            }
-        }
-        assert_eq!((granted.len(), exhausted), (10, 54));
-        let mut listed: Vec<_> = leases(&clients[0], "crowd")
-            .await
-            .into_iter()
-            .map(|l| l.lease_id)
-            .collect();
-        listed.sort();
-        granted.sort();
-        assert_eq!(listed, granted);
+        sixty_four_acquirers(&clients).await;
     });
     server.stop();
+}
+
+#[test]
+fn two_servers_on_etcd_never_grant_more_than_the_maximum() {
+    // Two servers on one etcd: only compare-and-swap in etcd keeps them from both taking
+    // the last slots.
+    let tmp = tempfile::tempdir().unwrap();
+    let etcd = portcullis_tests::etcd::Etcd::start(&tmp.path().join("etcd"));
+    let config = format!(
+        "{}sweep_interval: 1h\n",
+        etcd.storage_yaml("/semaphores-test")
+    );
+    let servers: Vec<Server> = ["a", "b"]
+        .iter()
+        .map(|name| {
+            let dir = tmp.path().join(name);
+            std::fs::create_dir_all(&dir).unwrap();
+            Server::start_with_config(&dir, &config)
+        })
+        .collect();
+    let rt = rt();
+    rt.block_on(async {
+        // 8 connections to each server, 4 acquirers on each connection.
+        let mut clients = Vec::new();
+        for i in 0..16 {
+            clients.push(servers[i % 2].admin_client().await);
+        }
+        sixty_four_acquirers(&clients).await;
+    });
+    for server in servers {
+        server.stop();
+    }
 }
 
 #[test]

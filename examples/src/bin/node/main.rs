@@ -87,6 +87,9 @@ fn parse_args() -> anyhow::Result<Args> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = parse_args()?;
+    // From here on SIGINT and SIGTERM are caught: the heartbeat loop ends on them, and the
+    // node gives its leases back before it exits.
+    let mut stop = std::pin::pin!(stop_signal()?);
     let host_ca = std::fs::read_to_string(&args.host_ca)
         .with_context(|| format!("cannot read `{}`", args.host_ca.display()))?;
 
@@ -163,7 +166,6 @@ async fn main() -> anyhow::Result<()> {
             .await
     });
     let mut sent = 0u64;
-    let mut stop = std::pin::pin!(stop_signal());
     while args.beats.is_none_or(|n| sent < n) {
         tokio::select! {
             () = tokio::time::sleep(args.ttl / 3) => {}
@@ -189,19 +191,17 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Resolves on SIGINT or SIGTERM (never, if neither can be listened for).
-async fn stop_signal() {
+/// Listens for SIGINT and SIGTERM from now on: the future resolves on the first of them.
+fn stop_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut int), Ok(mut term)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = int.recv() => {}
-        _ = term.recv() => {}
-    }
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut term = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+    })
 }
 
 /// Writes the node's private key readable by its owner only.
