@@ -22,6 +22,11 @@ pub const KIND_TOKEN: &str = "token";
 pub const KIND_ACCESS_REQUEST: &str = "access_request";
 /// Access-request policies.
 pub const KIND_ACCESS_REQUEST_POLICY: &str = "access_request_policy";
+/// Semaphores (leases limiting concurrent use, e.g. a user's connections).
+pub const KIND_SEMAPHORE: &str = "semaphore";
+/// The kind of semaphore limiting a user's concurrent connections (its `SubKind`; the
+/// semaphore is named after the user).
+pub const SEMAPHORE_KIND_CONNECTION: &str = "connection";
 
 /// The namespace every resource lives in unless it says otherwise.
 pub const DEFAULT_NAMESPACE: &str = "default";

@@ -106,6 +106,10 @@ fn host_rules() -> Vec<Rule> {
     ]
 }
 
+/// What nodes and proxies may do with semaphores (Teleport's read/write): take, keep and
+/// cancel leases limiting their users' connections, list them, remove one.
+const SEMAPHORE_VERBS: &[&str] = &["list", "create", "read", "update", "delete"];
+
 /// The rules of system role `name` (case-insensitive), or `None` if it is not one.
 fn system_rules(name: &str) -> Option<Vec<Rule>> {
     let mut rules = host_rules();
@@ -119,6 +123,7 @@ fn system_rules(name: &str) -> Option<Vec<Rule>> {
             &[
                 (&["node"], &["create", "update", "read", "list"]),
                 (&["session"], &["create", "update", "read", "list"]),
+                (&["semaphore"], SEMAPHORE_VERBS),
             ],
         ),
         "Proxy" => own(
@@ -141,6 +146,7 @@ fn system_rules(name: &str) -> Option<Vec<Rule>> {
                 (&["tunnel_connection"], &["create", "update", "delete"]),
                 (&["session"], &["create", "update", "read", "list"]),
                 (&["access_request"], &["read", "list"]),
+                (&["semaphore"], SEMAPHORE_VERBS),
             ],
         ),
         "App" => own(

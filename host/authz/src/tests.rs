@@ -361,7 +361,16 @@ fn builtin_roles() {
         .allowed
     );
     assert!(!decide(std::slice::from_ref(&node), "read", "cert_authority").allowed);
-    assert!(!decide(&[node], "create", "role").allowed);
+    assert!(!decide(std::slice::from_ref(&node), "create", "role").allowed);
+    // Nodes and proxies take, keep and cancel semaphore leases; other hosts do not.
+    for role in ["Node", "Proxy"] {
+        let role = crate::builtin::role_named(role).unwrap();
+        for verb in ["list", "create", "read", "update", "delete"] {
+            assert!(decide(std::slice::from_ref(&role), verb, "semaphore").allowed);
+        }
+    }
+    let app = crate::builtin::role_named("App").unwrap();
+    assert!(!decide(&[app], "create", "semaphore").allowed);
     assert!(crate::builtin::is_reserved("admin") && crate::builtin::is_reserved("node"));
     let err = crate::validate::role(&crate::builtin::admin()).unwrap_err();
     assert_eq!(

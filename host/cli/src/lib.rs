@@ -22,6 +22,7 @@ mod policy;
 mod proxies;
 mod request;
 mod rm;
+mod semaphores;
 mod sessions;
 mod status;
 mod tokens;
@@ -94,6 +95,9 @@ enum Command {
     /// Changes to resources as they happen.
     #[command(subcommand)]
     Events(events::EventsCommand),
+    /// Semaphores: leases limiting concurrent use, e.g. a user's connections.
+    #[command(subcommand)]
+    Semaphores(semaphores::SemaphoresCommand),
 }
 
 /// Parses a `KEY=VALUE` label argument.
@@ -144,6 +148,7 @@ pub fn main() -> ExitCode {
             Command::Nodes(cmd) => nodes::run(&cli.connect, cmd).await,
             Command::Proxies(cmd) => proxies::run(&cli.connect, cmd).await,
             Command::Events(cmd) => events::run(&cli.connect, cmd).await,
+            Command::Semaphores(cmd) => semaphores::run(&cli.connect, cmd).await,
         }
     });
     match result {

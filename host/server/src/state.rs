@@ -12,6 +12,7 @@ use crate::audit::AuditLog;
 use crate::keyring::{KeyRing, Settings};
 use crate::modules::Policies;
 use crate::resources::Collection;
+use crate::semaphores::Semaphores;
 use crate::tokens::limit::FailureLimiter;
 use crate::tokens::{StaticToken, Tokens};
 
@@ -52,6 +53,8 @@ pub struct State {
     pub sessions: crate::sessions::Recordings,
     /// Failed joins per source address.
     pub join_failures: FailureLimiter,
+    /// Semaphores (leases limiting concurrent use, e.g. connections).
+    pub semaphores: Semaphores,
     /// Set once the server is stopping: long-lived streams (WatchEvents) end then.
     shutdown: tokio::sync::watch::Sender<bool>,
 }
@@ -84,6 +87,7 @@ impl State {
             access_request_ttl: crate::access_requests::DEFAULT_PENDING_TTL,
             plugin_data: Collection::new(backend.clone()),
             access_request_policies: Collection::new(backend.clone()),
+            semaphores: Semaphores::new(backend.clone()),
             shutdown: tokio::sync::watch::Sender::new(false),
             backend,
         }

@@ -24,6 +24,7 @@ mod presence;
 mod rbac;
 mod restart;
 mod rotation;
+mod semaphores;
 mod sessions;
 mod tokens;
 mod watch;

@@ -7,6 +7,7 @@
 pub mod app;
 mod error;
 pub mod host;
+pub mod limits;
 pub mod user;
 #[cfg(test)]
 mod workflow_tests;
@@ -25,8 +26,10 @@ pub fn lifetime_until(expires: SystemTime, now: SystemTime) -> Result<Duration, 
         .ok_or_else(|| IssueError::Invalid("the requested expiry is in the past".into()))
 }
 
-/// Non-standard SSH certificate extensions carrying the holder's identity. Their values are
-/// JSON (roles and request ids as arrays, traits as an object) or plain text (cluster).
+/// Non-standard SSH certificate extensions carrying the holder's identity and the session
+/// limits of its roles, for nodes to enforce. Identity values are JSON (roles and request ids
+/// as arrays, traits as an object) or plain text (cluster); limits are plain text, and each
+/// is left out when no role sets it.
 pub mod ssh_extensions {
     /// The holder's roles: `["dba","dev"]`.
     pub const ROLES: &str = "roles@portcullis";
@@ -36,4 +39,17 @@ pub mod ssh_extensions {
     pub const ROUTE_TO_CLUSTER: &str = "route-to-cluster@portcullis";
     /// Approved access requests whose roles the certificate includes.
     pub const ACTIVE_REQUESTS: &str = "active-requests@portcullis";
+    /// Most concurrent connections the user may hold across the cluster (roles'
+    /// `max_connections`, the smallest non-zero one), in decimal: `2`.
+    pub const MAX_CONNECTIONS: &str = "max-connections@portcullis";
+    /// Most concurrent sessions per connection (roles' `max_sessions`, the smallest
+    /// non-zero one), in decimal: `3`.
+    pub const MAX_SESSIONS: &str = "max-sessions@portcullis";
+    /// Idle time after which a node disconnects the client (roles' `client_idle_timeout`,
+    /// the smallest non-zero one), as a Go-style duration (`10m`, `1h30m`, `90s`, `1m500ms`)
+    /// that Go's `time.ParseDuration` reads.
+    pub const CLIENT_IDLE_TIMEOUT: &str = "client-idle-timeout@portcullis";
+    /// Present (value `true`) when a node must disconnect the client once the certificate
+    /// expires (any role's `disconnect_expired_cert`).
+    pub const DISCONNECT_EXPIRED_CERT: &str = "disconnect-expired-cert@portcullis";
 }

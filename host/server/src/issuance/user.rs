@@ -1,4 +1,6 @@
 //! User certificates: an SSH certificate and a TLS client certificate for one public key.
+//! The SSH certificate also carries the session limits of the user's roles
+//! ([`super::limits`]); the TLS identity does not (nodes enforce them from SSH).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, SystemTime};
@@ -6,6 +8,7 @@ use std::time::{Duration, SystemTime};
 use portcullis_api::services::{AccessRequestV3, RoleV3, UserV2};
 use portcullis_ca::{Identity, Permissions, UserCertRequest};
 
+use super::limits::SessionLimits;
 use super::{ssh_extensions, IssueError};
 use crate::keyring::KeyRing;
 use crate::resources::Collection;
@@ -258,7 +261,8 @@ pub async fn issue(
     // without principals would be valid for every login), so only the TLS one is issued.
     let ssh = match is_openssh_key(&params.public_key) {
         Some(key) if !logins.is_empty() => {
-            let mut extensions = BTreeMap::new();
+            // The roles' session limits (see `limits`), then the identity.
+            let mut extensions = SessionLimits::of(&roles).ssh_extensions();
             extensions.insert(
                 ssh_extensions::ROLES.to_owned(),
                 json(&role_names).map_err(IssueError::Invalid)?,

@@ -119,6 +119,11 @@ pub const TABLE: &[(&str, Permission)] = &[
     ("GetSession", p(&["read"], "session")),
     ("GetSessionEvents", p(&["read"], "session")),
     ("GetActiveSessions", p(&["list", "read"], "ssh_session")),
+    ("AcquireSemaphore", p(&["create", "update"], "semaphore")),
+    ("KeepAliveSemaphoreLease", p(&["update"], "semaphore")),
+    ("CancelSemaphoreLease", p(&["update"], "semaphore")),
+    ("GetSemaphores", p(&["list", "read"], "semaphore")),
+    ("DeleteSemaphore", p(&["delete"], "semaphore")),
     // Per watched kind: `list` and `readnosecrets` (`read` with LoadSecrets) on each. Own:
     // an `access_request` watch filtered on the caller's own user needs no rule.
     (

@@ -18,6 +18,7 @@ mod modules;
 mod presence;
 mod remote;
 mod roles;
+mod semaphores;
 mod sessions;
 mod status;
 pub mod tls;
@@ -86,7 +87,7 @@ impl AuthServer {
 
 const APP_KUBE_FEATURE: &str =
     "presence of application and Kubernetes services (not on the Portcullis roadmap yet)";
-const IN_PROGRESS: &str = "sessions, audit ingestion and semaphores (being built)";
+const IN_PROGRESS: &str = "audit ingestion (being built)";
 const NOT_PLANNED: &str = "this part of the Teleport API (not on the Portcullis roadmap yet)";
 
 fn later(rpc: &'static str, feature: &'static str) -> Status {
@@ -286,6 +287,21 @@ auth_service! {
         async fn get_active_sessions(&self, request: Request<auth::GetSessionsRequest>) -> Result<Response<auth::SessionList>, Status> {
             sessions::list(&self.state, request, sessions::Listing::Active).await.map(Response::new)
         }
+        async fn acquire_semaphore(&self, request: Request<services::AcquireSemaphoreRequest>) -> Result<Response<services::SemaphoreLease>, Status> {
+            semaphores::acquire(&self.state, request).await.map(Response::new)
+        }
+        async fn keep_alive_semaphore_lease(&self, request: Request<services::SemaphoreLease>) -> Result<Response<()>, Status> {
+            semaphores::keep_alive(&self.state, request).await.map(Response::new)
+        }
+        async fn cancel_semaphore_lease(&self, request: Request<services::SemaphoreLease>) -> Result<Response<()>, Status> {
+            semaphores::cancel(&self.state, request).await.map(Response::new)
+        }
+        async fn get_semaphores(&self, request: Request<services::SemaphoreFilter>) -> Result<Response<auth::Semaphores>, Status> {
+            semaphores::list(&self.state, request).await.map(Response::new)
+        }
+        async fn delete_semaphore(&self, request: Request<services::SemaphoreFilter>) -> Result<Response<()>, Status> {
+            semaphores::delete(&self.state, request).await.map(Response::new)
+        }
         async fn watch_events(&self, request: Request<auth::Watch>) -> Result<Response<BoxStream<auth::Event>>, Status> {
             watch::watch(&self.state, request).await.map(Response::new)
         }
@@ -302,11 +318,6 @@ auth_service! {
             delete_all_kube_services(auth::DeleteAllKubeServicesRequest) -> ();
         }
         IN_PROGRESS => {
-            acquire_semaphore(services::AcquireSemaphoreRequest) -> services::SemaphoreLease;
-            keep_alive_semaphore_lease(services::SemaphoreLease) -> ();
-            cancel_semaphore_lease(services::SemaphoreLease) -> ();
-            get_semaphores(services::SemaphoreFilter) -> auth::Semaphores;
-            delete_semaphore(services::SemaphoreFilter) -> ();
             emit_audit_event(events::OneOf) -> ();
             verify_audit_log(auth::VerifyAuditLogRequest) -> auth::VerifyAuditLogResponse;
         }

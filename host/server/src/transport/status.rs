@@ -58,6 +58,19 @@ impl From<crate::presence::PresenceError> for Status {
     }
 }
 
+impl From<crate::semaphores::SemaphoreError> for Status {
+    fn from(e: crate::semaphores::SemaphoreError) -> Self {
+        use crate::semaphores::SemaphoreError as S;
+        match e {
+            S::Resource(r) => r.into(),
+            S::Invalid(_) => Status::invalid_argument(e.to_string()),
+            S::LimitReached { .. } => Status::resource_exhausted(e.to_string()),
+            S::LeaseNotFound { .. } | S::NotFound { .. } => Status::not_found(e.to_string()),
+            S::Contended { .. } => Status::aborted(e.to_string()),
+        }
+    }
+}
+
 impl From<crate::watch::WatchError> for Status {
     fn from(e: crate::watch::WatchError) -> Self {
         Status::invalid_argument(e.to_string())

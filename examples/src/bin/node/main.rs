@@ -11,7 +11,14 @@
 //!     [--auth-server 127.0.0.1:3025] [--out DIR] [--ttl-secs 30] [--beats N]
 //! ```
 //! `--beats N` stops after N keep-alives (the node then vanishes once its TTL lapses);
-//! without it the node heartbeats until killed.
+//! without it the node heartbeats until interrupted (SIGINT or SIGTERM).
+//!
+//! `--login CERT_FILE` (repeatable) admits users by their SSH certificates, taking a
+//! `connection` semaphore lease per login within the user's `max-connections@portcullis`,
+//! and prints `admitted USER lease ID` or `refused USER: REASON` (see `logins.rs`); the
+//! leases are kept alive with the heartbeats and cancelled when the node stops.
+
+mod logins;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -33,6 +40,7 @@ struct Args {
     out: PathBuf,
     ttl: Duration,
     beats: Option<u64>,
+    logins: Vec<PathBuf>,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -45,6 +53,7 @@ fn parse_args() -> anyhow::Result<Args> {
         out: PathBuf::from("."),
         ttl: Duration::from_secs(30),
         beats: None,
+        logins: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -57,6 +66,7 @@ fn parse_args() -> anyhow::Result<Args> {
             "--out" => args.out = value()?.into(),
             "--ttl-secs" => args.ttl = Duration::from_secs(value()?.parse()?),
             "--beats" => args.beats = Some(value()?.parse()?),
+            "--login" => args.logins.push(value()?.into()),
             "--labels" => {
                 for pair in value()?.split(',') {
                     let (k, v) = pair
@@ -77,6 +87,9 @@ fn parse_args() -> anyhow::Result<Args> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = parse_args()?;
+    // From here on SIGINT and SIGTERM are caught: the heartbeat loop ends on them, and the
+    // node gives its leases back before it exits.
+    let mut stop = std::pin::pin!(stop_signal()?);
     let host_ca = std::fs::read_to_string(&args.host_ca)
         .with_context(|| format!("cannot read `{}`", args.host_ca.display()))?;
 
@@ -133,6 +146,19 @@ async fn main() -> anyhow::Result<()> {
     };
     let lease = client.rpc().upsert_node(node).await?.into_inner();
     println!("announced; lease {}", lease.lease_id);
+
+    // Users logging in: one connection lease each, within their limit.
+    let mut connections = logins::Connections::new(&args.name, args.ttl);
+    if !args.logins.is_empty() {
+        let trusted = logins::user_ca_fingerprints(&client).await?;
+        for path in &args.logins {
+            match logins::read_login(path, &trusted, SystemTime::now()) {
+                Ok(login) => connections.admit(&client, login).await,
+                Err(e) => println!("refused {}: {e:#}", path.display()),
+            }
+        }
+    }
+
     let (tx, rx) = tokio::sync::mpsc::channel::<KeepAlive>(4);
     let mut rpc = client.rpc();
     let stream = tokio::spawn(async move {
@@ -141,7 +167,11 @@ async fn main() -> anyhow::Result<()> {
     });
     let mut sent = 0u64;
     while args.beats.is_none_or(|n| sent < n) {
-        tokio::time::sleep(args.ttl / 3).await;
+        tokio::select! {
+            () = tokio::time::sleep(args.ttl / 3) => {}
+            () = &mut stop => break,
+        }
+        connections.keep_alive(&client).await;
         let beat = KeepAlive {
             expires: Some(expires()),
             ..lease.clone()
@@ -153,11 +183,25 @@ async fn main() -> anyhow::Result<()> {
         println!("heartbeat {sent}");
     }
     drop(tx);
+    connections.cancel_all(&client).await;
     match stream.await? {
         Ok(_) => println!("stopped after {sent} heartbeats"),
         Err(status) => bail!("keep-alives refused: {}", status.message()),
     }
     Ok(())
+}
+
+/// Listens for SIGINT and SIGTERM from now on: the future resolves on the first of them.
+fn stop_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut term = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+    })
 }
 
 /// Writes the node's private key readable by its owner only.
