@@ -251,6 +251,12 @@ auth_service! {
         async fn get_audit_events(&self, request: Request<auth::GetAuditEventsRequest>) -> Result<Response<auth::AuditEvents>, Status> {
             audit::search(&self.state, request).await.map(Response::new)
         }
+        async fn emit_audit_event(&self, request: Request<events::OneOf>) -> Result<Response<()>, Status> {
+            audit::emit(&self.state, request).await.map(Response::new)
+        }
+        async fn verify_audit_log(&self, request: Request<auth::VerifyAuditLogRequest>) -> Result<Response<auth::VerifyAuditLogResponse>, Status> {
+            audit::verify(&self.state, request).await.map(Response::new)
+        }
         async fn generate_app_token(&self, request: Request<auth::GenerateAppTokenRequest>) -> Result<Response<auth::GenerateAppTokenResponse>, Status> {
             certs::generate_app_token(&self.state, request).await.map(Response::new)
         }
@@ -290,8 +296,6 @@ auth_service! {
             cancel_semaphore_lease(services::SemaphoreLease) -> ();
             get_semaphores(services::SemaphoreFilter) -> auth::Semaphores;
             delete_semaphore(services::SemaphoreFilter) -> ();
-            emit_audit_event(events::OneOf) -> ();
-            verify_audit_log(auth::VerifyAuditLogRequest) -> auth::VerifyAuditLogResponse;
             create_audit_stream(tonic::Streaming<auth::AuditStreamRequest>) -> BoxStream<events::StreamStatus>;
             get_sessions(auth::GetSessionsRequest) -> auth::SessionList;
             get_session(auth::GetSessionRequest) -> services::SessionV1;
