@@ -1,8 +1,5 @@
 //! `pctl audit ls [--since 1h|TIME] [--event TYPE] [--user NAME] [--limit N] [--json]`.
 
-use std::time::SystemTime;
-
-use anyhow::Context;
 use portcullis_api::auth::{AuditEvent, GetAuditEventsRequest};
 
 use crate::connect::ConnectArgs;
@@ -14,10 +11,11 @@ pub struct LsArgs {
     /// (default: the last 24 hours).
     #[arg(long, value_name = "AGO|TIME")]
     since: Option<String>,
-    /// Only events of this type (`rule.action`, `rule.where_failed`).
+    /// Only events of this type (`rule.action`, `rule.where_failed`, or a type hosts and
+    /// users emit, like `session.start`).
     #[arg(long, value_name = "TYPE")]
     event: Option<String>,
-    /// Only events caused by this user.
+    /// Only events caused by this user, or about it.
     #[arg(long)]
     user: Option<String>,
     /// At most this many events (1 to 1000).
@@ -28,33 +26,25 @@ pub struct LsArgs {
     json: bool,
 }
 
-/// The `Since` of the request: an RFC 3339 time as given, or now minus a duration.
-fn since(text: &str) -> anyhow::Result<String> {
-    if humantime::parse_rfc3339_weak(text).is_ok() {
-        return Ok(text.to_owned());
-    }
-    let ago = humantime::parse_duration(text)
-        .with_context(|| format!("--since `{text}` is neither a duration nor an RFC 3339 time"))?;
-    let at = SystemTime::now()
-        .checked_sub(ago)
-        .with_context(|| format!("--since `{text}` is too long ago"))?;
-    Ok(humantime::format_rfc3339_nanos(at).to_string())
-}
-
 fn line(event: &AuditEvent) -> String {
+    let emitter = match event.emitter.as_str() {
+        "" => super::SERVER,
+        emitter => emitter,
+    };
     format!(
-        "{}  {:<18} {:<16} {}",
-        event.time, event.event, event.user, event.fields_json
+        "{}  {:<18} {:<16} {:<16} {}",
+        event.time, event.event, event.user, emitter, event.fields_json
     )
 }
 
-/// Prints the events, one per line (time, type, user, details).
+/// Prints the events, one per line (time, type, user, emitter, details; the emitter is
+/// `(server)` for the auth server's own events).
 pub async fn run(connect: &ConnectArgs, args: LsArgs) -> anyhow::Result<()> {
     let request = GetAuditEventsRequest {
         since: args
             .since
             .as_deref()
-            .map(since)
+            .map(super::since)
             .transpose()?
             .unwrap_or_default(),
         start_after: String::new(),

@@ -79,6 +79,8 @@ pub const TABLE: &[(&str, Permission)] = &[
     ("EvaluatePolicy", p(&["read"], "policy_module")),
     ("CheckAccess", own(&["read"], "role")),
     ("GetAuditEvents", p(&["list", "read"], "event")),
+    ("EmitAuditEvent", p(&["create"], "event")),
+    ("VerifyAuditLog", p(&["list", "read"], "event")),
     ("GenerateToken", p(&["create"], "token")),
     ("GetToken", p(&["read"], "token")),
     ("GetTokens", p(&["list", "readnosecrets"], "token")),

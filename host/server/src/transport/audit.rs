@@ -1,12 +1,17 @@
-//! GetAuditEvents: searching the audit log.
+//! The audit log: GetAuditEvents (searching), EmitAuditEvent (events from hosts and users)
+//! and VerifyAuditLog (checking the hash chains).
 
 use std::time::SystemTime;
 
-use portcullis_api::auth::{AuditEvent, AuditEvents, GetAuditEventsRequest};
+use portcullis_api::auth::{
+    AuditEvent, AuditEvents, AuditLogProblem, GetAuditEventsRequest, VerifyAuditLogRequest,
+    VerifyAuditLogResponse,
+};
+use portcullis_api::events::OneOf;
 use tonic::{Request, Status};
 
 use super::authorize;
-use crate::audit::Query;
+use crate::audit::{verify, Query};
 use crate::rbac::Target;
 use crate::state::State;
 
@@ -34,9 +39,45 @@ pub(super) async fn search(
                 event: e.event,
                 user: e.user,
                 fields_json: e.fields.to_string(),
-                ..AuditEvent::default()
+                emitter: e.emitter,
+                code: e.code,
+                chain: e.chain,
+                seq: e.seq,
+                digest: e.digest,
             })
             .collect(),
         next_start_after: next.unwrap_or_default(),
+    })
+}
+
+pub(super) async fn emit(state: &State, request: Request<OneOf>) -> Result<(), Status> {
+    let caller = authorize(state, &request, "EmitAuditEvent", Target::default()).await?;
+    let event = request.into_inner();
+    state
+        .audit
+        .ingest(&caller.identity, &state.cluster_name, &event)
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn verify(
+    state: &State,
+    request: Request<VerifyAuditLogRequest>,
+) -> Result<VerifyAuditLogResponse, Status> {
+    authorize(state, &request, "VerifyAuditLog", Target::default()).await?;
+    let since = verify::parse_since(&request.get_ref().since)?;
+    let report = state.audit.verify(since, SystemTime::now()).await?;
+    Ok(VerifyAuditLogResponse {
+        checked: report.checked,
+        chains: report.chains,
+        problems: report
+            .problems
+            .into_iter()
+            .map(|p| AuditLogProblem {
+                event_id: p.event_id,
+                chain: p.chain,
+                problem: p.problem,
+            })
+            .collect(),
     })
 }

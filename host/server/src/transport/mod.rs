@@ -87,7 +87,6 @@ impl AuthServer {
 
 const APP_KUBE_FEATURE: &str =
     "presence of application and Kubernetes services (not on the Portcullis roadmap yet)";
-const IN_PROGRESS: &str = "audit ingestion (being built)";
 const NOT_PLANNED: &str = "this part of the Teleport API (not on the Portcullis roadmap yet)";
 
 fn later(rpc: &'static str, feature: &'static str) -> Status {
@@ -254,6 +253,12 @@ auth_service! {
         async fn get_audit_events(&self, request: Request<auth::GetAuditEventsRequest>) -> Result<Response<auth::AuditEvents>, Status> {
             audit::search(&self.state, request).await.map(Response::new)
         }
+        async fn emit_audit_event(&self, request: Request<events::OneOf>) -> Result<Response<()>, Status> {
+            audit::emit(&self.state, request).await.map(Response::new)
+        }
+        async fn verify_audit_log(&self, request: Request<auth::VerifyAuditLogRequest>) -> Result<Response<auth::VerifyAuditLogResponse>, Status> {
+            audit::verify(&self.state, request).await.map(Response::new)
+        }
         async fn generate_app_token(&self, request: Request<auth::GenerateAppTokenRequest>) -> Result<Response<auth::GenerateAppTokenResponse>, Status> {
             certs::generate_app_token(&self.state, request).await.map(Response::new)
         }
@@ -316,10 +321,6 @@ auth_service! {
             upsert_kube_service(auth::UpsertKubeServiceRequest) -> ();
             delete_kube_service(auth::DeleteKubeServiceRequest) -> ();
             delete_all_kube_services(auth::DeleteAllKubeServicesRequest) -> ();
-        }
-        IN_PROGRESS => {
-            emit_audit_event(events::OneOf) -> ();
-            verify_audit_log(auth::VerifyAuditLogRequest) -> auth::VerifyAuditLogResponse;
         }
         NOT_PLANNED => {
             rotate_reset_password_token_secrets(auth::RotateResetPasswordTokenSecretsRequest) -> services::ResetPasswordTokenSecretsV3;

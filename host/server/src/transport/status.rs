@@ -77,6 +77,25 @@ impl From<crate::watch::WatchError> for Status {
     }
 }
 
+impl From<crate::audit::AuditError> for Status {
+    fn from(e: crate::audit::AuditError) -> Self {
+        use crate::audit::AuditError as A;
+        match e {
+            A::Invalid(_) | A::TooLarge { .. } => Status::invalid_argument(e.to_string()),
+            A::OnBehalf { .. } => Status::permission_denied(e.to_string()),
+            A::Resource(r) => r.into(),
+            A::Store(ref inner) => {
+                tracing::error!(error = %inner, "audit log write failed");
+                Status::unavailable(e.to_string())
+            }
+            A::Writer(_) => {
+                tracing::error!(error = %e, "audit log writer failed");
+                Status::internal(e.to_string())
+            }
+        }
+    }
+}
+
 impl From<crate::rbac::RbacError> for Status {
     fn from(e: crate::rbac::RbacError) -> Self {
         use crate::rbac::RbacError as R;

@@ -1,14 +1,27 @@
 //! The audit log: security-relevant events — what the actions of deciding role rules logged,
-//! `where` clauses that failed to evaluate (and so denied or did not allow), joins of hosts —
-//! kept in the
-//! store under `/audit/` in time order, each for [`RETENTION`], and read back with the
-//! `GetAuditEvents` RPC (`pctl audit ls`). Every event is also a log line with target
-//! `portcullis::audit`.
+//! `where` clauses that failed to evaluate (and so denied or did not allow), joins of hosts,
+//! access requests — and the events hosts and users send with `EmitAuditEvent` ([`ingest`]),
+//! kept in the store under `/audit/` in time order, each for [`RETENTION`], and read back
+//! with the `GetAuditEvents` RPC (`pctl audit ls`). Every event is also a log line with
+//! target `portcullis::audit`.
+//!
+//! The log is tamper-evident: each server process writes its events into a hash chain of
+//! its own ([`chain`]: every stored event holds the digest of the one before it, the body
+//! it was computed over verbatim ([`record`]), and a head record says how far the chain
+//! goes); [`verify`] walks the chains and names the first altered, removed or reordered
+//! event of each.
 //!
 //! Writing an event waits until it is durable (the store's fsynced log), like any write.
-//! A failed write does not fail the request that caused it: it is logged at error level.
+//! A failed write of the server's own events does not fail the request that caused it: it
+//! is logged at error level. An ingested event is acknowledged only once stored.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+pub mod chain;
+pub mod ingest;
+mod record;
+#[cfg(test)]
+mod tests;
+pub mod verify;
+
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -53,19 +66,63 @@ pub const ACCESS_REQUEST_POLICY: &str = "access_request.policy";
 pub const ACCESS_REQUEST_POLICY_CHANGE: &str = "access_request_policy.change";
 
 /// One audit event as stored and returned.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AuditEvent {
-    /// Its id: time-ordered, unique across the servers of a cluster (`NANOS-SERVER-SEQ`:
-    /// SERVER is random per process, SEQ counts that process's events).
+    /// Its id: time-ordered, unique across the servers of a cluster (`NANOS-CHAIN-SEQ`:
+    /// CHAIN is random per server process, SEQ is the event's position in it).
     pub id: String,
-    /// When, RFC 3339 with nanoseconds (UTC).
+    /// When the server recorded it, RFC 3339 with nanoseconds (UTC).
     pub time: String,
     /// What happened, e.g. [`RULE_ACTION`].
     pub event: String,
-    /// Who caused it.
+    /// Who caused it, or whom it is about.
     pub user: String,
     /// The details (a JSON object).
     pub fields: Value,
+    /// Who wrote it: empty for the server itself, else the identity (user or host) that
+    /// emitted it.
+    pub emitter: String,
+    /// The emitter's event code, if it gave one.
+    pub code: String,
+    /// The hash chain it belongs to (empty for events written before chaining).
+    pub chain: String,
+    /// Its position in the chain, from 0.
+    pub seq: u64,
+    /// SHA-256 over the previous event's digest and this event's stored body, hex.
+    pub digest: String,
+}
+
+/// Why the audit log could not take or check events.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    /// The event is malformed (the message names what).
+    #[error("{0}")]
+    Invalid(String),
+    /// The event is larger than [`ingest::MAX_EVENT_BYTES`].
+    #[error("the event is {size} bytes, more than the limit of {limit} bytes")]
+    TooLarge {
+        /// Its encoded size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// A user named another user as the event's user.
+    #[error("`{caller}` cannot emit an event on behalf of another user (`{user}`): only hosts may name other users")]
+    OnBehalf {
+        /// The caller.
+        caller: String,
+        /// The user it named.
+        user: String,
+    },
+    /// The store failed to write the events (nothing was written).
+    #[error("the audit log could not be written: {0}")]
+    Store(Arc<portcullis_store::Error>),
+    /// The store failed to read.
+    #[error(transparent)]
+    Resource(#[from] ResourceError),
+    /// The chain's writer failed (a server bug).
+    #[error("the audit log writer failed: {0}")]
+    Writer(String),
 }
 
 /// Which events a search returns.
@@ -131,10 +188,9 @@ impl Query {
 /// The audit log over the store.
 pub struct AuditLog {
     backend: Arc<dyn Backend>,
-    /// Random per process: two servers writing events in the same nanosecond get
-    /// different ids.
-    server: u32,
-    seq: AtomicU32,
+    /// This process's chain: random per process, so two servers writing events in the same
+    /// nanosecond get different ids.
+    writer: Arc<chain::Writer>,
 }
 
 impl std::fmt::Debug for AuditLog {
@@ -148,13 +204,17 @@ fn key(id: &str) -> Vec<u8> {
 }
 
 impl AuditLog {
-    /// The audit log kept in `backend`.
+    /// The audit log kept in `backend`, with a new chain for this process's events.
     pub fn new(backend: Arc<dyn Backend>) -> Self {
         AuditLog {
+            writer: Arc::new(chain::Writer::new(backend.clone())),
             backend,
-            server: rand::random(),
-            seq: AtomicU32::new(0),
         }
+    }
+
+    /// The id of the chain this process writes.
+    pub fn chain(&self) -> &str {
+        self.writer.chain()
     }
 
     /// Records `event` caused by `user`, with `fields` (a JSON object).
@@ -162,42 +222,35 @@ impl AuditLog {
         self.emit_all(vec![(event, user.to_owned(), fields)]).await;
     }
 
-    /// Records several events (type, user, fields) in this order, in one store write.
+    /// Records several events (type, user, fields) in this order, in one store write. A
+    /// failure is logged, not returned: it must not fail the request that caused the events.
     pub async fn emit_all(&self, events: Vec<(&str, String, Value)>) {
-        let now = SystemTime::now();
-        let nanos = now
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos();
-        let mut items = Vec::with_capacity(events.len());
-        let mut records = Vec::with_capacity(events.len());
-        for (event, user, fields) in events {
-            let seq = self.seq.fetch_add(1, Ordering::Relaxed);
-            let record = AuditEvent {
-                id: format!("{nanos:020}-{:08x}-{seq:010}", self.server),
-                time: humantime::format_rfc3339_nanos(now).to_string(),
-                event: event.to_owned(),
-                user,
-                fields,
-            };
-            let (user, details) = (&record.user, &record.fields);
-            tracing::info!(target: "portcullis::audit", event, %user, %details, "audit event");
-            match serde_json::to_vec(&record) {
-                Ok(value) => items.push(portcullis_store::NewItem {
-                    key: key(&record.id),
-                    value,
-                    expires: Some(now + RETENTION),
-                }),
-                Err(e) => tracing::error!(event, %user, %details, "audit event not stored: {e}"),
-            }
-            records.push(record);
+        let events: Vec<chain::NewEvent> = events
+            .into_iter()
+            .map(|(event, user, fields)| {
+                tracing::info!(target: "portcullis::audit", event, %user, details = %fields, "audit event");
+                chain::NewEvent {
+                    event: event.to_owned(),
+                    user,
+                    emitter: String::new(),
+                    code: String::new(),
+                    fields,
+                }
+            })
+            .collect();
+        let what: Vec<String> = events
+            .iter()
+            .map(|e| format!("{} ({})", e.event, e.user))
+            .collect();
+        if let Err(e) = self.writer.append(events).await {
+            // The details are in the `portcullis::audit` lines above.
+            tracing::error!(events = ?what, "audit events not stored: {e}");
         }
-        if let Err(e) = self.backend.create_all(items).await {
-            for record in &records {
-                let (event, user, details) = (&record.event, &record.user, &record.fields);
-                tracing::error!(%event, %user, %details, "audit event not stored: {e}");
-            }
-        }
+    }
+
+    /// Appends `events` to this process's chain; returns them as stored.
+    async fn append(&self, events: Vec<chain::NewEvent>) -> Result<Vec<AuditEvent>, AuditError> {
+        self.writer.append(events).await
     }
 
     /// The events `query` selects, oldest first, and the id to continue after when there
@@ -225,12 +278,13 @@ impl AuditLog {
                 .await
                 .map_err(ResourceError::Store)?;
             for item in page.items {
-                let event: AuditEvent =
-                    serde_json::from_slice(&item.value).map_err(|e| ResourceError::Corrupt {
+                let event = record::decode(&item.value)
+                    .map_err(|reason| ResourceError::Corrupt {
                         kind: "audit event",
                         key: String::from_utf8_lossy(&item.key).into_owned(),
-                        reason: e.to_string(),
-                    })?;
+                        reason,
+                    })?
+                    .into_event();
                 let wanted = query.event.as_ref().is_none_or(|e| *e == event.event)
                     && query.user.as_ref().is_none_or(|u| *u == event.user);
                 let id = event.id.clone();
@@ -246,78 +300,5 @@ impl AuditLog {
                 None => return Ok((events, None)),
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use portcullis_store::MemoryBackend;
-    use serde_json::json;
-
-    #[tokio::test]
-    async fn events_are_kept_in_order_and_searched_by_type_user_time_and_page() {
-        let log = AuditLog::new(Arc::new(MemoryBackend::new()));
-        let before = SystemTime::now();
-        log.emit(RULE_ACTION, "alice", json!({"n": 1})).await;
-        log.emit(WHERE_FAILED, "bob", json!({"n": 2})).await;
-        log.emit(RULE_ACTION, "bob", json!({"n": 3})).await;
-
-        let log = &log;
-        let all = |q: Query| async move { log.search(&Query { limit: 10, ..q }).await.unwrap() };
-        let (events, next) = all(Query::default()).await;
-        assert_eq!(next, None);
-        let ns: Vec<_> = events.iter().map(|e| e.fields["n"].clone()).collect();
-        assert_eq!(ns, [json!(1), json!(2), json!(3)]);
-        assert!(events.windows(2).all(|w| w[0].id < w[1].id));
-        assert!(humantime::parse_rfc3339(&events[0].time).unwrap() >= before);
-
-        let (by_type, _) = all(Query {
-            event: Some(RULE_ACTION.into()),
-            ..Query::default()
-        })
-        .await;
-        assert_eq!(by_type.len(), 2);
-        let (by_user, _) = all(Query {
-            user: Some("bob".into()),
-            ..Query::default()
-        })
-        .await;
-        assert_eq!(by_user.len(), 2);
-        let (later, _) = all(Query {
-            since: Some(SystemTime::now() + Duration::from_secs(1)),
-            ..Query::default()
-        })
-        .await;
-        assert!(later.is_empty());
-        let (from_first, _) = all(Query {
-            since: humantime::parse_rfc3339(&events[1].time).ok(),
-            ..Query::default()
-        })
-        .await;
-        assert_eq!(
-            from_first.len(),
-            2,
-            "an event exactly at `since` is included"
-        );
-
-        // Pages of one, continued with the id they end at.
-        let (first, next) = log
-            .search(&Query {
-                limit: 1,
-                ..Query::default()
-            })
-            .await
-            .unwrap();
-        assert_eq!(first, events[..1]);
-        let (second, _) = log
-            .search(&Query {
-                limit: 1,
-                start_after: next,
-                ..Query::default()
-            })
-            .await
-            .unwrap();
-        assert_eq!(second, events[1..2]);
     }
 }
