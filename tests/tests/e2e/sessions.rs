@@ -516,7 +516,7 @@ fn size_limits_and_bad_streams_are_refused() {
         );
         server.pctl_ok(&["create", s(&carol)]);
         server.sign_user("carol", "tls", s(&dir.join("carol")));
-        let carol = Client::connect(&server.addr, &TlsFiles::from_prefix(&dir.join("carol")))
+        let carol = Client::connect(&server.addr, &TlsFiles::from_prefix(dir.join("carol")))
             .await
             .unwrap();
         let denied = SessionRecorder::create(&carol, "s-carol")
