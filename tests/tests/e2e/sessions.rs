@@ -525,3 +525,53 @@ fn size_limits_and_bad_streams_are_refused() {
         assert_eq!(denied.code(), Some(Code::PermissionDenied), "{denied}");
     });
 }
+
+#[test]
+fn with_two_servers_on_etcd_a_stream_resumes_on_the_other_server() {
+    let tmp = tempfile::tempdir().unwrap();
+    let etcd = portcullis_tests::etcd::Etcd::start(&tmp.path().join("etcd"));
+    let config = format!(
+        "{}sweep_interval: 1h\n",
+        etcd.storage_yaml("/sessions-test")
+    );
+    let boot = |name: &str| {
+        let dir = tmp.path().join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        Server::start_with_config(&dir, &config)
+    };
+    let (a, b) = (boot("a"), boot("b"));
+    let files = server_host_files(&a, tmp.path());
+    let rt = rt();
+    let mut recorder = rt.block_on(async {
+        let node = Client::connect(&a.addr, &files).await.unwrap();
+        let mut recorder = SessionRecorder::create(&node, "s-ha").await.unwrap();
+        recorder.record(start("alice", "root")).await.unwrap();
+        print_through(&mut recorder, 0, 20, &node).await;
+        recorder.sync().await.unwrap();
+        // The other server sees the session in progress.
+        let admin_b = b.admin_client().await;
+        let active = admin_b
+            .rpc()
+            .get_active_sessions(GetSessionsRequest::default())
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(active.sessions.len(), 1);
+        print_through(&mut recorder, 20, 5, &node).await;
+        recorder
+    });
+    // The first server dies mid-session; the node goes on with the second one.
+    a.kill9();
+    rt.block_on(async {
+        let node = Client::connect(&b.addr, &files).await.unwrap();
+        recorder.reconnect(&node).await.unwrap();
+        print_through(&mut recorder, 25, 10, &node).await;
+        recorder.complete().await.unwrap();
+        let admin_b = b.admin_client().await;
+        assert_eq!(indexes(&admin_b, "s-ha").await, (0..36).collect::<Vec<_>>());
+    });
+    let played = b.pctl_ok(&["sessions", "play", "s-ha", "--raw"]);
+    let expected: String = (0..35).map(|i| format!("line {i}\r\n")).collect();
+    assert_eq!(played, expected);
+    b.stop();
+}
