@@ -32,23 +32,6 @@ pub struct StoredEvent {
 }
 
 impl StoredEvent {
-    /// The event as it arrived, with its fields already parsed.
-    pub fn from_api(event: &OneOf, fields: Value) -> Self {
-        let time = event
-            .time
-            .and_then(to_system_time)
-            .map(|t| humantime::format_rfc3339_nanos(t).to_string())
-            .unwrap_or_default();
-        StoredEvent {
-            index: event.index,
-            event_type: event.r#type.clone(),
-            code: event.code.clone(),
-            time,
-            user: event.user.clone(),
-            fields,
-        }
-    }
-
     /// The event as the API returns it.
     pub fn to_api(&self, cluster_name: &str) -> OneOf {
         OneOf {
@@ -63,6 +46,118 @@ impl StoredEvent {
                 self.fields.to_string()
             },
             index: self.index,
+        }
+    }
+}
+
+/// An event on its way into a part. Its fields stay the JSON text that arrived (checked
+/// to be one object, on one line), so writing the part copies them instead of encoding
+/// them again: most of a recording is terminal output in `print` events' fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    /// Position in the recording, from 0.
+    pub index: i64,
+    /// Event type.
+    pub event_type: String,
+    /// Event code, if given.
+    pub code: String,
+    /// When it happened (RFC 3339 with nanoseconds), as the emitter says.
+    pub time: String,
+    /// The user who caused it, if any.
+    pub user: String,
+    /// The fields: the text of one JSON object without line breaks.
+    pub fields: String,
+}
+
+impl NewEvent {
+    /// Checks an event as it arrived; the error says what is wrong with its fields.
+    pub fn from_api(event: &OneOf) -> Result<Self, String> {
+        let text = event.fields.trim();
+        let fields = if text.is_empty() {
+            "{}".to_owned()
+        } else {
+            if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(text) {
+                return Err(format!(
+                    "fields of event {} are not valid JSON: {e}",
+                    event.index
+                ));
+            }
+            if !text.starts_with('{') {
+                return Err(format!(
+                    "fields of event {} are not a JSON object",
+                    event.index
+                ));
+            }
+            if text.contains(['\n', '\r']) {
+                // Line breaks between tokens: the compact form fits on the part's line.
+                serde_json::from_str::<Value>(text)
+                    .map(|v| v.to_string())
+                    .map_err(|e| format!("fields of event {}: {e}", event.index))?
+            } else {
+                text.to_owned()
+            }
+        };
+        let time = event
+            .time
+            .and_then(to_system_time)
+            .map(|t| humantime::format_rfc3339_nanos(t).to_string())
+            .unwrap_or_default();
+        Ok(NewEvent {
+            index: event.index,
+            event_type: event.r#type.clone(),
+            code: event.code.clone(),
+            time,
+            user: event.user.clone(),
+            fields,
+        })
+    }
+
+    /// The event as a part stores it, its fields parsed.
+    pub fn stored(&self) -> Result<StoredEvent, String> {
+        let fields = serde_json::from_str(&self.fields)
+            .map_err(|e| format!("fields of event {}: {e}", self.index))?;
+        Ok(StoredEvent {
+            index: self.index,
+            event_type: self.event_type.clone(),
+            code: self.code.clone(),
+            time: self.time.clone(),
+            user: self.user.clone(),
+            fields,
+        })
+    }
+
+    /// Appends the event's line: the JSON object [`StoredEvent`] reads back.
+    fn write_line(&self, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        out.extend_from_slice(b"{\"index\":");
+        out.extend_from_slice(self.index.to_string().as_bytes());
+        out.extend_from_slice(b",\"type\":");
+        serde_json::to_writer(&mut *out, &self.event_type)?;
+        if !self.code.is_empty() {
+            out.extend_from_slice(b",\"code\":");
+            serde_json::to_writer(&mut *out, &self.code)?;
+        }
+        out.extend_from_slice(b",\"time\":");
+        serde_json::to_writer(&mut *out, &self.time)?;
+        if !self.user.is_empty() {
+            out.extend_from_slice(b",\"user\":");
+            serde_json::to_writer(&mut *out, &self.user)?;
+        }
+        out.extend_from_slice(b",\"fields\":");
+        out.extend_from_slice(self.fields.as_bytes());
+        out.extend_from_slice(b"}\n");
+        Ok(())
+    }
+}
+
+impl From<&StoredEvent> for NewEvent {
+    fn from(event: &StoredEvent) -> Self {
+        NewEvent {
+            index: event.index,
+            event_type: event.event_type.clone(),
+            code: event.code.clone(),
+            time: event.time.clone(),
+            user: event.user.clone(),
+            fields: event.fields.to_string(),
         }
     }
 }
@@ -91,17 +186,17 @@ pub fn digest(prev: &str, body: &[u8]) -> String {
 }
 
 /// Encodes events (in index order, at least one) as part `seq` after digest `prev`: the
-/// stored value and its header.
+/// stored value, its header and the size of its body.
 pub fn encode(
     seq: u64,
     prev: &str,
-    events: &[StoredEvent],
-) -> Result<(Vec<u8>, PartHeader), String> {
-    let mut body = Vec::with_capacity(events.len() * 256);
+    events: &[NewEvent],
+) -> Result<(Vec<u8>, PartHeader, usize), String> {
+    let mut body = Vec::with_capacity(events.iter().map(|e| e.fields.len() + 128).sum());
     for event in events {
-        serde_json::to_writer(&mut body, event)
+        event
+            .write_line(&mut body)
             .map_err(|e| format!("cannot encode an event: {e}"))?;
-        body.push(b'\n');
     }
     let header = PartHeader {
         seq,
@@ -114,7 +209,7 @@ pub fn encode(
         serde_json::to_vec(&header).map_err(|e| format!("cannot encode a part: {e}"))?;
     value.push(b'\n');
     value.extend_from_slice(&body);
-    Ok((value, header))
+    Ok((value, header, body.len()))
 }
 
 /// A stored part, split into its header and body.
@@ -183,14 +278,16 @@ mod tests {
 
     #[test]
     fn parts_round_trip_and_chain() {
-        let (value, header) = encode(0, "", &[event(0), event(1)]).unwrap();
+        let (value, header, body) =
+            encode(0, "", &[(&event(0)).into(), (&event(1)).into()]).unwrap();
+        assert_eq!(Part::decode(&value).unwrap().body.len(), body);
         let part = Part::decode(&value).unwrap();
         assert_eq!(part.header, header);
         assert_eq!((header.first, header.last), (0, 1));
         part.check().unwrap();
         assert_eq!(part.events().unwrap(), vec![event(0), event(1)]);
 
-        let (next, next_header) = encode(1, &header.digest, &[event(2)]).unwrap();
+        let (next, next_header, _) = encode(1, &header.digest, &[(&event(2)).into()]).unwrap();
         assert_eq!(Part::decode(&next).unwrap().header.prev, header.digest);
         assert_ne!(next_header.digest, header.digest);
 
@@ -206,7 +303,28 @@ mod tests {
         let api = event(3).to_api("example");
         assert_eq!(api.index, 3);
         assert_eq!(api.cluster_name, "example");
-        let fields: Value = serde_json::from_str(&api.fields).unwrap();
-        assert_eq!(StoredEvent::from_api(&api, fields), event(3));
+        let new = NewEvent::from_api(&api).unwrap();
+        assert_eq!(new.stored().unwrap(), event(3));
+    }
+
+    #[test]
+    fn fields_must_be_one_json_object_and_are_kept_on_one_line() {
+        let mut api = event(0).to_api("example");
+        api.fields = "{\n  \"a\": 1.50,\n  \"b\": \"x\"\n}".into();
+        let new = NewEvent::from_api(&api).unwrap();
+        assert!(!new.fields.contains('\n'), "{}", new.fields);
+        let (value, _, _) = encode(0, "", &[new]).unwrap();
+        let events = Part::decode(&value).unwrap().events().unwrap();
+        assert_eq!(events[0].fields, json!({"a": 1.5, "b": "x"}));
+        api.fields = "[1]".into();
+        assert!(NewEvent::from_api(&api)
+            .unwrap_err()
+            .contains("not a JSON object"));
+        api.fields = "{".into();
+        assert!(NewEvent::from_api(&api)
+            .unwrap_err()
+            .contains("not valid JSON"));
+        api.fields = String::new();
+        assert_eq!(NewEvent::from_api(&api).unwrap().fields, "{}");
     }
 }

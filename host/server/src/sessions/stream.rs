@@ -6,9 +6,8 @@ use std::time::SystemTime;
 use portcullis_api::events::OneOf;
 use portcullis_api::services::SessionV1;
 use portcullis_store::Error as StoreError;
-use serde_json::Value;
 
-use super::part::{self, Part, StoredEvent};
+use super::part::{self, NewEvent, Part, StoredEvent};
 use super::upload::{part_key, upload_key, Upload, IDLE_TTL};
 use super::{session_of, validate_session_id, Recordings, SessionError, KIND_SESSION, PART_BYTES};
 use crate::resources::ResourceError;
@@ -20,7 +19,7 @@ pub struct StreamWriter<'a> {
     recordings: &'a Recordings,
     upload: Upload,
     revision: u64,
-    buffer: Vec<StoredEvent>,
+    buffer: Vec<NewEvent>,
     buffer_bytes: usize,
     next_index: i64,
     meta: super::upload::Meta,
@@ -182,28 +181,12 @@ impl<'a> StreamWriter<'a> {
                 limit: limits.max_session_bytes,
             });
         }
-        let fields = if event.fields.is_empty() {
-            Value::Object(Default::default())
-        } else {
-            match serde_json::from_str::<Value>(&event.fields) {
-                Ok(value @ Value::Object(_)) => value,
-                Ok(_) => {
-                    return Err(SessionError::Invalid(format!(
-                        "fields of event {} are not a JSON object",
-                        event.index
-                    )))
-                }
-                Err(e) => {
-                    return Err(SessionError::Invalid(format!(
-                        "fields of event {} are not valid JSON: {e}",
-                        event.index
-                    )))
-                }
-            }
-        };
-        let stored = StoredEvent::from_api(event, fields);
-        self.meta.learn(&stored);
-        self.buffer.push(stored);
+        let new = NewEvent::from_api(event).map_err(SessionError::Invalid)?;
+        if new.event_type.starts_with("session.") {
+            let stored = new.stored().map_err(SessionError::Invalid)?;
+            self.meta.learn(&stored);
+        }
+        self.buffer.push(new);
         self.buffer_bytes += size;
         self.next_index += 1;
         Ok(true)
@@ -215,10 +198,11 @@ impl<'a> StreamWriter<'a> {
             return Ok(self.upload.last_index);
         }
         let upload_id = self.upload.upload_id.clone();
-        let (value, _) = part::encode(self.upload.parts, &self.upload.digest, &self.buffer)
-            .map_err(SessionError::Invalid)?;
+        let (value, header, body_bytes) =
+            part::encode(self.upload.parts, &self.upload.digest, &self.buffer)
+                .map_err(SessionError::Invalid)?;
         let mut next = self.upload.clone();
-        next.adopt(&value)?;
+        next.advance(header, body_bytes);
         next.meta = self.meta.clone();
         next.updated = humantime::format_rfc3339_nanos(now).to_string();
         match self

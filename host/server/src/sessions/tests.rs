@@ -190,8 +190,8 @@ async fn a_resume_continues_after_the_durable_events_and_adopts_a_stray_part() {
             .value,
     )
     .unwrap();
-    let stray_event = part::StoredEvent::from_api(&print(2, "two"), json!({"data": "dHdv"}));
-    let (stray, _) = part::encode(upload.parts, &upload.digest, &[stray_event]).unwrap();
+    let stray_event = part::NewEvent::from_api(&print(2, "two")).unwrap();
+    let (stray, _, _) = part::encode(upload.parts, &upload.digest, &[stray_event]).unwrap();
     backend
         .create(&part_key(&upload_id, upload.parts), stray, None)
         .await

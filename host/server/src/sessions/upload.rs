@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::part::{Part, StoredEvent};
+use super::part::{Part, PartHeader, StoredEvent};
 use super::SessionError;
 
 /// Store key prefix of upload records.
@@ -188,11 +188,18 @@ impl Upload {
         for event in part.events().map_err(damaged)? {
             self.meta.learn(&event);
         }
-        self.parts += 1;
-        self.last_index = part.header.last;
-        self.bytes += part.body.len() as u64;
-        self.digest = part.header.digest;
+        let body_bytes = part.body.len();
+        self.advance(part.header, body_bytes);
         Ok(())
+    }
+
+    /// Counts a part this process just encoded (so its checks are not needed): `header`,
+    /// with a body of `body_bytes`.
+    pub fn advance(&mut self, header: PartHeader, body_bytes: usize) {
+        self.parts += 1;
+        self.last_index = header.last;
+        self.bytes += body_bytes as u64;
+        self.digest = header.digest;
     }
 }
 
@@ -240,9 +247,12 @@ mod tests {
     #[test]
     fn adopting_a_part_checks_that_it_follows() {
         let mut upload = Upload::new("s1", "node", SystemTime::now());
-        let (first, header) =
-            super::super::part::encode(0, "", &[event(0, "session.start", "alice", json!({}))])
-                .unwrap();
+        let (first, header, _) = super::super::part::encode(
+            0,
+            "",
+            &[(&event(0, "session.start", "alice", json!({}))).into()],
+        )
+        .unwrap();
         upload.adopt(&first).unwrap();
         assert_eq!((upload.parts, upload.last_index), (1, 0));
         assert_eq!(upload.digest, header.digest);
