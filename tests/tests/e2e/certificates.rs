@@ -593,3 +593,76 @@ fn configured_key_algorithms_work_with_openssh() {
     let why = err(out);
     assert!(why.contains("ca.ssh_algorithm"), "{why}");
 }
+
+#[test]
+fn host_certificates_take_a_ttl_and_users_only_existing_roles() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    let server = Server::start(&dir.join("data"), &[]);
+
+    // A host certificate for an hour: both certificates say so.
+    let prefix = dir.join("host-h1");
+    server.pctl_ok(&[
+        "auth",
+        "sign",
+        "--host",
+        "h1",
+        "--role",
+        "Node",
+        "--ttl",
+        "1h",
+        "--format",
+        "tls",
+        "--out",
+        s(&prefix),
+    ]);
+    let pem = std::fs::read(TlsFiles::from_prefix(&prefix).cert).unwrap();
+    let left = lifetime(&identity_from_pem(&pem));
+    assert!(
+        left > Duration::from_secs(3300) && left <= Duration::from_secs(3600),
+        "{left:?}"
+    );
+    let ssh = dir.join("host-h1-ssh");
+    server.pctl_ok(&[
+        "auth",
+        "sign",
+        "--host",
+        "h1",
+        "--ttl",
+        "30m",
+        "--format",
+        "openssh",
+        "--out",
+        s(&ssh),
+    ]);
+    let cert_text = std::fs::read_to_string(dir.join("host-h1-ssh-cert.pub")).unwrap();
+    let cert = ssh_key::Certificate::from_openssh(cert_text.trim()).unwrap();
+    assert_eq!(
+        cert.valid_before() - cert.valid_after(),
+        30 * 60 + 60,
+        "{cert_text}"
+    );
+    let too_long = err(server.pctl(&[
+        "auth",
+        "sign",
+        "--host",
+        "h2",
+        "--ttl",
+        "2years",
+        "--format",
+        "tls",
+        "--out",
+        s(&dir.join("host-h2")),
+    ]));
+    assert!(too_long.contains("longer than the maximum"), "{too_long}");
+
+    // A user naming a role that does not exist is refused, and not written.
+    let refused = err(server.pctl(&["users", "add", "dave", "--roles", "admin,nope"]));
+    assert!(
+        refused.contains("role `nope`, which does not exist"),
+        "{refused}"
+    );
+    let missing = err(server.pctl(&["get", "user/dave"]));
+    assert!(missing.contains("not found"), "{missing}");
+    server.pctl_ok(&["users", "add", "dave", "--roles", "admin"]);
+}

@@ -86,6 +86,12 @@ fn seed_resources_round_trip_through_pctl() {
 fn pctl_users_and_status() {
     let tmp = tempfile::tempdir().unwrap();
     let server = Server::start(&tmp.path().join("data"), &["--cluster-name", "alpha"]);
+    // The roles a user names must exist.
+    for role in ["dev", "ops"] {
+        let yaml = format!("kind: role\nversion: v3\nmetadata:\n  name: {role}\nspec: {{}}\n");
+        let file = portcullis_tests::write_file(tmp.path(), &format!("{role}.yaml"), &yaml);
+        server.pctl_ok(&["create", portcullis_tests::s(&file)]);
+    }
     server.pctl_ok(&[
         "users",
         "add",

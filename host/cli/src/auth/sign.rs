@@ -49,8 +49,9 @@ pub struct SignArgs {
     /// Output path (a prefix for `tls`).
     #[arg(long, short = 'o', value_name = "PATH")]
     out: PathBuf,
-    /// Lifetime of user certificates (default 12h, at most 30h and the roles' max_session_ttl).
-    #[arg(long, value_parser = humantime::parse_duration, conflicts_with = "host")]
+    /// Lifetime of the certificates: for a user 12h by default, at most 30h and the roles'
+    /// max_session_ttl; for a host a year by default, and at most a year.
+    #[arg(long, value_parser = humantime::parse_duration)]
     ttl: Option<Duration>,
     /// Include the roles of this approved access request (repeatable); the certificates
     /// then expire no later than the request's access expiry.
@@ -87,7 +88,7 @@ pub async fn run(connect: &ConnectArgs, args: SignArgs) -> anyhow::Result<()> {
             let Some((host_id, extra)) = names.split_first() else {
                 bail!("--host needs a host id");
             };
-            let signed = sign_host(&client, &key, host_id, extra, &args.role).await?;
+            let signed = sign_host(&client, &key, host_id, extra, &args.role, args.ttl).await?;
             (host_id.clone(), signed)
         }
         (None, None) => bail!("give --user or --host"),
@@ -200,7 +201,13 @@ async fn sign_host(
     host_id: &str,
     extra: &[String],
     role: &str,
+    ttl: Option<Duration>,
 ) -> anyhow::Result<Signed> {
+    let ttl = match ttl {
+        None => 0,
+        Some(ttl) if ttl.is_zero() => bail!("--ttl must be longer than zero"),
+        Some(ttl) => i64::try_from(ttl.as_nanos()).context("--ttl is too long")?,
+    };
     let certs = client
         .rpc()
         .generate_host_certs(HostCertsRequest {
@@ -210,6 +217,7 @@ async fn sign_host(
             additional_principals: extra.to_vec(),
             public_tls_key: key.public_key_pem()?.into_bytes(),
             public_ssh_key: key.public_key_openssh()?.into_bytes(),
+            ttl,
             ..Default::default()
         })
         .await?

@@ -31,6 +31,8 @@ pub struct HostCertsParams {
     pub public_tls_key: Vec<u8>,
     /// Public key for the SSH certificate (OpenSSH).
     pub public_ssh_key: Vec<u8>,
+    /// Lifetime of the certificates: [`HOST_CERT_TTL`] when `None`, and at most that.
+    pub ttl: Option<Duration>,
 }
 
 /// The certificates issued, with what the host needs to trust its peers.
@@ -73,6 +75,22 @@ pub fn issue(
         ));
     }
     let role = system_role(&params.role)?;
+    let ttl = match params.ttl {
+        None => HOST_CERT_TTL,
+        Some(ttl) if ttl.is_zero() => {
+            return Err(IssueError::Invalid(
+                "the host certificate lifetime must be longer than zero".into(),
+            ))
+        }
+        Some(ttl) if ttl > HOST_CERT_TTL => {
+            return Err(IssueError::Invalid(format!(
+                "host certificate lifetime `{}` is longer than the maximum of `{}`",
+                humantime::format_duration(ttl),
+                humantime::format_duration(HOST_CERT_TTL)
+            )))
+        }
+        Some(ttl) => ttl,
+    };
     let ssh_key = std::str::from_utf8(&params.public_ssh_key)
         .map_err(|_| IssueError::Invalid("the public SSH key is not text".into()))?
         .trim();
@@ -100,7 +118,7 @@ pub fn issue(
             public_key: ssh_key.to_owned(),
             key_id: params.host_id.clone(),
             principals,
-            ttl: HOST_CERT_TTL,
+            ttl,
         },
         now,
     )?;
@@ -124,7 +142,7 @@ pub fn issue(
             public_key_pem: Some(tls_pem),
         },
         now,
-        HOST_CERT_TTL,
+        ttl,
     )?;
     Ok(HostCerts {
         ssh,

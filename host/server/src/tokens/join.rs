@@ -98,6 +98,7 @@ impl Joining<'_> {
             dns_names: req.dns_names.clone(),
             public_tls_key: req.public_tls_key.clone(),
             public_ssh_key: req.public_ssh_key.clone(),
+            ttl: None,
         };
         let certs = match host::issue(self.keyring, self.cluster_name, &params, now) {
             Ok(certs) => certs,

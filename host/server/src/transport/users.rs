@@ -49,7 +49,7 @@ pub(super) async fn create(state: &State, request: Request<UserV2>) -> Result<()
         Target::resource(request.get_ref()),
     )
     .await?;
-    Ok(users::create(&state.users, request.into_inner()).await?)
+    Ok(users::create(&state.users, &state.roles, request.into_inner()).await?)
 }
 
 pub(super) async fn update(state: &State, request: Request<UserV2>) -> Result<(), Status> {
@@ -60,7 +60,7 @@ pub(super) async fn update(state: &State, request: Request<UserV2>) -> Result<()
         Target::resource(request.get_ref()),
     )
     .await?;
-    Ok(users::update(&state.users, request.into_inner()).await?)
+    Ok(users::update(&state.users, &state.roles, request.into_inner()).await?)
 }
 
 pub(super) async fn delete(
