@@ -271,6 +271,76 @@ fn label_selectors_filter_nodes() {
     });
 }
 
+/// Roles for [`listings_show_only_what_node_labels_grant`]: both may list nodes; one
+/// reaches `env: dev` nodes, the other everything but `env: prod`.
+const LABEL_ROLES: &str = "kind: role
+version: v3
+metadata:
+  name: dev-nodes
+spec:
+  allow:
+    node_labels: {env: dev}
+    rules:
+    - resources: [node]
+      verbs: [list, read]
+---
+kind: role
+version: v3
+metadata:
+  name: not-prod
+spec:
+  allow:
+    node_labels: {'*': '*'}
+    rules:
+    - resources: [node]
+      verbs: [list, read]
+  deny:
+    node_labels: {env: prod}
+---
+kind: user
+version: v2
+metadata:
+  name: dora
+spec:
+  roles: [dev-nodes]
+---
+kind: user
+version: v2
+metadata:
+  name: nico
+spec:
+  roles: [not-prod]
+";
+
+#[test]
+fn listings_show_only_what_node_labels_grant() {
+    let t = setup("node-1", "Node");
+    let (server, admin) = (&t.server, &t.admin);
+    t.rt.block_on(async {
+        for (name, labels) in [
+            ("a", &[("env", "prod")][..]),
+            ("b", &[("env", "dev")][..]),
+            ("c", &[("env", "qa")][..]),
+        ] {
+            register(admin, server_v2("node", name, labels, None)).await;
+        }
+    });
+    let roles = write_file(t.dir.path(), "label-roles.yaml", LABEL_ROLES);
+    server.pctl_ok(&["create", s(&roles)]);
+    let listed = |user: &str| -> Vec<String> {
+        let out = server.pctl_as(t.dir.path(), user, &["nodes", "ls", "--json"]);
+        let out = portcullis_tests::ok(out);
+        let nodes: Vec<ServerV2> = serde_json::from_str(&out).unwrap();
+        names(&nodes)
+    };
+    assert_eq!(listed("dora"), ["b"]);
+    assert_eq!(listed("nico"), ["b", "c"], "deny wins over allow");
+    // The admin and hosts (proxies route to any node) see every node.
+    assert_eq!(server.pctl_ok(&["nodes", "ls"]).lines().count(), 4);
+    let host = t.rt.block_on(node_names(&t.host, &[]));
+    assert_eq!(host, ["a", "b", "c"]);
+}
+
 #[test]
 fn hosts_announce_only_themselves_and_listing_needs_rights() {
     let t = setup("node-1", "Node");

@@ -9,7 +9,7 @@ use portcullis_api::auth::{
 use portcullis_api::services::ProvisionTokenV2;
 use portcullis_api::{Client, TlsFiles};
 use portcullis_ca::ClientKey;
-use portcullis_tests::{identity_from_pem, rt, s, stderr, write_file, Server};
+use portcullis_tests::{err, identity_from_pem, ok, rt, s, stderr, write_file, Server};
 use tonic::Code;
 
 /// What a joining host has: the host CA (given out of band) and its new key.
@@ -331,6 +331,9 @@ spec:
   allow:
     cluster_labels:
       env: prod
+    rules:
+    - resources: [remote_cluster]
+      verbs: [list, read]
 ---
 kind: role
 version: v3
@@ -340,6 +343,9 @@ spec:
   allow:
     cluster_labels:
       env: ['staging', 'dev']
+    rules:
+    - resources: [remote_cluster]
+      verbs: [list, read]
 ";
 
 #[test]
@@ -403,12 +409,21 @@ fn leaf_clusters_inherit_token_labels_and_roles_decide_who_reaches_them() {
         "{}",
         reach("pat")
     );
+    // Listings hold only the clusters a user's cluster_labels reach.
+    let sees = |user: &str| ok(server.pctl_as(dir, user, &["get", "rc"])).contains("leaf-1");
+    assert!(sees("sam") && !sees("pat"));
+    let hidden = err(server.pctl_as(dir, "pat", &["get", "rc/leaf-1"]));
+    assert!(
+        hidden.contains("remote_cluster `leaf-1` not found"),
+        "{hidden}"
+    );
 
     // Relabelling moves access from one role to the other, and a new join keeps the labels.
     server.pctl_ok(&["update", "rc/leaf-1", "--set-labels", "env=prod"]);
     assert!(server.pctl_ok(&["get", "rc/leaf-1"]).contains("prod"));
     assert!(reach("pat").contains("cluster access: allowed (allowed by role `prod-only`"));
     assert!(reach("sam").contains("cluster access: denied"));
+    assert!(sees("pat") && !sees("sam"));
     join_leaf();
     assert!(server.pctl_ok(&["get", "rc/leaf-1"]).contains("prod"));
 

@@ -246,6 +246,25 @@ impl Authorized {
         Ok(self.subject.insert(subject))
     }
 
+    /// Whether the caller's roles grant access, by their label selectors of `target`
+    /// (`node_labels`, `cluster_labels`, ...), to a resource with `labels` — what a listing
+    /// shows, as Teleport filters them (deny wins). Hosts (callers with system roles) see
+    /// every resource: proxies route to any node.
+    pub async fn grants_labels(
+        &mut self,
+        state: &State,
+        target: portcullis_authz::access::Target,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<bool, ResourceError> {
+        if !self.identity.system_roles.is_empty() {
+            return Ok(true);
+        }
+        let traits = self.identity.traits.clone();
+        let subject = self.subject(state).await?;
+        let access = portcullis_authz::access::check(&subject.roles, &traits, target, labels, None);
+        Ok(access.allowed)
+    }
+
     /// Checks that the caller may make a call of `rpc` on `target`: the RPC's verbs from the
     /// table, on `kind` when given (for RPCs whose messages each name a kind of their own,
     /// like WatchEvents), else on the table's kind. The subject is loaded once and kept.

@@ -19,6 +19,7 @@ use crate::presence::validate::{expiry, namespace};
 use crate::presence::{hosts, Registry, ServerKind};
 use crate::rbac::{Authorized, Target};
 use crate::state::State;
+use portcullis_authz::access::Target::Node;
 
 /// `UpsertNode` / `UpsertProxy`: registers the server under a new lease.
 pub(super) async fn upsert(
@@ -42,12 +43,23 @@ pub(super) async fn nodes(
     state: &State,
     request: Request<GetNodesRequest>,
 ) -> Result<ServerList, Status> {
-    authorize(state, &request, "GetNodes", Target::default()).await?;
+    let mut caller = authorize(state, &request, "GetNodes", Target::default()).await?;
     let request = request.into_inner();
     let namespace = namespace(ServerKind::Node, &request.namespace)?;
-    let servers = Registry::new(&*state.backend, ServerKind::Node)
+    let all = Registry::new(&*state.backend, ServerKind::Node)
         .list(&namespace, &request.labels)
         .await?;
+    // Only the nodes the caller's roles reach by `node_labels`.
+    let mut servers = Vec::with_capacity(all.len());
+    for server in all {
+        let labels = server.metadata.as_ref().map(|m| &m.labels);
+        let granted = caller
+            .grants_labels(state, Node, labels.unwrap_or(&Default::default()))
+            .await?;
+        if granted {
+            servers.push(server);
+        }
+    }
     Ok(ServerList { servers })
 }
 

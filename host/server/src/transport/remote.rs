@@ -15,6 +15,7 @@ use crate::remote_clusters;
 use crate::resources::kinds::KIND_REMOTE_CLUSTER;
 use crate::resources::validate::validate_name;
 use crate::state::State;
+use portcullis_authz::access::Target::Cluster;
 
 pub(super) async fn get(
     state: &State,
@@ -22,7 +23,7 @@ pub(super) async fn get(
 ) -> Result<RemoteClusterV3, Status> {
     let name = request.get_ref().name.clone();
     validate_name(KIND_REMOTE_CLUSTER, &name)?;
-    authorize(
+    let mut caller = authorize(
         state,
         &request,
         "GetRemoteCluster",
@@ -30,21 +31,30 @@ pub(super) async fn get(
     )
     .await?;
     let cluster = state.remote_clusters.get(&name).await?;
+    let labels = cluster.metadata.clone().unwrap_or_default().labels;
+    if !caller.grants_labels(state, Cluster, &labels).await? {
+        // As for a cluster that does not exist: its name is all the caller knows.
+        return Err(crate::resources::ResourceError::NotFound {
+            kind: KIND_REMOTE_CLUSTER,
+            name,
+        }
+        .into());
+    }
     Ok(remote_clusters::with_status(cluster, SystemTime::now()))
 }
 
 pub(super) async fn list(state: &State, request: Request<()>) -> Result<RemoteClusterList, Status> {
-    authorize(state, &request, "GetRemoteClusters", Target::default()).await?;
+    let mut caller = authorize(state, &request, "GetRemoteClusters", Target::default()).await?;
     let now = SystemTime::now();
-    Ok(RemoteClusterList {
-        remote_clusters: state
-            .remote_clusters
-            .list()
-            .await?
-            .into_iter()
-            .map(|c| remote_clusters::with_status(c, now))
-            .collect(),
-    })
+    // Only the clusters the caller's roles reach by `cluster_labels`.
+    let mut remote_clusters = Vec::new();
+    for cluster in state.remote_clusters.list().await? {
+        let labels = cluster.metadata.clone().unwrap_or_default().labels;
+        if caller.grants_labels(state, Cluster, &labels).await? {
+            remote_clusters.push(remote_clusters::with_status(cluster, now));
+        }
+    }
+    Ok(RemoteClusterList { remote_clusters })
 }
 
 /// Replaces the labels of an existing remote cluster (the rest is the server's).
