@@ -255,9 +255,9 @@ impl Server {
         TlsFiles::in_dir(&self.data_dir, "admin")
     }
 
-    /// Signs a TLS identity for host `name` with system role `role` (kept in `dir`) and
-    /// connects with it.
-    pub async fn host_client(&self, dir: &Path, name: &str, role: &str) -> Client {
+    /// Signs a TLS identity for host `name` with system role `role` with `pctl auth sign`,
+    /// kept in `dir` (`host-NAME.crt/.key/.cas`).
+    pub fn sign_host_tls(&self, dir: &Path, name: &str, role: &str) -> TlsFiles {
         let prefix = dir.join(format!("host-{name}"));
         self.pctl_ok(&[
             "auth",
@@ -271,9 +271,14 @@ impl Server {
             "--out",
             s(&prefix),
         ]);
-        Client::connect(&self.addr, &TlsFiles::from_prefix(&prefix))
-            .await
-            .unwrap()
+        TlsFiles::from_prefix(&prefix)
+    }
+
+    /// Signs a TLS identity for host `name` with system role `role` (see
+    /// [`Server::sign_host_tls`]) and connects with it.
+    pub async fn host_client(&self, dir: &Path, name: &str, role: &str) -> Client {
+        let files = self.sign_host_tls(dir, name, role);
+        Client::connect(&self.addr, &files).await.unwrap()
     }
 
     /// A client connected as the admin identity.

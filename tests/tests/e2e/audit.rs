@@ -10,7 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use portcullis_api::auth::{AuditEvent, GetAuditEventsRequest};
 use portcullis_api::events::OneOf;
-use portcullis_api::{Client, TlsFiles};
+use portcullis_api::Client;
 use portcullis_store::{Backend, RocksBackend};
 use portcullis_tests::{err, identity_from_pem, ok, rt, s, write_file, Server, ALICE_YAML};
 use serde_json::{json, Value};
@@ -38,20 +38,7 @@ spec:
 /// Signs a TLS identity for host `name` with system role `role`; returns a client connected
 /// with it and the user name its certificate carries.
 async fn host_client(server: &Server, dir: &Path, name: &str, role: &str) -> (Client, String) {
-    let prefix = dir.join(format!("host-{name}"));
-    server.pctl_ok(&[
-        "auth",
-        "sign",
-        "--host",
-        name,
-        "--role",
-        role,
-        "--format",
-        "tls",
-        "--out",
-        s(&prefix),
-    ]);
-    let files = TlsFiles::from_prefix(&prefix);
+    let files = server.sign_host_tls(dir, name, role);
     let identity = identity_from_pem(&std::fs::read(&files.cert).unwrap());
     let client = Client::connect(&server.addr, &files).await.unwrap();
     (client, identity.username)

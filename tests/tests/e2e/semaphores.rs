@@ -403,26 +403,12 @@ fn nodes_may_use_semaphores_and_plain_users_may_not() {
     let server = start(dir);
     let users = write_file(dir, "alice.yaml", portcullis_tests::ALICE_YAML);
     server.pctl_ok(&["create", s(&users)]);
-    let node = dir.join("node-1");
-    server.pctl_ok(&[
-        "auth",
-        "sign",
-        "--host",
-        "node-1",
-        "--role",
-        "Node",
-        "--format",
-        "tls",
-        "--out",
-        s(&node),
-    ]);
+    let node = server.sign_host_tls(dir, "node-1", "Node");
     let alice = dir.join("alice");
     server.sign_user("alice", "tls", s(&alice));
     let rt = rt();
     rt.block_on(async {
-        let node = Client::connect(&server.addr, &TlsFiles::from_prefix(&node))
-            .await
-            .unwrap();
+        let node = Client::connect(&server.addr, &node).await.unwrap();
         let lease = acquire(&node, "alice", 2, Duration::from_secs(60))
             .await
             .unwrap();

@@ -5,7 +5,6 @@
 //! mid-session and a server killed mid-session lose and repeat nothing; size limits and bad
 //! streams are refused.
 
-use std::path::Path;
 use std::time::SystemTime;
 
 use base64::Engine;
@@ -69,6 +68,17 @@ async fn record(node: &Client, id: &str, users: &[&str], lines: &[&str]) {
         .await
         .unwrap();
     recorder.complete().await.unwrap();
+}
+
+/// The sessions being recorded now (one page).
+async fn active_sessions(client: &Client) -> Vec<portcullis_api::services::SessionV1> {
+    client
+        .rpc()
+        .get_active_sessions(GetSessionsRequest::default())
+        .await
+        .unwrap()
+        .into_inner()
+        .sessions
 }
 
 /// The indexes of every event of session `id`, page by page.
@@ -348,7 +358,7 @@ fn a_cut_connection_mid_session_loses_and_repeats_nothing() {
     let rt = rt();
     let printed = rt.block_on(async {
         let relay = Relay::start(&server.addr).await;
-        let files = server_host_files(&server, dir);
+        let files = server.sign_host_tls(dir, "node-relay", "Node");
         let through_relay = Client::connect(&relay.addr, &files).await.unwrap();
         let mut recorder = SessionRecorder::create(&through_relay, "s-cut")
             .await
@@ -397,23 +407,6 @@ fn a_cut_connection_mid_session_loses_and_repeats_nothing() {
     assert_eq!(texts, expected);
 }
 
-fn server_host_files(server: &Server, dir: &Path) -> TlsFiles {
-    let prefix = dir.join("host-node-relay");
-    server.pctl_ok(&[
-        "auth",
-        "sign",
-        "--host",
-        "node-relay",
-        "--role",
-        "Node",
-        "--format",
-        "tls",
-        "--out",
-        s(&prefix),
-    ]);
-    TlsFiles::from_prefix(&prefix)
-}
-
 #[test]
 fn a_server_killed_mid_session_loses_and_repeats_nothing() {
     let dir = tempfile::tempdir().unwrap();
@@ -421,7 +414,7 @@ fn a_server_killed_mid_session_loses_and_repeats_nothing() {
     let data = dir.join("data");
     let server = Server::start(&data, &[]);
     let rt = rt();
-    let files = server_host_files(&server, dir);
+    let files = server.sign_host_tls(dir, "node-relay", "Node");
     let (mut recorder, upload) = rt.block_on(async {
         let node = Client::connect(&server.addr, &files).await.unwrap();
         let mut recorder = SessionRecorder::create(&node, "s-restart").await.unwrap();
@@ -439,14 +432,9 @@ fn a_server_killed_mid_session_loses_and_repeats_nothing() {
         let node = Client::connect(&server.addr, &files).await.unwrap();
         // Still in progress after the restart.
         let admin = server.admin_client().await;
-        let active = admin
-            .rpc()
-            .get_active_sessions(GetSessionsRequest::default())
-            .await
-            .unwrap()
-            .into_inner();
-        assert_eq!(active.sessions.len(), 1);
-        assert_eq!(active.sessions[0].spec.as_ref().unwrap().upload_id, upload);
+        let active = active_sessions(&admin).await;
+        assert_eq!(active.len(), 1);
+        assert_eq!(active[0].spec.as_ref().unwrap().upload_id, upload);
         recorder.reconnect(&node).await.unwrap();
         print_through(&mut recorder, 40, 10, &node).await;
         recorder.complete().await.unwrap();
@@ -540,7 +528,7 @@ fn with_two_servers_on_etcd_a_stream_resumes_on_the_other_server() {
         Server::start_with_config(&dir, &config)
     };
     let (a, b) = (boot("a"), boot("b"));
-    let files = server_host_files(&a, tmp.path());
+    let files = a.sign_host_tls(tmp.path(), "node-relay", "Node");
     let rt = rt();
     let mut recorder = rt.block_on(async {
         let node = Client::connect(&a.addr, &files).await.unwrap();
@@ -550,13 +538,7 @@ fn with_two_servers_on_etcd_a_stream_resumes_on_the_other_server() {
         recorder.sync().await.unwrap();
         // The other server sees the session in progress.
         let admin_b = b.admin_client().await;
-        let active = admin_b
-            .rpc()
-            .get_active_sessions(GetSessionsRequest::default())
-            .await
-            .unwrap()
-            .into_inner();
-        assert_eq!(active.sessions.len(), 1);
+        assert_eq!(active_sessions(&admin_b).await.len(), 1);
         print_through(&mut recorder, 20, 5, &node).await;
         recorder
     });

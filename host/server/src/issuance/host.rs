@@ -31,8 +31,9 @@ pub struct HostCertsParams {
     pub public_tls_key: Vec<u8>,
     /// Public key for the SSH certificate (OpenSSH).
     pub public_ssh_key: Vec<u8>,
-    /// Lifetime of the certificates: [`HOST_CERT_TTL`] when `None`, and at most that.
-    pub ttl: Option<Duration>,
+    /// Lifetime of the certificates in nanoseconds: [`HOST_CERT_TTL`] for 0, and at most
+    /// that.
+    pub ttl_nanos: i64,
 }
 
 /// The certificates issued, with what the host needs to trust its peers.
@@ -75,22 +76,12 @@ pub fn issue(
         ));
     }
     let role = system_role(&params.role)?;
-    let ttl = match params.ttl {
-        None => HOST_CERT_TTL,
-        Some(ttl) if ttl.is_zero() => {
-            return Err(IssueError::Invalid(
-                "the host certificate lifetime must be longer than zero".into(),
-            ))
-        }
-        Some(ttl) if ttl > HOST_CERT_TTL => {
-            return Err(IssueError::Invalid(format!(
-                "host certificate lifetime `{}` is longer than the maximum of `{}`",
-                humantime::format_duration(ttl),
-                humantime::format_duration(HOST_CERT_TTL)
-            )))
-        }
-        Some(ttl) => ttl,
-    };
+    let ttl = crate::resources::validate::requested_ttl(
+        "host certificate lifetime",
+        params.ttl_nanos,
+        HOST_CERT_TTL,
+        HOST_CERT_TTL,
+    )?;
     let ssh_key = std::str::from_utf8(&params.public_ssh_key)
         .map_err(|_| IssueError::Invalid("the public SSH key is not text".into()))?
         .trim();

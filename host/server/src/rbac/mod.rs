@@ -259,9 +259,10 @@ impl Authorized {
         if !self.identity.system_roles.is_empty() {
             return Ok(true);
         }
-        let traits = self.identity.traits.clone();
+        let identity = Arc::clone(&self.identity);
         let subject = self.subject(state).await?;
-        let access = portcullis_authz::access::check(&subject.roles, &traits, target, labels, None);
+        let traits = &identity.traits;
+        let access = portcullis_authz::access::check(&subject.roles, traits, target, labels, None);
         Ok(access.allowed)
     }
 

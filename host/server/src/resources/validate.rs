@@ -31,6 +31,31 @@ pub fn normalize_header(
     )?)
 }
 
+/// A lifetime a caller asks for in nanoseconds: `default` for 0, refused when negative or
+/// longer than `max`; `what` names it in the error (`ttl`, `host certificate lifetime`).
+pub fn requested_ttl(
+    what: &str,
+    nanos: i64,
+    default: std::time::Duration,
+    max: std::time::Duration,
+) -> Result<std::time::Duration, ResourceError> {
+    match nanos {
+        0 => Ok(default),
+        n if n < 0 => Err(ResourceError::invalid(format!("{what} {n}ns is negative"))),
+        n => {
+            let ttl = std::time::Duration::from_nanos(n.unsigned_abs());
+            if ttl > max {
+                return Err(ResourceError::invalid(format!(
+                    "{what} {} is longer than the maximum of {}",
+                    humantime::format_duration(ttl),
+                    humantime::format_duration(max)
+                )));
+            }
+            Ok(ttl)
+        }
+    }
+}
+
 /// Normalises and checks a user (see `portcullis_api::validate::normalize_user`).
 pub fn normalize_user(user: &mut UserV2) -> Result<(), ResourceError> {
     Ok(portcullis_api::validate::normalize_user(user)?)

@@ -94,28 +94,20 @@ impl Recordings {
                 .await?;
             for item in &page.items {
                 let upload = Upload::decode(&item.key, &item.value)?;
-                if !upload.complete {
-                    items.push((
-                        upload.upload_id.clone(),
-                        session_of(&upload, KIND_SSH_SESSION, cluster_name),
-                    ));
-                    if items.len() == limit {
-                        let next = items.last().map(|(id, _)| id.clone());
-                        return Ok(Page {
-                            items: items.into_iter().map(|(_, s)| s).collect(),
-                            next,
-                        });
-                    }
+                if upload.complete {
+                    continue;
+                }
+                items.push(session_of(&upload, KIND_SSH_SESSION, cluster_name));
+                if items.len() == limit {
+                    return Ok(Page {
+                        items,
+                        next: Some(upload.upload_id),
+                    });
                 }
             }
             match page.next {
                 Some(next) => cursor = Some(next),
-                None => {
-                    return Ok(Page {
-                        items: items.into_iter().map(|(_, s)| s).collect(),
-                        next: None,
-                    })
-                }
+                None => return Ok(Page { items, next: None }),
             }
         }
     }

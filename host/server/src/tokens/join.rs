@@ -98,7 +98,7 @@ impl Joining<'_> {
             dns_names: req.dns_names.clone(),
             public_tls_key: req.public_tls_key.clone(),
             public_ssh_key: req.public_ssh_key.clone(),
-            ttl: None,
+            ttl_nanos: 0,
         };
         let certs = match host::issue(self.keyring, self.cluster_name, &params, now) {
             Ok(certs) => certs,

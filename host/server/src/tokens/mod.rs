@@ -169,21 +169,7 @@ pub fn new_token(
 
 /// The lifetime a caller asks for: `ttl_nanos` (0 = [`DEFAULT_TTL`]), at most [`MAX_TTL`].
 pub fn ttl(ttl_nanos: i64) -> Result<Duration, ResourceError> {
-    match ttl_nanos {
-        0 => Ok(DEFAULT_TTL),
-        n if n < 0 => Err(ResourceError::invalid(format!("ttl {n}ns is negative"))),
-        n => {
-            let ttl = Duration::from_nanos(n.unsigned_abs());
-            if ttl > MAX_TTL {
-                return Err(ResourceError::invalid(format!(
-                    "ttl {} is longer than the maximum of {}",
-                    humantime::format_duration(ttl),
-                    humantime::format_duration(MAX_TTL)
-                )));
-            }
-            Ok(ttl)
-        }
-    }
+    crate::resources::validate::requested_ttl("ttl", ttl_nanos, DEFAULT_TTL, MAX_TTL)
 }
 
 /// What a caller asks of GenerateToken.

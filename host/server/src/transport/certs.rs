@@ -70,16 +70,7 @@ pub(super) async fn generate_host_certs(
         dns_names: req.dns_names,
         public_tls_key: req.public_tls_key,
         public_ssh_key: req.public_ssh_key,
-        ttl: match u64::try_from(req.ttl) {
-            Ok(0) => None,
-            Ok(nanos) => Some(std::time::Duration::from_nanos(nanos)),
-            Err(_) => {
-                return Err(Status::invalid_argument(format!(
-                    "TTL {} is negative",
-                    req.ttl
-                )))
-            }
-        },
+        ttl_nanos: req.ttl,
     };
     let certs = host::issue(
         &state.keyring,
