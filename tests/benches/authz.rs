@@ -228,6 +228,7 @@ impl Setup {
             kind: self.kind,
             user_resource: &self.user,
             resource: &self.resource,
+            namespace: "default",
         };
         let decision = self
             .authorizer

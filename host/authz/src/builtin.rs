@@ -15,17 +15,23 @@ pub const ADMIN: &str = "admin";
 /// cluster), as Teleport's implicit rules allow.
 pub const IMPLICIT: &str = "default-implicit-role";
 
-/// System roles of hosts (as in host certificates), case as issued.
-pub const SYSTEM_ROLES: [&str; 9] = [
+/// System roles of hosts (as in host certificates and provisioning tokens), case as issued:
+/// every role the reference lists for tokens, plus `Db` and `WindowsDesktop`.
+pub const SYSTEM_ROLES: [&str; 14] = [
     "Auth",
+    "Web",
     "Node",
     "Proxy",
-    "App",
+    "Admin",
+    "ProvisionToken",
+    "Trusted_cluster",
+    "Signup",
+    "Nop",
+    "RemoteProxy",
     "Kube",
+    "App",
     "Db",
     "WindowsDesktop",
-    "RemoteProxy",
-    "Trusted_cluster",
 ];
 
 /// Longest certificate lifetime of the admin role (30 hours), in nanoseconds.
@@ -111,13 +117,40 @@ fn host_rules() -> Vec<Rule> {
 const SEMAPHORE_VERBS: &[&str] = &["list", "create", "read", "update", "delete"];
 
 /// The rules of system role `name` (case-insensitive), or `None` if it is not one.
+///
+/// `Auth` and `Admin` may do everything; `Nop` and `ProvisionToken` (an identity that only
+/// proves it was provisioned) nothing beyond the implicit role; `Signup` reads the cluster's
+/// name and completes invitations (reset password tokens); the others are hosts with
+/// [`host_rules`] and what their service needs.
 fn system_rules(name: &str) -> Option<Vec<Rule>> {
     let mut rules = host_rules();
     let own = |rules: &mut Vec<Rule>, extra: &[(&[&str], &[&str])]| {
         rules.extend(extra.iter().map(|(r, v)| rule(r, v)));
     };
     match *SYSTEM_ROLES.iter().find(|r| r.eq_ignore_ascii_case(name))? {
-        "Auth" => return Some(vec![rule(&["*"], &["*"])]),
+        "Auth" | "Admin" => return Some(vec![rule(&["*"], &["*"])]),
+        "Nop" | "ProvisionToken" => return Some(Vec::new()),
+        "Signup" => {
+            return Some(vec![
+                rule(&["cluster_name"], &["read"]),
+                rule(&["reset_password_token"], &["read", "update"]),
+            ])
+        }
+        "Web" => own(
+            &mut rules,
+            &[
+                (
+                    &["web_session"],
+                    &["create", "read", "list", "update", "delete"],
+                ),
+                (&["reset_password_token"], &["read", "update"]),
+                (&["session"], &["read", "list"]),
+                (
+                    &["auth_server", "trusted_cluster", "namespace"],
+                    &["read", "list"],
+                ),
+            ],
+        ),
         "Node" => own(
             &mut rules,
             &[
@@ -190,6 +223,7 @@ pub fn implicit() -> RoleV3 {
                 rule(&["cert_authority"], &["readnosecrets", "list"]),
                 rule(&["cluster_name"], &["read", "list"]),
             ],
+            namespaces: vec!["*".to_owned()],
             ..RoleConditions::default()
         },
     )
@@ -210,6 +244,7 @@ pub fn role_named(name: &str) -> Option<RoleV3> {
         RoleOptions::default(),
         RoleConditions {
             rules,
+            namespaces: vec!["*".to_owned()],
             ..RoleConditions::default()
         },
     ))

@@ -11,11 +11,13 @@ use crate::verbs::{VERBS, WILDCARD};
 
 /// The Cedar schema of role decisions: a `User` applies an action (a verb) to a `Kind` of
 /// resource; `readnosecrets` is a member of `read`, so a rule allowing `read` also allows
-/// reading without secrets. `where_true` lists the rules whose `where` clause holds.
+/// reading without secrets. `where_true` lists the rules whose `where` clause holds;
+/// `namespace` is the namespace the request is in (a rule applies only in the namespaces its
+/// role's conditions list).
 pub(crate) const SCHEMA: &str = r#"
 entity User;
 entity Kind;
-type RuleContext = { where_true: Set<String> };
+type RuleContext = { where_true: Set<String>, namespace: String };
 action "list", "create", "read", "update", "delete", "rotate"
   appliesTo { principal: User, resource: Kind, context: RuleContext };
 action "readnosecrets" in ["read"]
@@ -81,6 +83,22 @@ pub(crate) struct CompiledRule {
     pub(crate) rule: Rule,
     /// The rule's entry in `where_true` when it has a `where` clause (`r{index}`).
     pub(crate) id: String,
+    /// The namespaces the rule applies in: its side's `namespaces`, [`DEFAULT_NAMESPACE`]
+    /// when that lists none; `*` is every namespace.
+    pub(crate) namespaces: Vec<String>,
+}
+
+/// The namespace of requests and resources that name none, and of rules whose role's
+/// conditions list none.
+pub const DEFAULT_NAMESPACE: &str = "default";
+
+/// The namespaces a side's rules apply in (see [`CompiledRule::namespaces`]).
+fn rule_namespaces(listed: &[String]) -> Vec<String> {
+    if listed.is_empty() {
+        vec![DEFAULT_NAMESPACE.to_owned()]
+    } else {
+        listed.to_vec()
+    }
 }
 
 impl CompiledRule {
@@ -89,15 +107,20 @@ impl CompiledRule {
         !self.rule.r#where.trim().is_empty()
     }
 
-    /// Whether the rule names `verb` (or `*`; `read` covers `readnosecrets`) and `kind` (or
-    /// `*`), leaving its `where` clause aside.
-    pub(crate) fn applies_to(&self, verb: &str, kind: &str) -> bool {
+    /// Whether the rule applies in `namespace` and names `verb` (or `*`; `read` covers
+    /// `readnosecrets`) and `kind` (or `*`), leaving its `where` clause aside.
+    pub(crate) fn applies_to(&self, verb: &str, kind: &str, namespace: &str) -> bool {
+        let namespace_ok = self
+            .namespaces
+            .iter()
+            .any(|n| n == WILDCARD || n == namespace);
         let verb_ok = self
             .rule
             .verbs
             .iter()
             .any(|v| v == WILDCARD || v == verb || (verb == "readnosecrets" && v == "read"));
-        verb_ok
+        namespace_ok
+            && verb_ok
             && self
                 .rule
                 .resources
@@ -139,9 +162,15 @@ fn quoted(text: &str) -> String {
     out
 }
 
-/// The Cedar text of one rule: one policy per resource kind it names (or one for `*`), the
-/// kind in the policy's scope, where Cedar matches it without evaluating a condition.
-fn policy_texts(rule: &Rule, side: Side, id: &str) -> Result<Vec<String>, String> {
+/// The Cedar text of one rule that applies in `namespaces`: one policy per resource kind it
+/// names (or one for `*`), the kind in the policy's scope, where Cedar matches it without
+/// evaluating a condition; the namespace (unless `*`) and the `where` clause in conditions.
+fn policy_texts(
+    rule: &Rule,
+    namespaces: &[String],
+    side: Side,
+    id: &str,
+) -> Result<Vec<String>, String> {
     let effect = match side {
         Side::Allow => "permit",
         Side::Deny => "forbid",
@@ -158,11 +187,20 @@ fn policy_texts(rule: &Rule, side: Side, id: &str) -> Result<Vec<String>, String
         }
         format!("action in [{}]", verbs.join(", "))
     };
-    let when = if rule.r#where.trim().is_empty() {
-        String::new()
-    } else {
-        format!(" when {{ context.where_true.contains({}) }}", quoted(id))
-    };
+    let mut when = String::new();
+    if !namespaces.iter().any(|n| n == WILDCARD) {
+        let listed: Vec<String> = namespaces.iter().map(|n| quoted(n)).collect();
+        when.push_str(&format!(
+            " when {{ [{}].contains(context.namespace) }}",
+            listed.join(", ")
+        ));
+    }
+    if !rule.r#where.trim().is_empty() {
+        when.push_str(&format!(
+            " when {{ context.where_true.contains({}) }}",
+            quoted(id)
+        ));
+    }
     let resources: Vec<String> = if rule.resources.iter().any(|r| r == WILDCARD) {
         vec!["resource".to_owned()]
     } else {
@@ -196,13 +234,14 @@ pub(crate) fn compile(roles: &[RoleV3]) -> Result<CompiledRoles, AuthzError> {
             let Some(conditions) = conditions else {
                 continue;
             };
+            let namespaces = rule_namespaces(&conditions.namespaces);
             for (index, rule) in conditions.rules.iter().enumerate() {
                 let id = format!("r{}", rules.len());
                 let invalid = |reason: String| AuthzError::InvalidRole {
                     role: name.clone(),
                     reason: format!("{}.rules[{index}]: {reason}", side.as_str()),
                 };
-                for text in policy_texts(rule, side, &id).map_err(invalid)? {
+                for text in policy_texts(rule, &namespaces, side, &id).map_err(invalid)? {
                     let policy_id = PolicyId::from_str(&format!("p{}", policy_rules.len()))
                         .map_err(|e| AuthzError::Internal(e.to_string()))?;
                     let policy = Policy::parse(Some(policy_id), &text)
@@ -220,6 +259,7 @@ pub(crate) fn compile(roles: &[RoleV3]) -> Result<CompiledRoles, AuthzError> {
                     },
                     rule: rule.clone(),
                     id,
+                    namespaces: namespaces.clone(),
                 });
             }
         }
@@ -246,14 +286,17 @@ mod tests {
 
     #[test]
     fn rules_become_policies_that_the_schema_validates() {
+        let all = vec!["*".to_owned()];
         let cases = [
             (
                 rule(&["*"], &["*"], ""),
+                all.clone(),
                 Side::Allow,
                 vec!["permit(principal, action, resource);"],
             ),
             (
                 rule(&["user", "role", "user"], &["read", "list"], ""),
+                all.clone(),
                 Side::Deny,
                 vec![
                     r#"forbid(principal, action in [Action::"read", Action::"list"], resource == Kind::"role");"#,
@@ -262,15 +305,24 @@ mod tests {
             ),
             (
                 rule(&["role"], &["*"], "x"),
+                rule_namespaces(&[]),
                 Side::Allow,
                 vec![
-                    r#"permit(principal, action, resource == Kind::"role") when { context.where_true.contains("r7") };"#,
+                    r#"permit(principal, action, resource == Kind::"role") when { ["default"].contains(context.namespace) } when { context.where_true.contains("r7") };"#,
+                ],
+            ),
+            (
+                rule(&["node"], &["list"], ""),
+                vec!["dev".to_owned(), "prod".to_owned()],
+                Side::Deny,
+                vec![
+                    r#"forbid(principal, action in [Action::"list"], resource == Kind::"node") when { ["dev", "prod"].contains(context.namespace) };"#,
                 ],
             ),
         ];
         let (schema, _) = schema().unwrap();
-        for (rule, side, expected) in cases {
-            let texts = policy_texts(&rule, side, "r7").unwrap();
+        for (rule, namespaces, side, expected) in cases {
+            let texts = policy_texts(&rule, &namespaces, side, "r7").unwrap();
             assert_eq!(texts, expected);
             let set = PolicySet::from_str(&texts.concat()).unwrap();
             let result = Validator::new(schema.clone()).validate(&set, ValidationMode::Strict);
@@ -278,7 +330,7 @@ mod tests {
         }
         assert_eq!(quoted("a\"b\\c"), r#""a\"b\\c""#);
         assert!(
-            policy_texts(&rule(&["role"], &["fly"], ""), Side::Allow, "r0")
+            policy_texts(&rule(&["role"], &["fly"], ""), &all, Side::Allow, "r0")
                 .unwrap_err()
                 .contains("unknown verb `fly`")
         );

@@ -12,7 +12,9 @@ use cedar_policy::{
 use portcullis_api::services::RoleV3;
 use serde_json::{Map, Value};
 
-use crate::compile::{compile, schema, CompiledRoles, CompiledRule, RuleRef, Side};
+use crate::compile::{
+    compile, schema, CompiledRoles, CompiledRule, RuleRef, Side, DEFAULT_NAMESPACE,
+};
 use crate::error::{AuthzError, HookError};
 use crate::verbs::VERBS;
 
@@ -36,6 +38,9 @@ pub struct Request<'a> {
     /// The resource as `where` clauses see it (`resource.metadata.name`); `{}` when the
     /// request is not about one resource (e.g. a listing).
     pub resource: &'a Value,
+    /// The namespace the request is in ([`DEFAULT_NAMESPACE`] for most): only rules whose
+    /// role lists it (or `*`) apply.
+    pub namespace: &'a str,
 }
 
 /// Kinds whose resource `where` clauses also see under the kind's name.
@@ -129,6 +134,8 @@ pub struct Decision {
     pub verb: String,
     /// The resource kind asked for.
     pub kind: String,
+    /// The namespace the request was in.
+    pub namespace: String,
     /// The rules that decided: matching deny rules when denied by a rule, matching allow
     /// rules when allowed, none when no rule allowed (the default).
     pub decided_by: Vec<RuleRef>,
@@ -141,7 +148,10 @@ pub struct Decision {
 
 impl fmt::Display for Decision {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let what = format!("`{}` on `{}`", self.verb, self.kind);
+        let mut what = format!("`{}` on `{}`", self.verb, self.kind);
+        if self.namespace != DEFAULT_NAMESPACE {
+            what.push_str(&format!(" in namespace `{}`", self.namespace));
+        }
         let rules = self
             .decided_by
             .iter()
@@ -286,7 +296,9 @@ impl Authorizer {
             let applying: Vec<&CompiledRule> = compiled
                 .rules
                 .iter()
-                .filter(|r| r.at.side == side && r.applies_to(request.verb, request.kind))
+                .filter(|r| {
+                    r.at.side == side && r.applies_to(request.verb, request.kind, request.namespace)
+                })
                 .collect();
             let mut settled = applying.iter().any(|r| !r.has_where());
             for rule in applying.iter().filter(|r| r.has_where()) {
@@ -315,10 +327,16 @@ impl Authorizer {
         let uid = |ty: &EntityTypeName, id: &str| {
             EntityUid::from_type_name_and_id(ty.clone(), EntityId::new(id))
         };
-        let context = Context::from_pairs([(
-            "where_true".to_owned(),
-            RestrictedExpression::new_set(holding),
-        )])
+        let context = Context::from_pairs([
+            (
+                "where_true".to_owned(),
+                RestrictedExpression::new_set(holding),
+            ),
+            (
+                "namespace".to_owned(),
+                RestrictedExpression::new_string(request.namespace.to_owned()),
+            ),
+        ])
         .map_err(internal)?;
         let cedar_request = cedar_policy::Request::new(
             uid(&self.user_type, request.user),
@@ -358,6 +376,7 @@ impl Authorizer {
             allowed,
             verb: request.verb.to_owned(),
             kind: request.kind.to_owned(),
+            namespace: request.namespace.to_owned(),
             decided_by: deciding.into_iter().map(|r| r.at.clone()).collect(),
             wheres,
             actions,

@@ -38,7 +38,7 @@ pub mod templates;
 pub mod validate;
 pub mod verbs;
 
-pub use compile::{RuleRef, Side};
+pub use compile::{RuleRef, Side, DEFAULT_NAMESPACE};
 pub use decide::{
     ActionOutcome, Authorizer, Decision, Request, RuleHooks, WhereOutcome, MAX_CACHED_ROLE_SETS,
 };

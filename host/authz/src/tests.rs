@@ -82,6 +82,7 @@ fn decide_as(roles: &[RoleV3], verb: &str, kind: &str, user: &Value) -> Decision
                 kind,
                 user_resource: user,
                 resource: &resource,
+                namespace: "default",
             },
             &Fake,
         )
@@ -306,6 +307,7 @@ fn compiled_role_sets_are_cached_per_roles_and_revisions() {
         kind: "role",
         user_resource: &user,
         resource: &user,
+        namespace: "default",
     };
     let v1 = role("r", 1, vec![rule(&["role"], &["read"])], vec![]);
     let v2 = role("r", 2, vec![], vec![]);
@@ -332,6 +334,7 @@ fn unknown_verbs_in_requests_and_rules_are_errors() {
         kind: "role",
         user_resource: &user,
         resource: &user,
+        namespace: "default",
     };
     assert!(authorizer.decide(&[], &request, &Fake).is_err());
     let bad = role("bad", 1, vec![rule(&["role"], &["fly"])], vec![]);
@@ -381,4 +384,58 @@ fn builtin_roles() {
         err.to_string().starts_with("`admin` is a built-in role"),
         "{err}"
     );
+}
+
+#[test]
+fn rules_apply_only_in_their_roles_namespaces() {
+    let authorizer = Authorizer::new().unwrap();
+    let user = json!({});
+    // Each variant is a new revision: compiled role sets are cached by name and revision.
+    let revision = std::cell::Cell::new(0);
+    let in_namespace = |namespaces: &[&str], deny_namespaces: &[&str]| {
+        revision.set(revision.get() + 1);
+        let mut role = role(
+            "r",
+            revision.get(),
+            vec![rule(&["node"], &["list"])],
+            vec![with_where(rule(&["node"], &["list"]), "yes")],
+        );
+        let spec = role.spec.as_mut().unwrap();
+        let listed = |n: &[&str]| n.iter().map(|s| (*s).to_owned()).collect();
+        spec.allow.as_mut().unwrap().namespaces = listed(namespaces);
+        spec.deny.as_mut().unwrap().namespaces = listed(deny_namespaces);
+        role
+    };
+    let decide = |role: &RoleV3, namespace: &str| {
+        let request = Request {
+            user: "alice",
+            verb: "list",
+            kind: "node",
+            user_resource: &user,
+            resource: &user,
+            namespace,
+        };
+        authorizer
+            .decide(std::slice::from_ref(role), &request, &Fake)
+            .unwrap()
+    };
+    // None listed: `default` only, on both sides (the deny rule applies there).
+    let plain = in_namespace(&[], &[]);
+    assert!(!decide(&plain, "default").allowed);
+    let allow_only = in_namespace(&[], &["nowhere"]);
+    assert!(decide(&allow_only, "default").allowed);
+    let elsewhere = decide(&allow_only, "dev");
+    assert!(!elsewhere.allowed);
+    assert!(elsewhere.decided_by.is_empty());
+    assert!(elsewhere.wheres.is_empty(), "no rule applies in `dev`");
+    assert!(elsewhere.to_string().contains("in namespace `dev`"));
+    // Listed: only there; `*` everywhere; a deny rule in the namespace wins.
+    let dev = in_namespace(&["dev"], &["prod"]);
+    assert!(decide(&dev, "dev").allowed);
+    assert!(!decide(&dev, "default").allowed);
+    let everywhere = in_namespace(&["*"], &["prod"]);
+    assert!(decide(&everywhere, "anything").allowed);
+    let denied = decide(&everywhere, "prod");
+    assert!(!denied.allowed);
+    assert_eq!(denied.decided_by, vec![at("r", Side::Deny, 0)]);
 }

@@ -354,3 +354,92 @@ fn where_clauses_run_in_the_wasm_predicate_module() {
     assert!(why.contains("syntax error"), "{why}");
     server.stop();
 }
+
+const NAMESPACED_ROLES: &str = "\
+kind: role
+version: v3
+metadata:
+  name: dev-nodes
+spec:
+  allow:
+    namespaces: [dev]
+    node_labels:
+      '*': '*'
+    rules:
+    - resources: [node]
+      verbs: [list, read]
+---
+kind: role
+version: v3
+metadata:
+  name: everywhere-but-prod
+spec:
+  allow:
+    namespaces: ['*']
+    rules:
+    - resources: [role]
+      verbs: [list, read]
+  deny:
+    namespaces: [prod]
+    rules:
+    - resources: [role]
+      verbs: [read]
+---
+kind: user
+version: v2
+metadata:
+  name: dana
+spec:
+  roles: [dev-nodes, everywhere-but-prod]
+";
+
+#[test]
+fn rules_apply_in_the_namespaces_their_roles_list() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let server = Server::start(&dir.join("data"), &[]);
+    let roles = write_file(dir, "namespaced.yaml", NAMESPACED_ROLES);
+    server.pctl_ok(&["create", s(&roles)]);
+
+    // dev-nodes lists `dev` only: its rule does not apply in `default`.
+    let out = acl(&server, "dana", "list", "node", &[]);
+    assert!(!allowed(&out), "{out}");
+    assert!(
+        out.contains("no rule of the caller's roles allows it"),
+        "{out}"
+    );
+    let out = acl(&server, "dana", "list", "node", &["--namespace", "dev"]);
+    assert!(allowed(&out), "{out}");
+    assert!(out.contains("in namespace `dev`"), "{out}");
+    assert!(out.contains("role `dev-nodes` allow.rules[0]"), "{out}");
+
+    // `*` is every namespace; the deny rule applies in `prod` only.
+    for namespace in ["default", "dev", "staging"] {
+        let out = acl(&server, "dana", "read", "role", &["--namespace", namespace]);
+        assert!(allowed(&out), "{namespace}: {out}");
+    }
+    let out = acl(&server, "dana", "read", "role", &["--namespace", "prod"]);
+    assert!(!allowed(&out), "{out}");
+    assert!(
+        out.contains("role `everywhere-but-prod` deny.rules[0]"),
+        "{out}"
+    );
+    let why = err(server.pctl(&[
+        "acl",
+        "check",
+        "--verb",
+        "read",
+        "--resource",
+        "role",
+        "--namespace",
+        "no/such",
+    ]));
+    assert!(why.contains("namespace"), "{why}");
+
+    // The real RPC agrees: GetNodes in `dev` is allowed, in `default` it is not.
+    ok(server.pctl_as(dir, "dana", &["nodes", "ls", "--namespace", "dev"]));
+    let why = err(server.pctl_as(dir, "dana", &["nodes", "ls"]));
+    assert!(why.contains("may not call GetNodes"), "{why}");
+    // Roles without namespaces (the admin's lists `*`) are unaffected.
+    ok(server.pctl(&["nodes", "ls", "--namespace", "dev"]));
+}

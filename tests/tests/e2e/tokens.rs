@@ -522,3 +522,79 @@ fn a_node_process_joins_heartbeats_and_vanishes_when_it_stops() {
     );
     server.stop();
 }
+
+#[test]
+fn every_token_role_of_the_reference_joins_with_its_own_rights() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let server = Server::start(&dir.join("data"), &[]);
+    let rt = rt();
+    let token = server.pctl_ok(&[
+        "tokens",
+        "add",
+        "--type",
+        "web,admin,provisiontoken,signup,nop",
+    ]);
+    let token = token.trim();
+    let listed = server.pctl_ok(&["tokens", "ls"]);
+    assert!(
+        listed.contains("Web,Admin,ProvisionToken,Signup,Nop"),
+        "{listed}"
+    );
+    let joiner = Joiner::new(&server);
+    // Joining as a role the token does not list still fails.
+    let err = rt
+        .block_on(joiner.join(&server, token, "h-node", "Node"))
+        .unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "{err}");
+
+    // What each may do: (role, may list tokens, may list roles, may list users).
+    let rights = [
+        ("Web", false, true, true),
+        ("Admin", true, true, true),
+        ("ProvisionToken", false, false, false),
+        ("Signup", false, false, false),
+        ("Nop", false, false, false),
+    ];
+    for (role, tokens, roles, users) in rights {
+        let host = format!("h-{}", role.to_lowercase());
+        let certs = rt
+            .block_on(joiner.join(&server, token, &host, role))
+            .unwrap_or_else(|e| panic!("{role}: {e}"));
+        assert_eq!(identity_from_pem(&certs.tls).system_roles, [role]);
+        let files = joiner.write_identity(&certs, &dir.join(&host));
+        let client = rt.block_on(Client::connect(&server.addr, &files)).unwrap();
+        // Every identity may ping and read the public CAs (the implicit role).
+        rt.block_on(client.ping()).unwrap();
+        let rpc = client.rpc();
+        let answers = rt.block_on(async {
+            let mut rpc_tokens = rpc.clone();
+            let mut rpc_roles = rpc.clone();
+            let mut rpc_users = rpc.clone();
+            (
+                rpc_tokens.get_tokens(GetTokensRequest::default()).await,
+                rpc_roles.get_roles(()).await,
+                rpc_users
+                    .get_users(portcullis_api::auth::GetUsersRequest::default())
+                    .await,
+            )
+        });
+        for (what, wanted, answer) in [
+            ("tokens", tokens, answers.0.map(|_| ())),
+            ("roles", roles, answers.1.map(|_| ())),
+            ("users", users, answers.2.map(|_| ())),
+        ] {
+            match answer {
+                Ok(()) => assert!(wanted, "{role} may not list {what}"),
+                Err(e) => {
+                    assert!(!wanted, "{role} should list {what}: {e}");
+                    assert_eq!(e.code(), Code::PermissionDenied, "{role} {what}: {e}");
+                }
+            }
+        }
+    }
+    let joins = server.pctl_ok(&["audit", "ls", "--event", "join.success"]);
+    for role in ["Web", "Admin", "ProvisionToken", "Signup", "Nop"] {
+        assert!(joins.contains(role), "{role}: {joins}");
+    }
+}

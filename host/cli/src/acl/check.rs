@@ -1,4 +1,4 @@
-//! `pctl acl check --user U --verb V --resource KIND[/NAME] [--request-role R]...`.
+//! `pctl acl check --user U --verb V --resource KIND[/NAME] [--namespace NS] [--request-role R]...`.
 
 use std::path::PathBuf;
 
@@ -34,6 +34,11 @@ pub struct CheckArgs {
     /// Also check access to this remote cluster (its labels against `cluster_labels`).
     #[arg(long, value_name = "NAME")]
     cluster: Option<String>,
+    /// The namespace the request is in: rules apply only in the namespaces their role's
+    /// conditions list (`default` when they list none). Default: the resource's own, else
+    /// `default`.
+    #[arg(long, value_name = "NAMESPACE")]
+    namespace: Option<String>,
     /// Print the answer as JSON.
     #[arg(long)]
     json: bool,
@@ -63,6 +68,7 @@ pub async fn run(connect: &ConnectArgs, args: CheckArgs) -> anyhow::Result<()> {
             node_labels: args.node_labels.iter().cloned().collect(),
             login: args.login.clone().unwrap_or_default(),
             cluster: args.cluster.clone().unwrap_or_default(),
+            namespace: args.namespace.clone().unwrap_or_default(),
         })
         .await?
         .into_inner();

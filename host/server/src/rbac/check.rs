@@ -11,7 +11,7 @@ use portcullis_authz::verbs::VERBS;
 use portcullis_ca::Identity;
 use serde_json::{json, Value};
 
-use super::{user_identity, RbacError, Subject};
+use super::{set_metadata, user_identity, RbacError, Subject};
 use crate::resources::kinds::KIND_REMOTE_CLUSTER;
 use crate::resources::validate::validate_name;
 use crate::state::State;
@@ -40,12 +40,11 @@ pub async fn check_access(
             .map_err(|e| RbacError::Invalid(format!("resource_json is not valid JSON: {e}")))?
     };
     if !req.name.is_empty() {
-        if let Some(object) = resource.as_object_mut() {
-            let metadata = object.entry("metadata").or_insert_with(|| json!({}));
-            if let Some(metadata) = metadata.as_object_mut() {
-                metadata.insert("name".to_owned(), Value::String(req.name.clone()));
-            }
-        }
+        set_metadata(&mut resource, "name", &req.name);
+    }
+    if !req.namespace.is_empty() {
+        validate_name("namespace", &req.namespace)?;
+        set_metadata(&mut resource, "namespace", &req.namespace);
     }
     let subject = Subject::load(state, &identity).await?;
     let decision = subject.decide(state, &req.verb, &req.kind, &resource)?;

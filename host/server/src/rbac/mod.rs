@@ -80,6 +80,16 @@ impl Target {
         self
     }
 
+    /// In namespace `namespace` (listings that select one): rules apply there.
+    pub fn in_namespace(mut self, namespace: &str) -> Self {
+        if namespace.is_empty() {
+            return self;
+        }
+        let resource = self.resource.get_or_insert_with(|| json!({}));
+        set_metadata(resource, "namespace", namespace);
+        self
+    }
+
     /// Acting for user `user`.
     pub fn for_user(mut self, user: &str) -> Self {
         self.user = Some(user.to_owned());
@@ -138,6 +148,7 @@ impl Subject {
             kind,
             user_resource: &self.user,
             resource,
+            namespace: namespace_of(resource),
         };
         // `where` clauses run Wasm and may read the store: off the async worker.
         let decision =
@@ -172,6 +183,25 @@ impl Subject {
                 state.audit.emit(audit::WHERE_FAILED, user, fields).await;
             }
         }
+    }
+}
+
+/// Sets `metadata.FIELD` of `resource` (a JSON object) to `value`.
+pub(crate) fn set_metadata(resource: &mut Value, field: &str, value: &str) {
+    if let Some(object) = resource.as_object_mut() {
+        let metadata = object.entry("metadata").or_insert_with(|| json!({}));
+        if let Some(metadata) = metadata.as_object_mut() {
+            metadata.insert(field.to_owned(), Value::String(value.to_owned()));
+        }
+    }
+}
+
+/// The namespace a request about `resource` is in: its `metadata.namespace`, `default` when
+/// it names none (most kinds have no namespace).
+fn namespace_of(resource: &Value) -> &str {
+    match resource["metadata"]["namespace"].as_str() {
+        Some(namespace) if !namespace.is_empty() => namespace,
+        _ => portcullis_authz::DEFAULT_NAMESPACE,
     }
 }
 

@@ -245,8 +245,8 @@ mod tests {
 
         let refused = [
             (
-                request("node-token-1", "Admin", "n2"),
-                "unknown system role `Admin`",
+                request("node-token-1", "Overlord", "n2"),
+                "unknown system role `Overlord`",
             ),
             (
                 request("no-such-token", "Node", "n2"),

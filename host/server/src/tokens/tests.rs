@@ -24,8 +24,10 @@ fn values_roles_and_redaction() {
         canonical_roles(&["node".into(), "NODE".into(), "trusted_cluster".into()]).unwrap(),
         ["Node", "Trusted_cluster"]
     );
-    let err = canonical_roles(&["Admin".into()]).unwrap_err().to_string();
-    assert!(err.contains("unknown system role `Admin`"), "{err}");
+    let err = canonical_roles(&["Overlord".into()])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("unknown system role `Overlord`"), "{err}");
     assert!(canonical_roles(&[]).is_err());
     let err = parse_static_token("node").unwrap_err().to_string();
     assert!(err.contains("ROLES:TOKEN"), "{err}");
@@ -155,7 +157,7 @@ async fn generate_checks_roles_value_and_lifetime() {
     let before = t.list().await.unwrap().len();
     for (request, needle) in [
         (ask(&[], "", 0), "at least one role"),
-        (ask(&["Admin"], "", 0), "unknown system role `Admin`"),
+        (ask(&["Overlord"], "", 0), "unknown system role `Overlord`"),
         (ask(&["node"], "short", 0), "at least 8 characters"),
         (ask(&["node"], "", -1), "ttl -1ns is negative"),
         (

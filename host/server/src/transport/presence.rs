@@ -43,7 +43,8 @@ pub(super) async fn nodes(
     state: &State,
     request: Request<GetNodesRequest>,
 ) -> Result<ServerList, Status> {
-    let mut caller = authorize(state, &request, "GetNodes", Target::default()).await?;
+    let target = Target::default().in_namespace(&request.get_ref().namespace);
+    let mut caller = authorize(state, &request, "GetNodes", target).await?;
     let request = request.into_inner();
     let namespace = namespace(ServerKind::Node, &request.namespace)?;
     let all = Registry::new(&*state.backend, ServerKind::Node)
