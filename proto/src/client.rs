@@ -33,6 +33,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Clone, Debug)]
 pub struct Client {
     inner: AuthServiceClient<Channel>,
+    channel: Channel,
 }
 
 impl Client {
@@ -76,8 +77,15 @@ impl Client {
     /// Wraps an already established channel.
     pub fn from_channel(channel: Channel) -> Self {
         Client {
-            inner: AuthServiceClient::new(channel),
+            inner: AuthServiceClient::new(channel.clone()),
+            channel,
         }
+    }
+
+    /// The connection itself, for calls the generated client does not make (e.g. by
+    /// method path with another codec).
+    pub fn channel(&self) -> Channel {
+        self.channel.clone()
     }
 
     /// The generated client, for any RPC (a clone sharing the connection).

@@ -12,6 +12,7 @@
 mod access_plugin;
 mod access_requests;
 mod access_reviews;
+mod api_coverage;
 mod audit;
 mod bad_input;
 mod certificates;
