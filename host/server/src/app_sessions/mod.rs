@@ -203,13 +203,14 @@ impl AppSessions<'_> {
             )));
         }
 
-        // Whole seconds, as the certificate's notAfter: every expiry of the session agrees.
-        let ttl = lifetime(caller, roles, now)?;
-        let since_epoch = (now + ttl)
+        // Whole seconds from the current second, as the certificate's notAfter: every
+        // expiry of the session agrees.
+        let ttl = Duration::from_secs(lifetime(caller, roles, now)?.as_secs());
+        let second = now
             .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap_or_default();
-        let expires = SystemTime::UNIX_EPOCH + Duration::from_secs(since_epoch.as_secs());
-        let ttl = expires.duration_since(now).unwrap_or_default();
+            .unwrap_or_default()
+            .as_secs();
+        let expires = SystemTime::UNIX_EPOCH + Duration::from_secs(second) + ttl;
         let id = hex::encode(rand::rng().random::<[u8; 16]>());
         let mut identity = caller.clone();
         identity.expires = None;
