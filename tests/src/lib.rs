@@ -523,6 +523,28 @@ pub fn identity_from_pem(pem: &[u8]) -> portcullis_ca::Identity {
     portcullis_ca::Identity::from_certificate_der(&doc.contents).expect("a Portcullis identity")
 }
 
+/// The public key (PEM) of the active JWT key of the cluster `client` talks to, which app
+/// tokens verify against.
+pub async fn jwt_public_key(client: &portcullis_api::Client) -> String {
+    let ca = client
+        .rpc()
+        .get_cert_authority(portcullis_api::auth::GetCertAuthorityRequest {
+            r#type: "jwt".into(),
+            domain_name: String::new(),
+            with_secrets: false,
+        })
+        .await
+        .expect("GetCertAuthority jwt")
+        .into_inner();
+    let keys = ca.spec.and_then(|s| s.active_keys).unwrap_or_default();
+    let pair = keys.jwt.first().expect("an active JWT key");
+    assert!(
+        pair.private_key.is_empty(),
+        "no private key without secrets"
+    );
+    String::from_utf8(pair.public_key.clone()).expect("a PEM public key")
+}
+
 /// A minimal valid role named `name`.
 pub fn role(name: &str) -> portcullis_api::services::RoleV3 {
     portcullis_api::services::RoleV3 {

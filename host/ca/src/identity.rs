@@ -246,7 +246,9 @@ impl Identity {
         identity.route_to_app = match app {
             [id, addr, cluster] if id.is_empty() && addr.is_empty() && cluster.is_empty() => None,
             [session_id, public_addr, cluster_name]
-                if !session_id.is_empty() && !public_addr.is_empty() && !cluster_name.is_empty() =>
+                if !session_id.is_empty()
+                    && !public_addr.is_empty()
+                    && !cluster_name.is_empty() =>
             {
                 Some(RouteToApp {
                     session_id,
@@ -256,8 +258,7 @@ impl Identity {
             }
             _ => {
                 return Err(Error::NoIdentity(
-                    "an app session needs its id, public address and cluster name together"
-                        .into(),
+                    "an app session needs its id, public address and cluster name together".into(),
                 ))
             }
         };

@@ -12,12 +12,14 @@
 mod access_plugin;
 mod access_requests;
 mod access_reviews;
+mod apps;
 mod audit;
 mod bad_input;
 mod certificates;
 mod durability;
 mod foundation;
 mod ha;
+mod kube;
 mod openssh_harness;
 mod policies;
 mod policy_conformance;

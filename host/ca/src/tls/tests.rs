@@ -257,7 +257,11 @@ fn kubernetes_and_app_routes_round_trip_one_attribute_per_value() {
     });
     let partial = ca.issue_client_cert(&id, None, now, HOUR).unwrap();
     let err = Identity::from_certificate_der(&pem_der(&partial.cert_pem)).unwrap_err();
-    assert!(err.to_string().contains("id, public address and cluster name"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("id, public address and cluster name"),
+        "{err}"
+    );
 }
 
 #[test]

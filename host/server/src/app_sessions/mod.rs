@@ -100,17 +100,17 @@ fn key(id: &str) -> Vec<u8> {
 }
 
 fn not_found(id: &str) -> AppSessionError {
-    AppSessionError::NotFound(format!(
-        "app session `{id}` not found (or it has expired)"
-    ))
+    AppSessionError::NotFound(format!("app session `{id}` not found (or it has expired)"))
 }
 
 fn decode(item: &Item) -> Result<WebSessionV2, AppSessionError> {
-    let record: AppSessionRecord = prost::Message::decode(item.value.as_slice())
-        .map_err(|e: prost::DecodeError| ResourceError::Corrupt {
-            kind: KIND_APP_SESSION,
-            key: String::from_utf8_lossy(&item.key).into_owned(),
-            reason: e.to_string(),
+    let record: AppSessionRecord =
+        prost::Message::decode(item.value.as_slice()).map_err(|e: prost::DecodeError| {
+            ResourceError::Corrupt {
+                kind: KIND_APP_SESSION,
+                key: String::from_utf8_lossy(&item.key).into_owned(),
+                reason: e.to_string(),
+            }
         })?;
     let mut session = record.session.unwrap_or_default();
     session.metadata.get_or_insert_with(Default::default).id =
@@ -278,7 +278,11 @@ impl AppSessions<'_> {
 
 /// How long a session of `caller` lasts: until its certificate expires, at most the default
 /// user certificate lifetime capped by the roles' `max_session_ttl`.
-fn lifetime(caller: &Identity, roles: &[RoleV3], now: SystemTime) -> Result<Duration, AppSessionError> {
+fn lifetime(
+    caller: &Identity,
+    roles: &[RoleV3],
+    now: SystemTime,
+) -> Result<Duration, AppSessionError> {
     let mut ttl = user::ttl(roles, None, now)?;
     if let Some(at) = caller.expires {
         ttl = ttl.min(at.duration_since(now).unwrap_or_default());
@@ -338,7 +342,10 @@ pub async fn delete(backend: &dyn Backend, id: &str) -> Result<(), AppSessionErr
 }
 
 /// Removes every live session, of `user` only when given; returns how many.
-pub async fn delete_all(backend: &dyn Backend, user: Option<&str>) -> Result<usize, AppSessionError> {
+pub async fn delete_all(
+    backend: &dyn Backend,
+    user: Option<&str>,
+) -> Result<usize, AppSessionError> {
     let mut deleted = 0;
     for session in list(backend, user).await? {
         let id = session.metadata.map(|m| m.name).unwrap_or_default();

@@ -134,7 +134,11 @@ async fn a_granted_app_gets_a_routed_certificate_and_a_token() {
     let identity = Identity::from_certificate_der(&pem.contents).unwrap();
     let route = identity.route_to_app.unwrap();
     assert_eq!(
-        (route.session_id, route.public_addr.as_str(), route.cluster_name.as_str()),
+        (
+            route.session_id,
+            route.public_addr.as_str(),
+            route.cluster_name.as_str()
+        ),
         (id.clone(), "wiki.example.com", "example")
     );
     // The session lasts as long as the caller's certificate, not the 12 h default.
@@ -154,7 +158,10 @@ async fn a_granted_app_gets_a_routed_certificate_and_a_token() {
     assert!(list(&world.backend, Some("bob")).await.unwrap().is_empty());
     let seen_by_admin = redacted_for(session.clone(), "admin").spec.unwrap();
     assert!(seen_by_admin.r#priv.is_empty() && seen_by_admin.bearer_token.is_empty());
-    assert_eq!(redacted_for(session, "alice").spec.unwrap().r#priv, spec.r#priv);
+    assert_eq!(
+        redacted_for(session, "alice").spec.unwrap().r#priv,
+        spec.r#priv
+    );
     delete(&world.backend, &id).await.unwrap();
     let e = get(&world.backend, &id).await.unwrap_err();
     assert!(matches!(e, AppSessionError::NotFound(_)), "{e}");
@@ -175,13 +182,29 @@ async fn refusals_name_the_reason_and_store_nothing() {
     bad_parent.parent_session = "a/b".into();
     let everything_but_prod = [role("*", Some("prod"))];
     let cases: Vec<(Identity, NewAppSession, &str)> = vec![
-        (user.clone(), for_bob, "may not create an app session for `bob`"),
-        (host, request("wiki.example.com"), "a user creates their own"),
+        (
+            user.clone(),
+            for_bob,
+            "may not create an app session for `bob`",
+        ),
+        (
+            host,
+            request("wiki.example.com"),
+            "a user creates their own",
+        ),
         (user.clone(), request(""), "PublicAddr is required"),
-        (user.clone(), request("nope.example.com"), "no registered application"),
+        (
+            user.clone(),
+            request("nope.example.com"),
+            "no registered application",
+        ),
         (user.clone(), leaf, "cluster `leaf`"),
         (user.clone(), bad_parent, "invalid parent session name"),
-        (user, request("grafana.example.com"), "deny.app_labels matches"),
+        (
+            user,
+            request("grafana.example.com"),
+            "deny.app_labels matches",
+        ),
     ];
     for (caller, request, needle) in cases {
         let e = world

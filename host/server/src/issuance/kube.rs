@@ -104,10 +104,8 @@ mod tests {
 
     #[test]
     fn groups_and_users_expand_traits_and_deny_wins() {
-        let traits = BTreeMap::from([(
-            "kubernetes_groups".to_owned(),
-            strings(&["devs", "admins"]),
-        )]);
+        let traits =
+            BTreeMap::from([("kubernetes_groups".to_owned(), strings(&["devs", "admins"]))]);
         let allow = RoleConditions {
             kube_groups: strings(&["{{internal.kubernetes_groups}}", "viewers"]),
             kube_users: strings(&["alice@corp"]),

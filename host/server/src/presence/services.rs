@@ -116,7 +116,9 @@ fn check_uri(what: &str, uri: &str) -> Result<(), PresenceError> {
         return Err(bad("has no scheme (expected http://, https:// or tcp://)"));
     };
     if !APP_SCHEMES.contains(&scheme) {
-        return Err(bad("has an unsupported scheme (expected http, https or tcp)"));
+        return Err(bad(
+            "has an unsupported scheme (expected http, https or tcp)",
+        ));
     }
     let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
     if host.is_empty() {
@@ -278,9 +280,15 @@ mod tests {
 
         let e = refused(ServerKind::App, apps(vec![]));
         assert!(e.contains("spec.apps is empty"), "{e}");
-        let e = refused(ServerKind::App, apps(vec![app("a b", "a.example.com", "x")]));
+        let e = refused(
+            ServerKind::App,
+            apps(vec![app("a b", "a.example.com", "x")]),
+        );
         assert!(e.contains("invalid app name `a b`"), "{e}");
-        let twice = vec![app("a", "a.example.com", "x"), app("a", "b.example.com", "x")];
+        let twice = vec![
+            app("a", "a.example.com", "x"),
+            app("a", "b.example.com", "x"),
+        ];
         let e = refused(ServerKind::App, apps(twice));
         assert!(e.contains("app `a` is listed twice"), "{e}");
         for (addr, ok) in [
@@ -295,7 +303,10 @@ mod tests {
             let result = check_spec(ServerKind::App, "x", Some(&apps(vec![app("a", addr, "x")])));
             assert_eq!(result.is_ok(), ok, "{addr}: {result:?}");
         }
-        let same = vec![app("a", "a.example.com", "x"), app("b", "a.example.com", "x")];
+        let same = vec![
+            app("a", "a.example.com", "x"),
+            app("b", "a.example.com", "x"),
+        ];
         let e = refused(ServerKind::App, apps(same));
         assert!(e.contains("used by another app"), "{e}");
         for (uri, needle) in [
@@ -331,8 +342,14 @@ mod tests {
         };
         check_spec(ServerKind::Kube, "x", Some(&spec(vec![]))).unwrap();
         check_spec(ServerKind::Kube, "x", Some(&spec(vec![cluster("prod")]))).unwrap();
-        let e = refused(ServerKind::Kube, spec(vec![cluster("prod"), cluster("prod")]));
-        assert!(e.contains("Kubernetes cluster `prod` is listed twice"), "{e}");
+        let e = refused(
+            ServerKind::Kube,
+            spec(vec![cluster("prod"), cluster("prod")]),
+        );
+        assert!(
+            e.contains("Kubernetes cluster `prod` is listed twice"),
+            "{e}"
+        );
         let e = refused(ServerKind::Kube, spec(vec![cluster("")]));
         assert!(e.contains("Kubernetes cluster has no name"), "{e}");
         let e = refused(ServerKind::Node, spec(vec![cluster("prod")]));
@@ -347,10 +364,19 @@ mod tests {
         ]);
         let dev_only = |labels: &BTreeMap<String, String>| labels["env"] == "dev";
         let shown = visible(server.clone(), dev_only).unwrap();
-        let names: Vec<_> = shown.spec.unwrap().apps.into_iter().map(|a| a.name).collect();
+        let names: Vec<_> = shown
+            .spec
+            .unwrap()
+            .apps
+            .into_iter()
+            .map(|a| a.name)
+            .collect();
         assert_eq!(names, ["wiki"]);
         assert!(visible(server.clone(), |_| false).is_none());
-        assert_eq!(visible(server, |_| true).unwrap().spec.unwrap().apps.len(), 2);
+        assert_eq!(
+            visible(server, |_| true).unwrap().spec.unwrap().apps.len(),
+            2
+        );
         // Command labels count, and win over static ones.
         let mut commanded = app("a", "a.example.com", "prod");
         commanded.dynamic_labels.insert(
@@ -370,7 +396,13 @@ mod tests {
             app("wiki", "wiki.example.com", "dev"),
         ])];
         let (server, found) = find_app(&servers, "wiki.example.com").unwrap();
-        assert_eq!((found.name.as_str(), server.metadata.as_ref().unwrap().name.as_str()), ("wiki", "host-1"));
+        assert_eq!(
+            (
+                found.name.as_str(),
+                server.metadata.as_ref().unwrap().name.as_str()
+            ),
+            ("wiki", "host-1")
+        );
         assert!(find_app(&servers, "nope.example.com").is_none());
         assert!(find_cluster(&servers, "prod").is_none());
     }

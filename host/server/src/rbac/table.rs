@@ -73,7 +73,10 @@ pub const TABLE: &[(&str, Permission)] = &[
     ("DeleteAppServer", p(&["delete"], "app_server")),
     ("DeleteAllAppServers", p(&["delete"], "app_server")),
     ("GetKubeServices", p(&["list", "read"], "kube_service")),
-    ("UpsertKubeService", p(&["create", "update"], "kube_service")),
+    (
+        "UpsertKubeService",
+        p(&["create", "update"], "kube_service"),
+    ),
     ("DeleteKubeService", p(&["delete"], "kube_service")),
     ("DeleteAllKubeServices", p(&["delete"], "kube_service")),
     // Own: a user creates, reads and deletes their own sessions without a rule; the handler

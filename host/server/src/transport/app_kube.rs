@@ -12,9 +12,8 @@ use std::time::SystemTime;
 
 use portcullis_api::auth::{
     DeleteAllAppServersRequest, DeleteAllKubeServicesRequest, DeleteAppServerRequest,
-    DeleteKubeServiceRequest, GetAppServersRequest, GetAppServersResponse,
-    GetKubeServicesRequest, GetKubeServicesResponse, UpsertAppServerRequest,
-    UpsertKubeServiceRequest,
+    DeleteKubeServiceRequest, GetAppServersRequest, GetAppServersResponse, GetKubeServicesRequest,
+    GetKubeServicesResponse, UpsertAppServerRequest, UpsertKubeServiceRequest,
 };
 use portcullis_api::services::{KeepAlive, ServerV2};
 use portcullis_authz::access::Target as Labels;
@@ -144,7 +143,14 @@ pub(super) async fn upsert_kube_service(
     request: Request<UpsertKubeServiceRequest>,
 ) -> Result<(), Status> {
     let server = request.get_ref().server.as_ref();
-    register(state, &request, "UpsertKubeService", ServerKind::Kube, server).await?;
+    register(
+        state,
+        &request,
+        "UpsertKubeService",
+        ServerKind::Kube,
+        server,
+    )
+    .await?;
     Ok(())
 }
 

@@ -7,6 +7,7 @@
 mod access;
 mod access_requests;
 mod access_reviews;
+mod app_kube;
 mod app_sessions;
 mod approval;
 mod audit;
@@ -20,7 +21,6 @@ mod presence;
 mod remote;
 mod roles;
 mod semaphores;
-mod app_kube;
 mod sessions;
 mod status;
 pub mod tls;

@@ -13,9 +13,9 @@ use crate::access_requests::approval::KIND_ACCESS_REQUEST_POLICY;
 use crate::access_requests::KIND_ACCESS_REQUEST;
 use crate::presence::{listed_server, ServerKind};
 use crate::resources::kinds::{
-    APP_SERVERS_PREFIX, KIND_APP_SERVER, KIND_CERT_AUTHORITY, KIND_CLUSTER_NAME,
-    KIND_KUBE_SERVICE, KIND_NODE, KIND_PROXY, KIND_REMOTE_CLUSTER, KIND_ROLE, KIND_USER,
-    KUBE_SERVICES_PREFIX, NODES_PREFIX, PROXIES_PREFIX,
+    APP_SERVERS_PREFIX, KIND_APP_SERVER, KIND_CERT_AUTHORITY, KIND_CLUSTER_NAME, KIND_KUBE_SERVICE,
+    KIND_NODE, KIND_PROXY, KIND_REMOTE_CLUSTER, KIND_ROLE, KIND_USER, KUBE_SERVICES_PREFIX,
+    NODES_PREFIX, PROXIES_PREFIX,
 };
 use crate::resources::{Collection, Resource, ResourceError};
 use crate::tokens::KIND_TOKEN;
@@ -190,7 +190,9 @@ impl WatchedKind {
             WatchedKind::CertAuthority => R::CertAuthority(Collection::decode(item)?),
             WatchedKind::Token => R::ProvisionToken(Collection::decode(item)?),
             WatchedKind::ClusterName => R::ClusterName(Collection::decode(item)?),
-            WatchedKind::Node | WatchedKind::Proxy | WatchedKind::AppServer
+            WatchedKind::Node
+            | WatchedKind::Proxy
+            | WatchedKind::AppServer
             | WatchedKind::KubeService => {
                 let kind = match self {
                     WatchedKind::Proxy => ServerKind::Proxy,
