@@ -156,6 +156,71 @@ fn an_app_server_lives_by_keep_alives_and_vanishes_without() {
     });
 }
 
+/// The next event of `stream` as (operation, kind, name).
+async fn next(
+    stream: &mut tonic::Streaming<portcullis_api::auth::Event>,
+) -> (portcullis_api::auth::Operation, String, String) {
+    use portcullis_api::auth::event::Resource;
+    let event = tokio::time::timeout(Duration::from_secs(10), stream.message());
+    let event = event.await.unwrap().unwrap().unwrap();
+    let (kind, name) = match &event.resource {
+        Some(Resource::Server(s)) => (s.kind.clone(), s.metadata.clone().unwrap().name),
+        Some(Resource::ResourceHeader(h)) => (h.kind.clone(), h.metadata.clone().unwrap().name),
+        other => (format!("{other:?}"), String::new()),
+    };
+    (event.r#type(), kind, name)
+}
+
+#[test]
+fn watchers_see_app_servers_and_kube_services_come_and_go() {
+    use portcullis_api::auth::{Operation, UpsertKubeServiceRequest, Watch, WatchKind};
+    let t = setup("apps-1", "App");
+    t.rt.block_on(async {
+        let kinds = ["app_server", "kube_service"].map(|kind| WatchKind {
+            kind: kind.into(),
+            ..WatchKind::default()
+        });
+        let watch = Watch {
+            kinds: kinds.to_vec(),
+        };
+        let mut stream = t
+            .admin
+            .rpc()
+            .watch_events(watch)
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(next(&mut stream).await.0, Operation::Init);
+        register(
+            &t.host,
+            app_server("apps-1", vec![app("wiki", "dev")], None),
+        )
+        .await;
+        let put = (Operation::Put, "app_server".to_owned(), "apps-1".to_owned());
+        assert_eq!(next(&mut stream).await, put);
+        let kube = crate::presence::server_v2("kube_service", "kube-1", &[], None);
+        let request = UpsertKubeServiceRequest { server: Some(kube) };
+        t.admin.rpc().upsert_kube_service(request).await.unwrap();
+        let put = (
+            Operation::Put,
+            "kube_service".to_owned(),
+            "kube-1".to_owned(),
+        );
+        assert_eq!(next(&mut stream).await, put);
+        let delete = DeleteAppServerRequest {
+            namespace: String::new(),
+            name: "apps-1".into(),
+        };
+        t.admin.rpc().delete_app_server(delete).await.unwrap();
+        let gone = (
+            Operation::Delete,
+            "app_server".to_owned(),
+            "apps-1".to_owned(),
+        );
+        assert_eq!(next(&mut stream).await, gone);
+    });
+}
+
 const APP_ROLES: &str = "kind: role
 version: v3
 metadata:
