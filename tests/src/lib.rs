@@ -350,6 +350,15 @@ impl Server {
             .expect("run pctl")
     }
 
+    /// What a host needs to join with a provisioning token: a new token for the system
+    /// roles `roles` (`pctl tokens add --type ROLES`) and the host CA certificates, written
+    /// to `dir/host-ca.pem`.
+    pub fn join_token(&self, dir: &Path, roles: &str) -> (String, PathBuf) {
+        let token = self.pctl_ok(&["tokens", "add", "--type", roles]);
+        let ca = self.pctl_ok(&["auth", "export", "--type", "tls-host"]);
+        (token.trim().to_owned(), write_file(dir, "host-ca.pem", &ca))
+    }
+
     /// Runs `pctl` and panics unless it succeeds; returns its standard output.
     pub fn pctl_ok(&self, args: &[&str]) -> String {
         let out = self.pctl(args);

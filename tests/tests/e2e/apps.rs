@@ -501,3 +501,54 @@ fn pctl_auth_sign_app_writes_the_session_cert_key_and_jwt() {
     let why = portcullis_tests::err(refused);
     assert!(why.contains("no application `grafana`"), "{why}");
 }
+
+#[test]
+fn the_example_node_joins_as_an_app_server_and_keeps_its_app_listed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let server = Server::start(&dir.join("data"), &[]);
+    let (token, host_ca) = server.join_token(dir, "app");
+    let started = Instant::now();
+    let node = Command::new(portcullis_tests::bin("node"))
+        .args(["--auth-server", &server.addr, "--token", &token])
+        .args([
+            "--host-ca",
+            s(&host_ca),
+            "--name",
+            "apps-7",
+            "--labels",
+            "env=dev",
+        ])
+        .args(["--app", "wiki,http://127.0.0.1:8080,wiki.example.com"])
+        .args(["--out", s(dir), "--ttl-secs", "3", "--beats", "6"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let listed = || {
+        let out = server.pctl_ok(&["apps", "ls"]);
+        out.lines()
+            .find(|l| l.starts_with("wiki"))
+            .map(str::to_owned)
+    };
+    while listed().is_none() {
+        assert!(started.elapsed() < Duration::from_secs(10), "never listed");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Still listed after its first expiry (3 s): the keep-alives extend the lease.
+    std::thread::sleep(Duration::from_secs(4).saturating_sub(started.elapsed()));
+    let line = listed().expect("listed past the first expiry");
+    for part in ["wiki.example.com", "env=dev", "apps-7"] {
+        assert!(line.contains(part), "{part} missing in {line}");
+    }
+    let done = node.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&done.stdout);
+    assert!(
+        done.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    assert!(stdout.contains("stopped after 6 heartbeats"), "{stdout}");
+    let pem = std::fs::read(dir.join("apps-7.crt")).unwrap();
+    assert_eq!(identity_from_pem(&pem).system_roles, ["App"]);
+}
