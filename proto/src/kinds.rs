@@ -16,6 +16,12 @@ pub const KIND_REMOTE_CLUSTER: &str = "remote_cluster";
 pub const KIND_NODE: &str = "node";
 /// Proxies (announcing themselves like nodes).
 pub const KIND_PROXY: &str = "proxy";
+/// Application servers (hosts serving web applications, announcing themselves).
+pub const KIND_APP_SERVER: &str = "app_server";
+/// Kubernetes services (hosts serving Kubernetes clusters, announcing themselves).
+pub const KIND_KUBE_SERVICE: &str = "kube_service";
+/// Application sessions (a user's browser session with one application).
+pub const KIND_APP_SESSION: &str = "app_session";
 /// Provisioning tokens.
 pub const KIND_TOKEN: &str = "token";
 /// Access requests.

@@ -350,6 +350,15 @@ impl Server {
             .expect("run pctl")
     }
 
+    /// What a host needs to join with a provisioning token: a new token for the system
+    /// roles `roles` (`pctl tokens add --type ROLES`) and the host CA certificates, written
+    /// to `dir/host-ca.pem`.
+    pub fn join_token(&self, dir: &Path, roles: &str) -> (String, PathBuf) {
+        let token = self.pctl_ok(&["tokens", "add", "--type", roles]);
+        let ca = self.pctl_ok(&["auth", "export", "--type", "tls-host"]);
+        (token.trim().to_owned(), write_file(dir, "host-ca.pem", &ca))
+    }
+
     /// Runs `pctl` and panics unless it succeeds; returns its standard output.
     pub fn pctl_ok(&self, args: &[&str]) -> String {
         let out = self.pctl(args);
@@ -521,6 +530,28 @@ pub fn rt() -> tokio::runtime::Runtime {
 pub fn identity_from_pem(pem: &[u8]) -> portcullis_ca::Identity {
     let (_, doc) = x509_parser::pem::parse_x509_pem(pem).expect("a PEM certificate");
     portcullis_ca::Identity::from_certificate_der(&doc.contents).expect("a Portcullis identity")
+}
+
+/// The public key (PEM) of the active JWT key of the cluster `client` talks to, which app
+/// tokens verify against.
+pub async fn jwt_public_key(client: &portcullis_api::Client) -> String {
+    let ca = client
+        .rpc()
+        .get_cert_authority(portcullis_api::auth::GetCertAuthorityRequest {
+            r#type: "jwt".into(),
+            domain_name: String::new(),
+            with_secrets: false,
+        })
+        .await
+        .expect("GetCertAuthority jwt")
+        .into_inner();
+    let keys = ca.spec.and_then(|s| s.active_keys).unwrap_or_default();
+    let pair = keys.jwt.first().expect("an active JWT key");
+    assert!(
+        pair.private_key.is_empty(),
+        "no private key without secrets"
+    );
+    String::from_utf8(pair.public_key.clone()).expect("a PEM public key")
 }
 
 /// A minimal valid role named `name`.

@@ -12,6 +12,15 @@
 //! | active requests | [`ACTIVE_REQUESTS_OID`] `1.3.9999.7.2` | one per active access request id |
 //! | expiry | [`EXPIRY_OID`] `1.3.9999.7.3` | RFC 3339 UTC, the same instant as notAfter |
 //! | system roles | [`SYSTEM_ROLES_OID`] `1.3.9999.7.4` | one per system role (hosts, e.g. `Node`) |
+//! | Kubernetes users | [`KUBE_USERS_OID`] `1.3.9999.7.5` | one per Kubernetes user to impersonate |
+//! | Kubernetes groups | [`KUBE_GROUPS_OID`] `1.3.9999.7.6` | one per Kubernetes group to impersonate |
+//! | Kubernetes cluster | [`KUBE_CLUSTER_OID`] `1.3.9999.7.7` | the cluster the certificate targets (only when set) |
+//! | app session | [`APP_SESSION_ID_OID`] `1.3.9999.7.8` | the application session the certificate belongs to |
+//! | app address | [`APP_PUBLIC_ADDR_OID`] `1.3.9999.7.9` | the public address of that session's application |
+//! | app cluster | [`APP_CLUSTER_NAME_OID`] `1.3.9999.7.10` | the cluster that application runs in |
+//!
+//! The three app attributes come together or not at all ([`RouteToApp`]: a certificate of an
+//! application session); a certificate with only some of them is refused.
 //!
 //! All values are UTF8String, each in its own single-valued RDN. The expiry attribute marks a
 //! certificate as carrying a Portcullis identity: server certificates lack it and are refused
@@ -42,9 +51,40 @@ pub(crate) const O: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.10");
 const L: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.7");
 const STREET: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.9");
 const POSTAL_CODE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.17");
+/// Subject attribute type holding one Kubernetes user the holder may impersonate.
+pub const KUBE_USERS_OID: &str = "1.3.9999.7.5";
+/// Subject attribute type holding one Kubernetes group the holder may impersonate.
+pub const KUBE_GROUPS_OID: &str = "1.3.9999.7.6";
+/// Subject attribute type holding the Kubernetes cluster a certificate targets.
+pub const KUBE_CLUSTER_OID: &str = "1.3.9999.7.7";
+/// Subject attribute type holding the id of the application session a certificate belongs to.
+pub const APP_SESSION_ID_OID: &str = "1.3.9999.7.8";
+/// Subject attribute type holding the public address of the application routed to.
+pub const APP_PUBLIC_ADDR_OID: &str = "1.3.9999.7.9";
+/// Subject attribute type holding the cluster the application routed to runs in.
+pub const APP_CLUSTER_NAME_OID: &str = "1.3.9999.7.10";
+
 const ACTIVE_REQUESTS: ObjectIdentifier = ObjectIdentifier::new_unwrap(ACTIVE_REQUESTS_OID);
 const EXPIRY: ObjectIdentifier = ObjectIdentifier::new_unwrap(EXPIRY_OID);
 const SYSTEM_ROLES: ObjectIdentifier = ObjectIdentifier::new_unwrap(SYSTEM_ROLES_OID);
+const KUBE_USERS: ObjectIdentifier = ObjectIdentifier::new_unwrap(KUBE_USERS_OID);
+const KUBE_GROUPS: ObjectIdentifier = ObjectIdentifier::new_unwrap(KUBE_GROUPS_OID);
+const KUBE_CLUSTER: ObjectIdentifier = ObjectIdentifier::new_unwrap(KUBE_CLUSTER_OID);
+const APP_SESSION_ID: ObjectIdentifier = ObjectIdentifier::new_unwrap(APP_SESSION_ID_OID);
+const APP_PUBLIC_ADDR: ObjectIdentifier = ObjectIdentifier::new_unwrap(APP_PUBLIC_ADDR_OID);
+const APP_CLUSTER_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap(APP_CLUSTER_NAME_OID);
+
+/// The application a certificate of an application session is for.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RouteToApp {
+    /// The application session's id.
+    pub session_id: String,
+    /// The application's public address.
+    pub public_addr: String,
+    /// The cluster the application runs in.
+    pub cluster_name: String,
+}
 
 /// Who a certificate speaks for.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,6 +107,18 @@ pub struct Identity {
     /// System roles of a host (`Node`, `Proxy`, ...); empty for users.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub system_roles: Vec<String>,
+    /// Kubernetes users the holder may impersonate (its roles' `kubernetes_users`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kubernetes_users: Vec<String>,
+    /// Kubernetes groups the holder may impersonate (its roles' `kubernetes_groups`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kubernetes_groups: Vec<String>,
+    /// The Kubernetes cluster the certificate targets, if any.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub kubernetes_cluster: String,
+    /// The application session the certificate belongs to, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub route_to_app: Option<RouteToApp>,
     /// When the certificate stops being valid (its notAfter; ignored when issuing, where the
     /// time to live decides).
     #[serde(skip)]
@@ -115,7 +167,17 @@ impl Identity {
         }
         name.push_all(ACTIVE_REQUESTS, &self.active_requests)?
             .push(EXPIRY, &rfc3339(expires)?)?
-            .push_all(SYSTEM_ROLES, &self.system_roles)?;
+            .push_all(SYSTEM_ROLES, &self.system_roles)?
+            .push_all(KUBE_USERS, &self.kubernetes_users)?
+            .push_all(KUBE_GROUPS, &self.kubernetes_groups)?;
+        if !self.kubernetes_cluster.is_empty() {
+            name.push(KUBE_CLUSTER, &self.kubernetes_cluster)?;
+        }
+        if let Some(app) = &self.route_to_app {
+            name.push(APP_SESSION_ID, &app.session_id)?
+                .push(APP_PUBLIC_ADDR, &app.public_addr)?
+                .push(APP_CLUSTER_NAME, &app.cluster_name)?;
+        }
         Ok(name.build())
     }
 
@@ -130,6 +192,8 @@ impl Identity {
         let mut expiry = Vec::new();
         let mut traits = Vec::new();
         let mut streets = Vec::new();
+        let mut kube_clusters = Vec::new();
+        let (mut app_ids, mut app_addrs, mut app_clusters) = (Vec::new(), Vec::new(), Vec::new());
         for rdn in cert.tbs_certificate.subject.0.iter() {
             for atv in rdn.0.iter() {
                 let list = match atv.oid {
@@ -141,6 +205,12 @@ impl Identity {
                     ACTIVE_REQUESTS => &mut identity.active_requests,
                     EXPIRY => &mut expiry,
                     SYSTEM_ROLES => &mut identity.system_roles,
+                    KUBE_USERS => &mut identity.kubernetes_users,
+                    KUBE_GROUPS => &mut identity.kubernetes_groups,
+                    KUBE_CLUSTER => &mut kube_clusters,
+                    APP_SESSION_ID => &mut app_ids,
+                    APP_PUBLIC_ADDR => &mut app_addrs,
+                    APP_CLUSTER_NAME => &mut app_clusters,
                     _ => continue,
                 };
                 list.push(attribute_string(&atv.value)?);
@@ -166,16 +236,32 @@ impl Identity {
             return Err(Error::NoIdentity("empty user name".into()));
         }
         identity.username = username;
-        match <[String; 1]>::try_from(streets) {
-            Ok([cluster]) => identity.route_to_cluster = cluster,
-            Err(streets) if streets.is_empty() => {}
-            Err(streets) => {
-                return Err(Error::NoIdentity(format!(
-                    "expected at most one route-to-cluster attribute, found {}",
-                    streets.len()
-                )))
+        identity.route_to_cluster = at_most_one("route-to-cluster", streets)?;
+        identity.kubernetes_cluster = at_most_one("Kubernetes cluster", kube_clusters)?;
+        let app = [
+            at_most_one("app session id", app_ids)?,
+            at_most_one("app public address", app_addrs)?,
+            at_most_one("app cluster name", app_clusters)?,
+        ];
+        identity.route_to_app = match app {
+            [id, addr, cluster] if id.is_empty() && addr.is_empty() && cluster.is_empty() => None,
+            [session_id, public_addr, cluster_name]
+                if !session_id.is_empty()
+                    && !public_addr.is_empty()
+                    && !cluster_name.is_empty() =>
+            {
+                Some(RouteToApp {
+                    session_id,
+                    public_addr,
+                    cluster_name,
+                })
             }
-        }
+            _ => {
+                return Err(Error::NoIdentity(
+                    "an app session needs its id, public address and cluster name together".into(),
+                ))
+            }
+        };
         match traits.as_slice() {
             [] => {}
             [json] => {
@@ -191,5 +277,17 @@ impl Identity {
         }
         identity.expires = Some(not_after);
         Ok(identity)
+    }
+}
+
+/// The one value of an attribute (`what` in errors), or empty when absent.
+fn at_most_one(what: &str, values: Vec<String>) -> Result<String> {
+    match <[String; 1]>::try_from(values) {
+        Ok([value]) => Ok(value),
+        Err(values) if values.is_empty() => Ok(String::new()),
+        Err(values) => Err(Error::NoIdentity(format!(
+            "expected at most one {what} attribute, found {}",
+            values.len()
+        ))),
     }
 }

@@ -38,6 +38,12 @@
 //! | [`ACTIVE_REQUESTS_OID`] | 1.3.9999.7.2 | one per active access request id |
 //! | [`EXPIRY_OID`] | 1.3.9999.7.3 | expiry, RFC 3339 UTC, the same instant as notAfter |
 //! | [`SYSTEM_ROLES_OID`] | 1.3.9999.7.4 | one per system role (hosts, e.g. `Node`) |
+//! | [`KUBE_USERS_OID`] | 1.3.9999.7.5 | one per Kubernetes user (roles' `kubernetes_users`) |
+//! | [`KUBE_GROUPS_OID`] | 1.3.9999.7.6 | one per Kubernetes group (roles' `kubernetes_groups`) |
+//! | [`KUBE_CLUSTER_OID`] | 1.3.9999.7.7 | Kubernetes cluster targeted, when set |
+//! | [`APP_SESSION_ID_OID`] | 1.3.9999.7.8 | application session id (app session certificates) |
+//! | [`APP_PUBLIC_ADDR_OID`] | 1.3.9999.7.9 | that application's public address |
+//! | [`APP_CLUSTER_NAME_OID`] | 1.3.9999.7.10 | the cluster the application runs in |
 //!
 //! The expiry attribute is what marks a certificate as carrying an identity: server
 //! certificates lack it. (`1.3.9999.7.1` was the JSON identity extension of earlier versions
@@ -75,7 +81,11 @@ mod x509;
 
 pub use client_key::ClientKey;
 pub use error::{Error, Result};
-pub use identity::{Identity, ACTIVE_REQUESTS_OID, EXPIRY_OID, SYSTEM_ROLES_OID};
+pub use identity::{
+    Identity, RouteToApp, ACTIVE_REQUESTS_OID, APP_CLUSTER_NAME_OID, APP_PUBLIC_ADDR_OID,
+    APP_SESSION_ID_OID, EXPIRY_OID, KUBE_CLUSTER_OID, KUBE_GROUPS_OID, KUBE_USERS_OID,
+    SYSTEM_ROLES_OID,
+};
 pub use jwt::{
     app_token_key_id, jwks_from_public_pems, verify_app_token, AppTokenClaims, JwtAlgorithm,
     JwtAuthority,

@@ -9,6 +9,7 @@
 //! `--cert/--key/--cas` point it elsewhere.
 
 mod acl;
+mod apps;
 mod audit;
 mod auth;
 mod connect;
@@ -16,6 +17,7 @@ mod create;
 mod events;
 mod get;
 mod kinds;
+mod kube;
 mod nodes;
 mod output;
 mod policy;
@@ -92,6 +94,13 @@ enum Command {
     /// Proxies announcing themselves (presence).
     #[command(subcommand)]
     Proxies(proxies::ProxiesCommand),
+    /// Applications served by application servers (presence), as the caller may see them.
+    #[command(subcommand)]
+    Apps(apps::AppsCommand),
+    /// Kubernetes clusters served by Kubernetes services (presence), as the caller may see
+    /// them.
+    #[command(subcommand)]
+    Kube(kube::KubeCommand),
     /// Changes to resources as they happen.
     #[command(subcommand)]
     Events(events::EventsCommand),
@@ -147,6 +156,8 @@ pub fn main() -> ExitCode {
             Command::Update(args) => update::run(&cli.connect, args).await,
             Command::Nodes(cmd) => nodes::run(&cli.connect, cmd).await,
             Command::Proxies(cmd) => proxies::run(&cli.connect, cmd).await,
+            Command::Apps(cmd) => apps::run(&cli.connect, cmd).await,
+            Command::Kube(cmd) => kube::run(&cli.connect, cmd).await,
             Command::Events(cmd) => events::run(&cli.connect, cmd).await,
             Command::Semaphores(cmd) => semaphores::run(&cli.connect, cmd).await,
         }

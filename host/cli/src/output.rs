@@ -1,5 +1,8 @@
 //! Printing resources as YAML or JSON.
 
+use std::collections::BTreeMap;
+
+use portcullis_api::services::{CommandLabelV2, ServerV2};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -50,4 +53,63 @@ pub fn render<T: Serialize>(items: &[T], format: Format) -> anyhow::Result<Strin
             out
         }
     })
+}
+
+/// Prints `rows` under `header`, each column as wide as its widest cell.
+pub fn print_table(header: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.len());
+        }
+    }
+    let header: Vec<String> = header.iter().map(|h| (*h).to_owned()).collect();
+    for row in std::iter::once(&header).chain(rows) {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        println!("{}", cells.join("  ").trim_end());
+    }
+}
+
+/// Static labels and the results of command labels (which win), as `K=V,K=V`.
+pub fn labels(
+    statics: &BTreeMap<String, String>,
+    commands: &BTreeMap<String, CommandLabelV2>,
+) -> String {
+    let mut all: BTreeMap<&str, &str> = statics
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    all.extend(
+        commands
+            .iter()
+            .map(|(k, c)| (k.as_str(), c.result.as_str())),
+    );
+    let pairs: Vec<String> = all.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    pairs.join(",")
+}
+
+/// Prints `servers` as JSON, or as a table under `header` with the rows `rows` makes of
+/// each server (`no WHAT` when there are none).
+pub fn print_served(
+    servers: &[ServerV2],
+    json: bool,
+    what: &str,
+    header: &[&str],
+    rows: impl Fn(&ServerV2) -> Vec<Vec<String>>,
+) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(servers)?);
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = servers.iter().flat_map(rows).collect();
+    if rows.is_empty() {
+        println!("no {what}");
+    } else {
+        print_table(header, &rows);
+    }
+    Ok(())
 }

@@ -4,7 +4,7 @@
 //! caller's identity (taken from the client certificate), and thin handlers that decode a
 //! request, [`rbac::authorize`] it, make one call into a domain and encode the answer; its
 //! `status` module is the one place where errors become gRPC statuses. Each domain
-//! ([`access_requests`], [`roles`], [`users`], [`tokens`], [`presence`], [`semaphores`],
+//! ([`access_requests`], [`app_sessions`], [`roles`], [`users`], [`tokens`], [`presence`], [`semaphores`],
 //! [`issuance`], [`keyring`], [`remote_clusters`], [`watch`], [`audit`], [`modules`]) owns its
 //! workflow and its error type and knows nothing of tonic. [`config`], [`bootstrap`] and
 //! [`daemon`] start it all. The admin command line `pctl` is the `portcullis-cli` crate, a
@@ -12,6 +12,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod access_requests;
+pub mod app_sessions;
 pub mod audit;
 pub mod bootstrap;
 pub mod config;

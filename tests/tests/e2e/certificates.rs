@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, SystemTime};
 
-use portcullis_api::auth::{GenerateAppTokenRequest, GetCertAuthorityRequest, UserCertsRequest};
+use portcullis_api::auth::{GenerateAppTokenRequest, UserCertsRequest};
 use portcullis_api::{Client, TlsFiles};
 use portcullis_ca::{ClientKey, Identity};
 use portcullis_tests::openssh::{
@@ -513,22 +513,7 @@ fn jwt_authority_signs_app_tokens_and_exports_a_key_set() {
             .unwrap()
             .into_inner()
             .token;
-        let ca = admin
-            .rpc()
-            .get_cert_authority(GetCertAuthorityRequest {
-                r#type: "jwt".into(),
-                domain_name: String::new(),
-                with_secrets: false,
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        let pair = &ca.spec.unwrap().active_keys.unwrap().jwt[0];
-        assert!(
-            pair.private_key.is_empty(),
-            "no private key without secrets"
-        );
-        let public = String::from_utf8(pair.public_key.clone()).unwrap();
+        let public = portcullis_tests::jwt_public_key(&admin).await;
         let claims = portcullis_ca::verify_app_token(&token, &public, SystemTime::now()).unwrap();
         assert_eq!(claims.username, "alice");
         assert_eq!(claims.roles, ["dev"]);

@@ -20,7 +20,12 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::Code;
 
 /// A `kind` server called `name` with labels, expiring `ttl` from now (if given).
-fn server_v2(kind: &str, name: &str, labels: &[(&str, &str)], ttl: Option<Duration>) -> ServerV2 {
+pub(crate) fn server_v2(
+    kind: &str,
+    name: &str,
+    labels: &[(&str, &str)],
+    ttl: Option<Duration>,
+) -> ServerV2 {
     let mut server = portcullis_tests::server_v2(kind, name, labels);
     if let Some(metadata) = server.metadata.as_mut() {
         metadata.expires = ttl.map(|ttl| (SystemTime::now() + ttl).into());
@@ -45,15 +50,24 @@ async fn proxy_names(client: &Client) -> Vec<String> {
     names(&servers.servers)
 }
 
-fn names(servers: &[ServerV2]) -> Vec<String> {
+pub(crate) fn names(servers: &[ServerV2]) -> Vec<String> {
     servers
         .iter()
         .map(|s| s.metadata.as_ref().unwrap().name.clone())
         .collect()
 }
 
+/// A server's name and the names of the apps or Kubernetes clusters it serves.
+pub(crate) fn served(server: &ServerV2) -> (String, Vec<String>) {
+    let name = server.metadata.as_ref().unwrap().name.clone();
+    let spec = server.spec.clone().unwrap_or_default();
+    let apps = spec.apps.into_iter().map(|a| a.name);
+    let clusters = spec.kubernetes_clusters.into_iter().map(|c| c.name);
+    (name, apps.chain(clusters).collect())
+}
+
 /// A keep-alive of `lease` extending it to `ttl` from now.
-fn extended(lease: &KeepAlive, ttl: Duration) -> KeepAlive {
+pub(crate) fn extended(lease: &KeepAlive, ttl: Duration) -> KeepAlive {
     let mut keep_alive = lease.clone();
     keep_alive.expires = Some((SystemTime::now() + ttl).into());
     keep_alive
@@ -61,13 +75,13 @@ fn extended(lease: &KeepAlive, ttl: Duration) -> KeepAlive {
 
 /// An open `SendKeepAlives` stream: push keep-alives with `send`, `finish` to close it and
 /// get the server's answer.
-struct KeepAlives {
+pub(crate) struct KeepAlives {
     tx: mpsc::Sender<KeepAlive>,
     call: JoinHandle<Result<(), tonic::Status>>,
 }
 
 impl KeepAlives {
-    fn open(client: &Client) -> KeepAlives {
+    pub(crate) fn open(client: &Client) -> KeepAlives {
         let (tx, rx) = mpsc::channel(16);
         let mut rpc = client.rpc();
         let call = tokio::spawn(async move {
@@ -80,11 +94,11 @@ impl KeepAlives {
 
     /// Sends a keep-alive extending `lease` to `ttl` from now. Returns false once the
     /// server ended the stream.
-    async fn send(&self, lease: &KeepAlive, ttl: Duration) -> bool {
+    pub(crate) async fn send(&self, lease: &KeepAlive, ttl: Duration) -> bool {
         self.tx.send(extended(lease, ttl)).await.is_ok()
     }
 
-    async fn finish(self) -> Result<(), tonic::Status> {
+    pub(crate) async fn finish(self) -> Result<(), tonic::Status> {
         drop(self.tx);
         tokio::time::timeout(Duration::from_secs(10), self.call)
             .await
@@ -94,7 +108,7 @@ impl KeepAlives {
 }
 
 /// Polls `check` every 100 ms until it holds or `limit` passes; returns whether it held.
-async fn eventually<F, Fut>(limit: Duration, mut check: F) -> bool
+pub(crate) async fn eventually<F, Fut>(limit: Duration, mut check: F) -> bool
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -113,7 +127,11 @@ where
 
 /// Asserts `result` failed with `code` and a message containing `needle`.
 #[track_caller]
-fn refused<T: std::fmt::Debug>(result: Result<T, tonic::Status>, code: Code, needle: &str) {
+pub(crate) fn refused<T: std::fmt::Debug>(
+    result: Result<T, tonic::Status>,
+    code: Code,
+    needle: &str,
+) {
     let e = result.unwrap_err();
     assert_eq!(e.code(), code, "{e:?}");
     assert!(
@@ -125,7 +143,7 @@ fn refused<T: std::fmt::Debug>(result: Result<T, tonic::Status>, code: Code, nee
 
 /// Keeps `lease` alive on `stream` (every 300 ms, `TTL` ahead) until a second past the
 /// expiry its registration gave.
-async fn keep_alive_past_first_expiry(stream: &KeepAlives, lease: &KeepAlive) {
+pub(crate) async fn keep_alive_past_first_expiry(stream: &KeepAlives, lease: &KeepAlive) {
     let first_expiry = portcullis_api::time::to_system_time(lease.expires.unwrap()).unwrap();
     while SystemTime::now() < first_expiry + Duration::from_secs(1) {
         assert!(stream.send(lease, TTL).await, "the server ended the stream");
@@ -133,20 +151,20 @@ async fn keep_alive_past_first_expiry(stream: &KeepAlives, lease: &KeepAlive) {
     }
 }
 
-const TTL: Duration = Duration::from_secs(2);
+pub(crate) const TTL: Duration = Duration::from_secs(2);
 
 /// What every test starts with: a server that never sweeps (in a temporary directory), the
 /// admin client and a client of one host, all on one runtime.
-struct Setup {
-    rt: tokio::runtime::Runtime,
-    dir: tempfile::TempDir,
-    server: Server,
-    admin: Client,
-    host: Client,
+pub(crate) struct Setup {
+    pub(crate) rt: tokio::runtime::Runtime,
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) server: Server,
+    pub(crate) admin: Client,
+    pub(crate) host: Client,
 }
 
 /// A [`Setup`] whose host is `host` with system role `role`.
-fn setup(host: &str, role: &str) -> Setup {
+pub(crate) fn setup(host: &str, role: &str) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     // A server that never sweeps during a test.
     let server = Server::start_with_config(dir.path(), "sweep_interval: 1h\n");
@@ -175,7 +193,10 @@ async fn register(client: &Client, server: ServerV2) -> KeepAlive {
 }
 
 /// Sends `keep_alive` on a new stream of `client`, closes it and returns the answer.
-async fn one_keep_alive(client: &Client, keep_alive: KeepAlive) -> Result<(), tonic::Status> {
+pub(crate) async fn one_keep_alive(
+    client: &Client,
+    keep_alive: KeepAlive,
+) -> Result<(), tonic::Status> {
     let stream = KeepAlives::open(client);
     let _ = stream.tx.send(keep_alive).await;
     stream.finish().await

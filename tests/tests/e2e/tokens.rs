@@ -465,15 +465,10 @@ fn a_node_process_joins_heartbeats_and_vanishes_when_it_stops() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let server = Server::start(&dir.join("data"), &[]);
-    let token = server.pctl_ok(&["tokens", "add", "--type", "node"]);
-    let host_ca = write_file(
-        dir,
-        "host-ca.pem",
-        &server.pctl_ok(&["auth", "export", "--type", "tls-host"]),
-    );
+    let (token, host_ca) = server.join_token(dir, "node");
     let started = std::time::Instant::now();
     let node = std::process::Command::new(portcullis_tests::bin("node"))
-        .args(["--auth-server", &server.addr, "--token", token.trim()])
+        .args(["--auth-server", &server.addr, "--token", &token])
         .args([
             "--host-ca",
             s(&host_ca),

@@ -13,6 +13,11 @@
 //! `--beats N` stops after N keep-alives (the node then vanishes once its TTL lapses);
 //! without it the node heartbeats until interrupted (SIGINT or SIGTERM).
 //!
+//! `--app NAME,URI,PUBLIC_ADDR` makes it an application server instead: it joins with the
+//! `App` system role (`pctl tokens add --type app`) and announces an `app_server` serving that
+//! one application, labelled with `--labels` (UpsertAppServer), kept alive by keep-alives of
+//! type APP.
+//!
 //! `--login CERT_FILE` (repeatable) admits users by their SSH certificates, taking a
 //! `connection` semaphore lease per login within the user's `max-connections@portcullis`,
 //! and prints `admitted USER lease ID` or `refused USER: REASON` (see `logins.rs`); the
@@ -26,7 +31,8 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::{bail, Context};
 use portcullis_api::auth::RegisterUsingTokenRequest;
-use portcullis_api::services::{KeepAlive, Metadata, ServerSpecV2, ServerV2};
+use portcullis_api::auth::UpsertAppServerRequest;
+use portcullis_api::services::{App, KeepAlive, Metadata, ServerSpecV2, ServerV2};
 use portcullis_api::{Client, TlsFiles, DEFAULT_AUTH_ADDR};
 use portcullis_ca::ClientKey;
 
@@ -41,6 +47,7 @@ struct Args {
     ttl: Duration,
     beats: Option<u64>,
     logins: Vec<PathBuf>,
+    app: Option<App>,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -54,6 +61,7 @@ fn parse_args() -> anyhow::Result<Args> {
         ttl: Duration::from_secs(30),
         beats: None,
         logins: Vec::new(),
+        app: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -67,6 +75,19 @@ fn parse_args() -> anyhow::Result<Args> {
             "--ttl-secs" => args.ttl = Duration::from_secs(value()?.parse()?),
             "--beats" => args.beats = Some(value()?.parse()?),
             "--login" => args.logins.push(value()?.into()),
+            "--app" => {
+                let spec = value()?;
+                let parts: Vec<&str> = spec.splitn(3, ',').collect();
+                let [name, uri, public_addr] = parts[..] else {
+                    bail!("--app `{spec}` is not NAME,URI,PUBLIC_ADDR");
+                };
+                args.app = Some(App {
+                    name: name.to_owned(),
+                    uri: uri.to_owned(),
+                    public_addr: public_addr.to_owned(),
+                    ..App::default()
+                });
+            }
             "--labels" => {
                 for pair in value()?.split(',') {
                     let (k, v) = pair
@@ -102,7 +123,7 @@ async fn main() -> anyhow::Result<()> {
             token: args.token.clone(),
             host_id: args.name.clone(),
             node_name: args.name.clone(),
-            role: "Node".to_owned(),
+            role: if args.app.is_some() { "App" } else { "Node" }.to_owned(),
             public_ssh_key: key.public_key_openssh()?.into_bytes(),
             public_tls_key: key.public_key_pem()?.into_bytes(),
             ..RegisterUsingTokenRequest::default()
@@ -127,7 +148,7 @@ async fn main() -> anyhow::Result<()> {
     // Announce with the new identity, then keep the announcement alive.
     let client = Client::connect(&args.auth_server, &TlsFiles::from_prefix(&prefix)).await?;
     let expires = || prost_types::Timestamp::from(SystemTime::now() + args.ttl);
-    let node = ServerV2 {
+    let mut server = ServerV2 {
         kind: "node".to_owned(),
         version: "v2".to_owned(),
         metadata: Some(Metadata {
@@ -144,7 +165,22 @@ async fn main() -> anyhow::Result<()> {
         }),
         ..ServerV2::default()
     };
-    let lease = client.rpc().upsert_node(node).await?.into_inner();
+    let lease = match &args.app {
+        None => client.rpc().upsert_node(server).await?.into_inner(),
+        Some(app) => {
+            // An application server: the labels are the application's.
+            let app = App {
+                static_labels: args.labels.clone(),
+                ..app.clone()
+            };
+            server.kind = "app_server".to_owned();
+            server.spec.get_or_insert_with(Default::default).apps = vec![app];
+            let request = UpsertAppServerRequest {
+                server: Some(server),
+            };
+            client.rpc().upsert_app_server(request).await?.into_inner()
+        }
+    };
     println!("announced; lease {}", lease.lease_id);
 
     // Users logging in: one connection lease each, within their limit.

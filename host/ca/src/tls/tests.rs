@@ -216,6 +216,55 @@ fn minimal_identity_and_refusals() {
 }
 
 #[test]
+fn kubernetes_and_app_routes_round_trip_one_attribute_per_value() {
+    let now = SystemTime::now();
+    let ca = ca(now);
+    let mut id = Identity::new("alice", vec!["dev".into()]);
+    id.kubernetes_users = vec!["alice@corp".into()];
+    id.kubernetes_groups = vec!["system:masters".into(), "viewers,ops".into()];
+    id.kubernetes_cluster = "prod-k8s".into();
+    id.route_to_app = Some(crate::RouteToApp {
+        session_id: "0123abcd".into(),
+        public_addr: "grafana.example.com".into(),
+        cluster_name: "example".into(),
+    });
+    let issued = ca.issue_client_cert(&id, None, now, HOUR).unwrap();
+    let back = Identity::from_certificate_der(&pem_der(&issued.cert_pem)).unwrap();
+    assert_eq!(
+        Identity {
+            expires: None,
+            ..back
+        },
+        id
+    );
+    let text = openssl_text(&issued.cert_pem);
+    for needle in [
+        "1.3.9999.7.5=alice@corp",
+        "1.3.9999.7.6=system:masters",
+        "1.3.9999.7.6=viewers\\,ops",
+        "1.3.9999.7.7=prod-k8s",
+        "1.3.9999.7.8=0123abcd",
+        "1.3.9999.7.9=grafana.example.com",
+        "1.3.9999.7.10=example",
+    ] {
+        assert!(text.contains(needle), "{needle} missing: {text}");
+    }
+
+    // An app route missing a part is no identity.
+    id.route_to_app = Some(crate::RouteToApp {
+        session_id: "0123abcd".into(),
+        ..Default::default()
+    });
+    let partial = ca.issue_client_cert(&id, None, now, HOUR).unwrap();
+    let err = Identity::from_certificate_der(&pem_der(&partial.cert_pem)).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("id, public address and cluster name"),
+        "{err}"
+    );
+}
+
+#[test]
 fn server_certs_verify_and_carry_no_identity() {
     let now = SystemTime::now();
     let ca = TlsAuthority::generate("example", "host ca", now, HOUR).unwrap();

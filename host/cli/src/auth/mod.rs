@@ -3,6 +3,7 @@
 mod export;
 mod rotate;
 mod sign;
+mod sign_app;
 
 use portcullis_api::auth::GetCertAuthoritiesRequest;
 use portcullis_api::services::CaKeySet;
@@ -39,7 +40,8 @@ pub enum AuthCommand {
     /// Print the public keys of a certificate authority in the formats OpenSSH, openssl and
     /// JWT verifiers read (every trusted key, including a rotation's new or old one).
     Export(export::ExportArgs),
-    /// Issue certificates for a user or a host and write them as an identity.
+    /// Issue certificates for a user (optionally for a Kubernetes cluster) or a host, or
+    /// create an application session of the caller, and write them as an identity.
     Sign(sign::SignArgs),
     /// Start a certificate authority rotation or move it to another phase.
     Rotate(rotate::RotateArgs),

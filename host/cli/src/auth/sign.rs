@@ -5,6 +5,14 @@
 //! --cert/--key/--cas` read); `openssh` writes `PATH` (private key) and `PATH-cert.pub` (what
 //! `ssh -i PATH` reads); `file` writes one identity file `PATH` with the private key, the TLS
 //! certificate, the CA certificates and the SSH certificate (what `pctl -i PATH` reads).
+//!
+//! `--kube-cluster NAME` (with `--user`) targets a Kubernetes cluster: the server checks that
+//! a live Kubernetes service serves it and the user's roles grant it (`kubernetes_labels`),
+//! and the TLS certificate names it next to the user's Kubernetes users and groups.
+//!
+//! `--app NAME` creates an application session of the caller instead (see [`super::sign_app`])
+//! and writes its certificate and key in the `tls` or `file` layout, plus `PATH.jwt`, the JWT
+//! for the application.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -31,7 +39,7 @@ pub enum Format {
 
 /// Options of `pctl auth sign`.
 #[derive(Debug, clap::Args)]
-#[command(group(clap::ArgGroup::new("subject").required(true).args(["user", "host"])))]
+#[command(group(clap::ArgGroup::new("subject").required(true).args(["user", "host", "app"])))]
 pub struct SignArgs {
     /// User to sign certificates for.
     #[arg(long, value_name = "NAME")]
@@ -40,6 +48,14 @@ pub struct SignArgs {
     /// reached by, comma-separated (e.g. `node1,node1.example.com,127.0.0.1`).
     #[arg(long, value_name = "ID[,NAME...]", value_delimiter = ',')]
     host: Option<Vec<String>>,
+    /// Create an application session of the identity pctl runs as, for the application
+    /// called NAME (see `pctl apps ls`), and write its certificate, key and JWT.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["ttl", "request_ids"])]
+    app: Option<String>,
+    /// Kubernetes cluster the user certificate targets (it must be served by a registered
+    /// Kubernetes service and granted by the user's kubernetes_labels).
+    #[arg(long, value_name = "NAME", requires = "user")]
+    kube_cluster: Option<String>,
     /// System role of the host.
     #[arg(long, default_value = "Node", requires = "host")]
     role: String,
@@ -63,10 +79,18 @@ pub struct SignArgs {
 }
 
 /// What the server signed.
-struct Signed {
-    ssh: Option<String>,
-    tls: String,
-    cas: Vec<String>,
+pub(super) struct Signed {
+    /// SSH certificate.
+    pub ssh: Option<String>,
+    /// TLS certificate (PEM).
+    pub tls: String,
+    /// CA certificates to trust (PEM).
+    pub cas: Vec<String>,
+    /// The private key (PEM) when the server made it (app sessions); else the one generated
+    /// here.
+    pub key_pem: Option<Vec<u8>>,
+    /// A JWT to write to `PATH.jwt` (app sessions).
+    pub jwt: Option<String>,
 }
 
 fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
@@ -79,25 +103,38 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 pub async fn run(connect: &ConnectArgs, args: SignArgs) -> anyhow::Result<()> {
     let key = ClientKey::generate()?;
     let client = connect.connect().await?;
-    let (subject, signed) = match (&args.user, &args.host) {
-        (Some(user), _) => (
-            user.clone(),
-            sign_user(&client, &key, user, args.ttl, &args.request_ids).await?,
-        ),
-        (None, Some(names)) => {
+    let (subject, signed) = match (&args.user, &args.host, &args.app) {
+        (Some(user), _, _) => {
+            let kube = args.kube_cluster.clone().unwrap_or_default();
+            let signed = sign_user(&client, &key, user, args.ttl, &args.request_ids, kube).await?;
+            (user.clone(), signed)
+        }
+        (None, Some(names), _) => {
             let Some((host_id, extra)) = names.split_first() else {
                 bail!("--host needs a host id");
             };
             let signed = sign_host(&client, &key, host_id, extra, &args.role, args.ttl).await?;
             (host_id.clone(), signed)
         }
-        (None, None) => bail!("give --user or --host"),
+        (None, None, Some(app)) => {
+            if args.format == Format::Openssh {
+                bail!("--app writes TLS credentials and a JWT: use --format tls or --format file");
+            }
+            let (signed, id) = super::sign_app::session(&client, app).await?;
+            println!("app session {id} for `{app}`");
+            (app.clone(), signed)
+        }
+        (None, None, None) => bail!("give --user, --host or --app"),
+    };
+    let key_pem = match signed.key_pem {
+        Some(pem) => pem,
+        None => key.private_key_pem()?.as_bytes().to_vec(),
     };
     let files: Vec<(PathBuf, Vec<u8>)> = match args.format {
         Format::Tls => {
             let paths = TlsFiles::from_prefix(&args.out);
             vec![
-                (paths.key, key.private_key_pem()?.as_bytes().to_vec()),
+                (paths.key, key_pem),
                 (paths.cert, signed.tls.into_bytes()),
                 (paths.cas, pem_list(&signed.cas).into_bytes()),
             ]
@@ -121,8 +158,7 @@ pub async fn run(connect: &ConnectArgs, args: SignArgs) -> anyhow::Result<()> {
             ]
         }
         Format::File => {
-            let mut text = String::new();
-            text.push_str(&key.private_key_pem()?);
+            let mut text = String::from_utf8_lossy(&key_pem).into_owned();
             text.push_str(signed.tls.trim_end());
             text.push('\n');
             text.push_str(&pem_list(&signed.cas));
@@ -133,6 +169,13 @@ pub async fn run(connect: &ConnectArgs, args: SignArgs) -> anyhow::Result<()> {
             vec![(args.out.clone(), text.into_bytes())]
         }
     };
+    let mut files = files;
+    if let Some(jwt) = signed.jwt {
+        files.push((
+            with_suffix(&args.out, ".jwt"),
+            format!("{jwt}\n").into_bytes(),
+        ));
+    }
     if !args.overwrite {
         for (path, _) in &files {
             if path.exists() {
@@ -153,6 +196,7 @@ async fn sign_user(
     user: &str,
     ttl: Option<Duration>,
     request_ids: &[String],
+    kubernetes_cluster: String,
 ) -> anyhow::Result<Signed> {
     if let Some(ttl) = ttl {
         if ttl.is_zero() {
@@ -167,14 +211,26 @@ async fn sign_user(
             username: user.to_owned(),
             expires,
             access_requests: request_ids.to_vec(),
+            kubernetes_cluster,
             ..Default::default()
         })
         .await?
         .into_inner();
-    // Host CA certificates first (they verify the auth server), then the user CA ones, so
-    // that `openssl verify -CAfile PATH.cas PATH.crt` checks the identity itself. Trusting
-    // the user CA for servers adds nothing an attacker can use: it only signs certificates
-    // for client authentication, which TLS refuses as server certificates.
+    Ok(Signed {
+        ssh: (!certs.ssh.is_empty()).then(|| String::from_utf8_lossy(&certs.ssh).into_owned()),
+        tls: String::from_utf8_lossy(&certs.tls).into_owned(),
+        cas: client_cas(client).await?,
+        key_pem: None,
+        jwt: None,
+    })
+}
+
+/// The CA certificates a user's TLS identity trusts: the host CA ones first (they verify the
+/// auth server), then the user CA ones, so that `openssl verify -CAfile PATH.cas PATH.crt`
+/// checks the identity itself. Trusting the user CA for servers adds nothing an attacker
+/// can use: it only signs certificates for client authentication, which TLS refuses as
+/// server certificates.
+pub(super) async fn client_cas(client: &Client) -> anyhow::Result<Vec<String>> {
     let mut cas = Vec::new();
     for ca_type in [
         portcullis_api::kinds::HOST_CA,
@@ -188,11 +244,7 @@ async fn sign_user(
             );
         }
     }
-    Ok(Signed {
-        ssh: (!certs.ssh.is_empty()).then(|| String::from_utf8_lossy(&certs.ssh).into_owned()),
-        tls: String::from_utf8_lossy(&certs.tls).into_owned(),
-        cas,
-    })
+    Ok(cas)
 }
 
 async fn sign_host(
@@ -230,5 +282,7 @@ async fn sign_host(
             .iter()
             .map(|c| String::from_utf8_lossy(c).into_owned())
             .collect(),
+        key_pem: None,
+        jwt: None,
     })
 }

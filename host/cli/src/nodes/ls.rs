@@ -36,24 +36,12 @@ pub async fn run(connect: &ConnectArgs, args: LsArgs) -> anyhow::Result<()> {
 
 /// All labels of a server: static ones and the results of command labels.
 fn labels(server: &ServerV2) -> String {
-    let mut all: BTreeMap<&str, &str> = BTreeMap::new();
-    if let Some(metadata) = &server.metadata {
-        all.extend(
-            metadata
-                .labels
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.as_str())),
-        );
-    }
-    if let Some(spec) = &server.spec {
-        all.extend(
-            spec.cmd_labels
-                .iter()
-                .map(|(k, v)| (k.as_str(), v.result.as_str())),
-        );
-    }
-    let pairs: Vec<String> = all.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    pairs.join(",")
+    let statics = server.metadata.as_ref().map(|m| &m.labels);
+    let commands = server.spec.as_ref().map(|s| &s.cmd_labels);
+    crate::output::labels(
+        statics.unwrap_or(&BTreeMap::new()),
+        commands.unwrap_or(&BTreeMap::new()),
+    )
 }
 
 /// When a server's lease expires, with the time left.
@@ -87,7 +75,7 @@ pub(crate) fn print(servers: &[ServerV2], json: bool, what: &str) -> anyhow::Res
         return Ok(());
     }
     let now = SystemTime::now();
-    let rows: Vec<[String; 5]> = servers
+    let rows: Vec<Vec<String>> = servers
         .iter()
         .map(|s| {
             let name = s
@@ -96,23 +84,9 @@ pub(crate) fn print(servers: &[ServerV2], json: bool, what: &str) -> anyhow::Res
                 .map(|m| m.name.clone())
                 .unwrap_or_default();
             let spec = s.spec.clone().unwrap_or_default();
-            [name, spec.hostname, spec.addr, labels(s), expiry(s, now)]
+            vec![name, spec.hostname, spec.addr, labels(s), expiry(s, now)]
         })
         .collect();
-    let header = ["NAME", "HOSTNAME", "ADDRESS", "LABELS", "EXPIRES"].map(String::from);
-    let mut widths = header.clone().map(|h| h.len());
-    for row in &rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.len());
-        }
-    }
-    for row in std::iter::once(&header).chain(&rows) {
-        let cells: Vec<String> = row
-            .iter()
-            .zip(widths)
-            .map(|(cell, width)| format!("{cell:<width$}"))
-            .collect();
-        println!("{}", cells.join("  ").trim_end());
-    }
+    crate::output::print_table(&["NAME", "HOSTNAME", "ADDRESS", "LABELS", "EXPIRES"], &rows);
     Ok(())
 }

@@ -12,9 +12,12 @@ pub enum IssueError {
     /// The caller may not have what it asked for.
     #[error("{0}")]
     Denied(String),
-    /// The request names a feature another part of the roadmap provides.
+    /// The request names something that does not exist (a Kubernetes cluster, an app).
     #[error("{0}")]
-    Unsupported(String),
+    NotFound(String),
+    /// Registered servers could not be read.
+    #[error(transparent)]
+    Presence(#[from] crate::presence::PresenceError),
     /// Stored data could not be read.
     #[error(transparent)]
     Resource(#[from] ResourceError),

@@ -7,6 +7,7 @@
 pub mod app;
 mod error;
 pub mod host;
+pub mod kube;
 pub mod limits;
 pub mod user;
 #[cfg(test)]

@@ -1,11 +1,13 @@
 //! User certificates: an SSH certificate and a TLS client certificate for one public key.
 //! The SSH certificate also carries the session limits of the user's roles
-//! ([`super::limits`]); the TLS identity does not (nodes enforce them from SSH).
+//! ([`super::limits`]); the TLS identity does not (nodes enforce them from SSH). The TLS
+//! identity carries the Kubernetes users and groups of the roles, and the Kubernetes cluster
+//! asked for once [`super::kube`] has checked it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, SystemTime};
 
-use portcullis_api::services::{AccessRequestV3, RoleV3, UserV2};
+use portcullis_api::services::{AccessRequestV3, RoleConditions, RoleV3, UserV2};
 use portcullis_ca::{Identity, Permissions, UserCertRequest};
 
 use super::limits::SessionLimits;
@@ -26,6 +28,8 @@ pub struct UserIssuer<'a> {
     pub roles: &'a Collection<RoleV3>,
     /// The access requests.
     pub access_requests: &'a Collection<AccessRequestV3>,
+    /// The store, where Kubernetes services are registered.
+    pub backend: &'a dyn portcullis_store::Backend,
 }
 
 /// Lifetime of user certificates when the request names none.
@@ -74,16 +78,22 @@ fn traits_of(user: &UserV2) -> BTreeMap<String, Vec<String>> {
         .unwrap_or_default()
 }
 
-fn logins(roles: &[RoleV3], traits: &BTreeMap<String, Vec<String>>) -> Vec<String> {
+/// The values of a list field of the roles' conditions (`logins`, `kubernetes_groups`, ...),
+/// trait templates expanded, less what any role denies; sorted, without empty values.
+pub(super) fn allowed_values(
+    roles: &[RoleV3],
+    traits: &BTreeMap<String, Vec<String>>,
+    field: fn(&RoleConditions) -> &Vec<String>,
+) -> Vec<String> {
     let mut allowed = BTreeSet::new();
     let mut denied = BTreeSet::new();
     for role in roles {
         let Some(spec) = &role.spec else { continue };
-        for login in spec.allow.iter().flat_map(|c| &c.logins) {
-            allowed.extend(portcullis_authz::templates::expand(login, traits));
+        for value in spec.allow.iter().flat_map(field) {
+            allowed.extend(portcullis_authz::templates::expand(value, traits));
         }
-        for login in spec.deny.iter().flat_map(|c| &c.logins) {
-            denied.extend(portcullis_authz::templates::expand(login, traits));
+        for value in spec.deny.iter().flat_map(field) {
+            denied.extend(portcullis_authz::templates::expand(value, traits));
         }
     }
     allowed
@@ -91,6 +101,10 @@ fn logins(roles: &[RoleV3], traits: &BTreeMap<String, Vec<String>>) -> Vec<Strin
         .filter(|l| !l.is_empty())
         .cloned()
         .collect()
+}
+
+fn logins(roles: &[RoleV3], traits: &BTreeMap<String, Vec<String>>) -> Vec<String> {
+    allowed_values(roles, traits, |c| &c.logins)
 }
 
 fn permissions(roles: &[RoleV3]) -> Permissions {
@@ -111,7 +125,7 @@ fn permissions(roles: &[RoleV3]) -> Permissions {
 
 /// The lifetime: the requested one (default 12 h), at most 30 h and at most the shortest
 /// `max_session_ttl` of the user's roles.
-fn ttl(
+pub(crate) fn ttl(
     roles: &[RoleV3],
     expires: Option<SystemTime>,
     now: SystemTime,
@@ -205,11 +219,6 @@ pub async fn issue(
     params: &UserCertsParams,
     now: SystemTime,
 ) -> Result<UserCerts, IssueError> {
-    if !params.kubernetes_cluster.is_empty() {
-        return Err(IssueError::Unsupported(
-            "certificates for Kubernetes clusters are not on the Portcullis roadmap yet".into(),
-        ));
-    }
     if !params.route_to_cluster.is_empty() && params.route_to_cluster != *state.cluster_name {
         return Err(IssueError::Invalid(format!(
             "unknown cluster `{}` to route to: this cluster is `{}` and no remote cluster by \
@@ -247,6 +256,11 @@ pub async fn issue(
     let access_until = add_requested_roles(state, params, &mut roles, now).await?;
     let traits = traits_of(&user);
     let logins = logins(&roles, &traits);
+    let kube = super::kube::KubeAccess::of(&roles, &traits);
+    if !params.kubernetes_cluster.is_empty() {
+        super::kube::check_cluster(state.backend, &roles, &traits, &params.kubernetes_cluster)
+            .await?;
+    }
     let mut ttl = ttl(&roles, params.expires, now)?;
     if let Some(until) = access_until {
         ttl = ttl.min(until.duration_since(now).unwrap_or_default());
@@ -303,6 +317,9 @@ pub async fn issue(
         traits,
         route_to_cluster: params.route_to_cluster.clone(),
         active_requests: params.access_requests.clone(),
+        kubernetes_users: kube.users,
+        kubernetes_groups: kube.groups,
+        kubernetes_cluster: params.kubernetes_cluster.clone(),
         ..Identity::default()
     };
     let tls = keyring

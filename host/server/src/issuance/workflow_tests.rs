@@ -21,6 +21,7 @@ struct World {
     users: Collection<UserV2>,
     roles: Collection<RoleV3>,
     requests: Collection<AccessRequestV3>,
+    backend: Arc<dyn Backend>,
     _dir: tempfile::TempDir,
 }
 
@@ -32,7 +33,8 @@ impl World {
             keyring,
             users: Collection::new(backend.clone()),
             roles: Collection::new(backend.clone()),
-            requests: Collection::new(backend),
+            requests: Collection::new(backend.clone()),
+            backend,
             _dir: dir,
         };
         world.roles.create(&role("dev", &["root"])).await.unwrap();
@@ -57,6 +59,7 @@ impl World {
             users: &self.users,
             roles: &self.roles,
             access_requests: &self.requests,
+            backend: &*self.backend,
         }
     }
 }
@@ -124,7 +127,7 @@ async fn bad_requests_are_refused_with_the_reason() {
         (routed, "unknown cluster `elsewhere` to route to"),
         (
             kube,
-            "Kubernetes clusters are not on the Portcullis roadmap",
+            "Kubernetes cluster `k8s` is not served by any registered Kubernetes service",
         ),
         (no_key, "no public key to sign was given"),
         (params("nobody"), "user `nobody` not found"),

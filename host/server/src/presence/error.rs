@@ -8,16 +8,13 @@ pub enum PresenceError {
     /// The server or keep-alive is not valid (the message names the field).
     #[error("{0}")]
     Invalid(String),
-    /// A keep-alive of a kind of server this server does not keep alive (yet).
-    #[error("keep-alives of type {0} are not implemented yet (only NODE and PROXY)")]
-    Unsupported(&'static str),
     /// No live registration under that name: never registered, or its lease lapsed.
     #[error(
         "{kind} `{name}` in namespace `{namespace}` is not registered (or its lease expired); \
          register it again to get a new lease"
     )]
     NotRegistered {
-        /// `node` or `proxy`.
+        /// `node`, `proxy`, `app_server` or `kube_service`.
         kind: &'static str,
         /// Its namespace.
         namespace: String,
@@ -30,7 +27,7 @@ pub enum PresenceError {
          since, by this or another process; keep alive the lease the last registration returned"
     )]
     LeaseMismatch {
-        /// `node` or `proxy`.
+        /// `node`, `proxy`, `app_server` or `kube_service`.
         kind: &'static str,
         /// Its name.
         name: String,
@@ -40,7 +37,7 @@ pub enum PresenceError {
     /// Concurrent writes kept changing the registration while a keep-alive tried to extend it.
     #[error("{kind} `{name}` changed during each of {attempts} attempts to keep it alive; retry")]
     Contended {
-        /// `node` or `proxy`.
+        /// `node`, `proxy`, `app_server` or `kube_service`.
         kind: &'static str,
         /// Its name.
         name: String,
@@ -52,7 +49,7 @@ pub enum PresenceError {
     NotSelf {
         /// The host id of the caller's certificate.
         host_id: String,
-        /// `node` or `proxy`.
+        /// `node`, `proxy`, `app_server` or `kube_service`.
         kind: &'static str,
         /// The server it announced.
         name: String,

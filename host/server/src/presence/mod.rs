@@ -1,11 +1,17 @@
-//! Presence: nodes and proxies announce themselves and stay listed only while they keep
-//! their lease alive.
+//! Presence: nodes, proxies, application servers and Kubernetes services announce
+//! themselves and stay listed only while they keep their lease alive.
 //!
 //! # Leases and expiry
 //!
-//! A registration (`UpsertNode`, `UpsertProxy`) is **one store record** per server, under
-//! `/nodes/NAMESPACE/NAME` or `/proxies/NAME`: a [`Registration`] holding the `ServerV2` as
-//! announced and a lease id. The record's store expiry *is* the lease's expiry.
+//! A registration (`UpsertNode`, `UpsertProxy`, `UpsertAppServer`, `UpsertKubeService`) is
+//! **one store record** per server, under `/nodes/NAMESPACE/NAME`, `/proxies/NAME`,
+//! `/app_servers/NAMESPACE/NAME` or `/kube_services/NAME`: a [`Registration`] holding the
+//! `ServerV2` as announced and a lease id. The record's store expiry *is* the lease's expiry.
+//!
+//! Nodes, proxies and application servers extend their lease with `SendKeepAlives` (types
+//! NODE, PROXY, APP). `UpsertKubeService` returns no lease and the keep-alive types have no
+//! Kubernetes member: a Kubernetes service stays registered by announcing itself again before
+//! its expiry, as Teleport's Kubernetes services do.
 //!
 //! - One record, not a server record plus a lease record: every write changes both at
 //!   once, so there is no moment where a node is listed without a live lease or a lease
@@ -33,6 +39,7 @@
 
 mod error;
 pub mod hosts;
+pub mod services;
 pub mod validate;
 
 use std::collections::BTreeMap;
@@ -45,7 +52,10 @@ use rand::Rng;
 
 pub use error::PresenceError;
 
-use crate::resources::kinds::{KIND_NODE, KIND_PROXY, NODES_PREFIX, PROXIES_PREFIX};
+use crate::resources::kinds::{
+    APP_SERVERS_PREFIX, KIND_APP_SERVER, KIND_KUBE_SERVICE, KIND_NODE, KIND_PROXY,
+    KUBE_SERVICES_PREFIX, NODES_PREFIX, PROXIES_PREFIX,
+};
 use crate::resources::ResourceError;
 
 /// How many times a keep-alive retries when a concurrent write changed the record between
@@ -62,23 +72,37 @@ pub enum ServerKind {
     Node,
     /// Proxies (`proxy`), in the default namespace.
     Proxy,
+    /// Application servers (`app_server`), per namespace.
+    App,
+    /// Kubernetes services (`kube_service`), in the default namespace.
+    Kube,
 }
 
 impl ServerKind {
-    /// The resource kind: `node` or `proxy`.
+    /// The resource kind: `node`, `proxy`, `app_server` or `kube_service`.
     pub fn name(self) -> &'static str {
         match self {
             ServerKind::Node => KIND_NODE,
             ServerKind::Proxy => KIND_PROXY,
+            ServerKind::App => KIND_APP_SERVER,
+            ServerKind::Kube => KIND_KUBE_SERVICE,
         }
     }
 
-    /// The keep-alive type of this kind.
-    pub fn keep_alive_type(self) -> KeepAliveType {
+    /// The keep-alive type of this kind; Kubernetes services have none (they announce
+    /// themselves again instead).
+    pub fn keep_alive_type(self) -> Option<KeepAliveType> {
         match self {
-            ServerKind::Node => KeepAliveType::Node,
-            ServerKind::Proxy => KeepAliveType::Proxy,
+            ServerKind::Node => Some(KeepAliveType::Node),
+            ServerKind::Proxy => Some(KeepAliveType::Proxy),
+            ServerKind::App => Some(KeepAliveType::App),
+            ServerKind::Kube => None,
         }
+    }
+
+    /// Whether servers of this kind live in one namespace only (`default`).
+    pub fn default_namespace_only(self) -> bool {
+        matches!(self, ServerKind::Proxy | ServerKind::Kube)
     }
 
     /// The kind a keep-alive's `Type` names.
@@ -86,7 +110,7 @@ impl ServerKind {
         match KeepAliveType::try_from(r#type) {
             Ok(KeepAliveType::Node) => Ok(ServerKind::Node),
             Ok(KeepAliveType::Proxy) => Ok(ServerKind::Proxy),
-            Ok(KeepAliveType::App) => Err(PresenceError::Unsupported("APP")),
+            Ok(KeepAliveType::App) => Ok(ServerKind::App),
             Err(_) => Err(PresenceError::invalid(format!(
                 "keep-alive Type {type} is not a known type (NODE, APP or PROXY)"
             ))),
@@ -96,7 +120,9 @@ impl ServerKind {
     fn prefix(self, namespace: &str) -> String {
         match self {
             ServerKind::Node => format!("{NODES_PREFIX}{namespace}/"),
+            ServerKind::App => format!("{APP_SERVERS_PREFIX}{namespace}/"),
             ServerKind::Proxy => PROXIES_PREFIX.to_owned(),
+            ServerKind::Kube => KUBE_SERVICES_PREFIX.to_owned(),
         }
     }
 
@@ -185,7 +211,7 @@ impl<'a> Registry<'a> {
             namespace,
             lease_id,
             expires: Some(expires.into()),
-            r#type: self.kind.keep_alive_type().into(),
+            r#type: self.kind.keep_alive_type().map_or(0, Into::into),
         })
     }
 
@@ -233,6 +259,43 @@ impl<'a> Registry<'a> {
             name: name.to_owned(),
             attempts: KEEP_ALIVE_ATTEMPTS,
         })
+    }
+
+    /// Removes the registration of `name` (and its lease).
+    pub async fn delete(&self, namespace: &str, name: &str) -> Result<(), PresenceError> {
+        match self.backend.delete(&self.kind.key(namespace, name)).await {
+            Ok(_) => Ok(()),
+            Err(StoreError::NotFound { .. }) => Err(PresenceError::NotRegistered {
+                kind: self.kind.name(),
+                namespace: namespace.to_owned(),
+                name: name.to_owned(),
+            }),
+            Err(e) => Err(self.store_error(e)),
+        }
+    }
+
+    /// Removes every registration of `namespace`; returns how many there were.
+    pub async fn delete_all(&self, namespace: &str) -> Result<usize, PresenceError> {
+        let prefix = self.kind.prefix(namespace);
+        let mut deleted = 0;
+        loop {
+            let page = self
+                .backend
+                .range(prefix.as_bytes(), None, LIST_PAGE)
+                .await
+                .map_err(|e| self.store_error(e))?;
+            if page.items.is_empty() {
+                return Ok(deleted);
+            }
+            for item in &page.items {
+                match self.backend.delete(&item.key).await {
+                    Ok(_) => deleted += 1,
+                    // Expired or deleted by someone else meanwhile.
+                    Err(StoreError::NotFound { .. }) => {}
+                    Err(e) => return Err(self.store_error(e)),
+                }
+            }
+        }
     }
 
     /// The live servers of `namespace` carrying every label of `selector` (see

@@ -140,10 +140,7 @@ async fn proxies_and_nodes_are_apart() {
 fn keep_alive_types() {
     assert_eq!(ServerKind::of_keep_alive(0).unwrap(), ServerKind::Node);
     assert_eq!(ServerKind::of_keep_alive(2).unwrap(), ServerKind::Proxy);
-    assert!(matches!(
-        ServerKind::of_keep_alive(1),
-        Err(PresenceError::Unsupported("APP"))
-    ));
+    assert_eq!(ServerKind::of_keep_alive(1).unwrap(), ServerKind::App);
     assert!(matches!(
         ServerKind::of_keep_alive(7),
         Err(PresenceError::Invalid(_))

@@ -32,9 +32,13 @@ pub fn namespace(kind: ServerKind, namespace: &str) -> Result<String, PresenceEr
         return Ok(DEFAULT_NAMESPACE.to_owned());
     }
     validate_name("namespace", namespace).map_err(invalid)?;
-    if kind == ServerKind::Proxy && namespace != DEFAULT_NAMESPACE {
+    if kind.default_namespace_only() && namespace != DEFAULT_NAMESPACE {
+        let plural = match kind {
+            ServerKind::Kube => "Kubernetes services",
+            _ => "proxies",
+        };
         return Err(PresenceError::invalid(format!(
-            "proxies live in namespace `{DEFAULT_NAMESPACE}`, not `{namespace}`"
+            "{plural} live in namespace `{DEFAULT_NAMESPACE}`, not `{namespace}`"
         )));
     }
     Ok(namespace.to_owned())
@@ -42,7 +46,8 @@ pub fn namespace(kind: ServerKind, namespace: &str) -> Result<String, PresenceEr
 
 /// Normalises and checks a server announced as `kind`: kind (filled in when empty),
 /// version `v2`, a valid name (the host id), the namespace (default `default`), label keys,
-/// and `spec.addr`/`spec.public_addr` as `HOST:PORT` when given.
+/// `spec.addr`/`spec.public_addr` as `HOST:PORT` when given, and the applications or
+/// Kubernetes clusters it serves (see [`super::services::check_spec`]).
 pub fn normalize_server(kind: ServerKind, server: &mut ServerV2) -> Result<(), PresenceError> {
     normalize_header(
         &mut server.kind,
@@ -55,6 +60,7 @@ pub fn normalize_server(kind: ServerKind, server: &mut ServerV2) -> Result<(), P
     let metadata = server.metadata.get_or_insert_with(Default::default);
     metadata.namespace = namespace(kind, &metadata.namespace)?;
     let what = format!("{} `{}`", kind.name(), metadata.name);
+    super::services::check_spec(kind, &what, server.spec.as_ref())?;
     let Some(spec) = &server.spec else {
         return Ok(());
     };

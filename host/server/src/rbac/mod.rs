@@ -286,14 +286,27 @@ impl Authorized {
         target: portcullis_authz::access::Target,
         labels: &BTreeMap<String, String>,
     ) -> Result<bool, ResourceError> {
-        if !self.identity.system_roles.is_empty() {
-            return Ok(true);
-        }
+        Ok(self.label_grants(state, target).await?.grants(labels))
+    }
+
+    /// The caller's label grants of `target`, loaded once, to filter many resources by
+    /// (see [`Authorized::grants_labels`]).
+    pub async fn label_grants(
+        &mut self,
+        state: &State,
+        target: portcullis_authz::access::Target,
+    ) -> Result<LabelGrants<'_>, ResourceError> {
         let identity = Arc::clone(&self.identity);
-        let subject = self.subject(state).await?;
-        let traits = &identity.traits;
-        let access = portcullis_authz::access::check(&subject.roles, traits, target, labels, None);
-        Ok(access.allowed)
+        let roles = if identity.system_roles.is_empty() {
+            Some(self.subject(state).await?.roles.as_slice())
+        } else {
+            None
+        };
+        Ok(LabelGrants {
+            identity,
+            roles,
+            target,
+        })
     }
 
     /// Checks that the caller may make a call of `rpc` on `target`: the RPC's verbs from the
@@ -333,6 +346,26 @@ impl Authorized {
             }
         }
         Ok(())
+    }
+}
+
+/// What a caller's roles grant by the label selectors of one target (see
+/// [`Authorized::label_grants`]).
+pub struct LabelGrants<'a> {
+    identity: Arc<Identity>,
+    /// `None` for hosts, which are granted everything.
+    roles: Option<&'a [RoleV3]>,
+    target: portcullis_authz::access::Target,
+}
+
+impl LabelGrants<'_> {
+    /// Whether a resource with `labels` is granted (deny wins).
+    pub fn grants(&self, labels: &BTreeMap<String, String>) -> bool {
+        let Some(roles) = self.roles else {
+            return true;
+        };
+        let traits = &self.identity.traits;
+        portcullis_authz::access::check(roles, traits, self.target, labels, None).allowed
     }
 }
 

@@ -66,7 +66,28 @@ pub const TABLE: &[(&str, Permission)] = &[
     ("GetNodes", p(&["list", "read"], "node")),
     ("UpsertProxy", p(&["create", "update"], "proxy")),
     ("GetProxies", p(&["list", "read"], "proxy")),
-    // Per keep-alive, on the kind it keeps alive: `node` or `proxy`.
+    // Per listed app or Kubernetes cluster: only those the roles' `app_labels` /
+    // `kubernetes_labels` grant are returned (hosts see all).
+    ("GetAppServers", p(&["list", "read"], "app_server")),
+    ("UpsertAppServer", p(&["create", "update"], "app_server")),
+    ("DeleteAppServer", p(&["delete"], "app_server")),
+    ("DeleteAllAppServers", p(&["delete"], "app_server")),
+    ("GetKubeServices", p(&["list", "read"], "kube_service")),
+    (
+        "UpsertKubeService",
+        p(&["create", "update"], "kube_service"),
+    ),
+    ("DeleteKubeService", p(&["delete"], "kube_service")),
+    ("DeleteAllKubeServices", p(&["delete"], "kube_service")),
+    // Own: a user creates, reads and deletes their own sessions without a rule; the handler
+    // refuses creating one for anyone else. Listing and deleting all: everyone's sessions
+    // with the rule, else the caller's own.
+    ("CreateAppSession", own(&["create"], "app_session")),
+    ("GetAppSession", own(&["read"], "app_session")),
+    ("GetAppSessions", own(&["list", "read"], "app_session")),
+    ("DeleteAppSession", own(&["delete"], "app_session")),
+    ("DeleteAllAppSessions", own(&["delete"], "app_session")),
+    // Per keep-alive, on the kind it keeps alive: `node`, `proxy` or `app_server`.
     ("SendKeepAlives", p(&["update"], "node")),
     (
         "UpsertPolicyModule",

@@ -7,8 +7,8 @@ use portcullis_api::services::{
 use crate::impl_resource;
 
 pub use portcullis_api::kinds::{
-    KIND_CERT_AUTHORITY, KIND_CLUSTER_NAME, KIND_NODE, KIND_POLICY_MODULE, KIND_PROXY,
-    KIND_REMOTE_CLUSTER, KIND_ROLE, KIND_USER,
+    KIND_APP_SERVER, KIND_APP_SESSION, KIND_CERT_AUTHORITY, KIND_CLUSTER_NAME, KIND_KUBE_SERVICE,
+    KIND_NODE, KIND_POLICY_MODULE, KIND_PROXY, KIND_REMOTE_CLUSTER, KIND_ROLE, KIND_USER,
 };
 
 impl_resource!(UserV2, KIND_USER, "/users/");
@@ -45,3 +45,9 @@ pub const CLUSTER_NAME_RESOURCE: &str = "cluster-name";
 pub const NODES_PREFIX: &str = "/nodes/";
 /// Store key prefix of proxies: `/proxies/NAME` (proxies live in the default namespace).
 pub const PROXIES_PREFIX: &str = "/proxies/";
+/// Store key prefix of application servers: `/app_servers/NAMESPACE/NAME`.
+pub const APP_SERVERS_PREFIX: &str = "/app_servers/";
+/// Store key prefix of Kubernetes services: `/kube_services/NAME` (default namespace only).
+pub const KUBE_SERVICES_PREFIX: &str = "/kube_services/";
+/// Store key prefix of application sessions: `/app_sessions/ID`.
+pub const APP_SESSIONS_PREFIX: &str = "/app_sessions/";

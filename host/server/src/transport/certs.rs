@@ -41,6 +41,7 @@ pub(super) async fn generate_user_certs(
         users: &state.users,
         roles: &state.roles,
         access_requests: &state.access_requests,
+        backend: &*state.backend,
     };
     let certs = user::issue(&issuer, &params, SystemTime::now()).await?;
     tracing::info!(

@@ -7,6 +7,8 @@
 mod access;
 mod access_requests;
 mod access_reviews;
+mod app_kube;
+mod app_sessions;
 mod approval;
 mod audit;
 mod audit_stream;
@@ -85,8 +87,6 @@ impl AuthServer {
     }
 }
 
-const APP_KUBE_FEATURE: &str =
-    "presence of application and Kubernetes services (not on the Portcullis roadmap yet)";
 const NOT_PLANNED: &str = "this part of the Teleport API (not on the Portcullis roadmap yet)";
 
 fn later(rpc: &'static str, feature: &'static str) -> Status {
@@ -307,30 +307,54 @@ auth_service! {
         async fn delete_semaphore(&self, request: Request<services::SemaphoreFilter>) -> Result<Response<()>, Status> {
             semaphores::delete(&self.state, request).await.map(Response::new)
         }
+        async fn get_app_servers(&self, request: Request<auth::GetAppServersRequest>) -> Result<Response<auth::GetAppServersResponse>, Status> {
+            app_kube::app_servers(&self.state, request).await.map(Response::new)
+        }
+        async fn upsert_app_server(&self, request: Request<auth::UpsertAppServerRequest>) -> Result<Response<services::KeepAlive>, Status> {
+            app_kube::upsert_app_server(&self.state, request).await.map(Response::new)
+        }
+        async fn delete_app_server(&self, request: Request<auth::DeleteAppServerRequest>) -> Result<Response<()>, Status> {
+            app_kube::delete_app_server(&self.state, request).await.map(Response::new)
+        }
+        async fn delete_all_app_servers(&self, request: Request<auth::DeleteAllAppServersRequest>) -> Result<Response<()>, Status> {
+            app_kube::delete_all_app_servers(&self.state, request).await.map(Response::new)
+        }
+        async fn get_kube_services(&self, request: Request<auth::GetKubeServicesRequest>) -> Result<Response<auth::GetKubeServicesResponse>, Status> {
+            app_kube::kube_services(&self.state, request).await.map(Response::new)
+        }
+        async fn upsert_kube_service(&self, request: Request<auth::UpsertKubeServiceRequest>) -> Result<Response<()>, Status> {
+            app_kube::upsert_kube_service(&self.state, request).await.map(Response::new)
+        }
+        async fn delete_kube_service(&self, request: Request<auth::DeleteKubeServiceRequest>) -> Result<Response<()>, Status> {
+            app_kube::delete_kube_service(&self.state, request).await.map(Response::new)
+        }
+        async fn delete_all_kube_services(&self, request: Request<auth::DeleteAllKubeServicesRequest>) -> Result<Response<()>, Status> {
+            app_kube::delete_all_kube_services(&self.state, request).await.map(Response::new)
+        }
+        async fn create_app_session(&self, request: Request<auth::CreateAppSessionRequest>) -> Result<Response<auth::CreateAppSessionResponse>, Status> {
+            app_sessions::create(&self.state, request).await.map(Response::new)
+        }
+        async fn get_app_session(&self, request: Request<auth::GetAppSessionRequest>) -> Result<Response<auth::GetAppSessionResponse>, Status> {
+            app_sessions::get(&self.state, request).await.map(Response::new)
+        }
+        async fn get_app_sessions(&self, request: Request<()>) -> Result<Response<auth::GetAppSessionsResponse>, Status> {
+            app_sessions::list(&self.state, request).await.map(Response::new)
+        }
+        async fn delete_app_session(&self, request: Request<auth::DeleteAppSessionRequest>) -> Result<Response<()>, Status> {
+            app_sessions::delete(&self.state, request).await.map(Response::new)
+        }
+        async fn delete_all_app_sessions(&self, request: Request<()>) -> Result<Response<()>, Status> {
+            app_sessions::delete_all(&self.state, request).await.map(Response::new)
+        }
         async fn watch_events(&self, request: Request<auth::Watch>) -> Result<Response<BoxStream<auth::Event>>, Status> {
             watch::watch(&self.state, request).await.map(Response::new)
         }
     }
     later {
-        APP_KUBE_FEATURE => {
-            get_app_servers(auth::GetAppServersRequest) -> auth::GetAppServersResponse;
-            upsert_app_server(auth::UpsertAppServerRequest) -> services::KeepAlive;
-            delete_app_server(auth::DeleteAppServerRequest) -> ();
-            delete_all_app_servers(auth::DeleteAllAppServersRequest) -> ();
-            get_kube_services(auth::GetKubeServicesRequest) -> auth::GetKubeServicesResponse;
-            upsert_kube_service(auth::UpsertKubeServiceRequest) -> ();
-            delete_kube_service(auth::DeleteKubeServiceRequest) -> ();
-            delete_all_kube_services(auth::DeleteAllKubeServicesRequest) -> ();
-        }
         NOT_PLANNED => {
             rotate_reset_password_token_secrets(auth::RotateResetPasswordTokenSecretsRequest) -> services::ResetPasswordTokenSecretsV3;
             get_reset_password_token(auth::GetResetPasswordTokenRequest) -> services::ResetPasswordTokenV3;
             create_reset_password_token(auth::CreateResetPasswordTokenRequest) -> services::ResetPasswordTokenV3;
-            get_app_session(auth::GetAppSessionRequest) -> auth::GetAppSessionResponse;
-            get_app_sessions(()) -> auth::GetAppSessionsResponse;
-            create_app_session(auth::CreateAppSessionRequest) -> auth::CreateAppSessionResponse;
-            delete_app_session(auth::DeleteAppSessionRequest) -> ();
-            delete_all_app_sessions(()) -> ();
         }
     }
 }

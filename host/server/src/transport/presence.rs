@@ -30,6 +30,8 @@ pub(super) async fn upsert(
     let rpc = match kind {
         ServerKind::Node => "UpsertNode",
         ServerKind::Proxy => "UpsertProxy",
+        ServerKind::App => "UpsertAppServer",
+        ServerKind::Kube => "UpsertKubeService",
     };
     let caller = authorize(state, &request, rpc, Target::resource(request.get_ref())).await?;
     let server = request.into_inner();

@@ -49,11 +49,24 @@ impl From<crate::presence::PresenceError> for Status {
         match e {
             P::Resource(r) => r.into(),
             P::Invalid(_) => Status::invalid_argument(e.to_string()),
-            P::Unsupported(_) => Status::unimplemented(e.to_string()),
             P::NotRegistered { .. } => Status::not_found(e.to_string()),
             P::LeaseMismatch { .. } => Status::failed_precondition(e.to_string()),
             P::Contended { .. } => Status::aborted(e.to_string()),
             P::NotSelf { .. } => Status::permission_denied(e.to_string()),
+        }
+    }
+}
+
+impl From<crate::app_sessions::AppSessionError> for Status {
+    fn from(e: crate::app_sessions::AppSessionError) -> Self {
+        use crate::app_sessions::AppSessionError as A;
+        match e {
+            A::Invalid(m) => Status::invalid_argument(m),
+            A::NotFound(m) => Status::not_found(m),
+            A::Denied(m) => Status::permission_denied(m),
+            A::Presence(p) => p.into(),
+            A::Issue(i) => i.into(),
+            A::Resource(r) => r.into(),
         }
     }
 }
@@ -130,7 +143,8 @@ impl From<crate::issuance::IssueError> for Status {
             I::Sign(_) => Status::internal(e.to_string()),
             I::Invalid(m) => Status::invalid_argument(m),
             I::Denied(m) => Status::permission_denied(m),
-            I::Unsupported(m) => Status::unimplemented(m),
+            I::NotFound(m) => Status::not_found(m),
+            I::Presence(p) => p.into(),
             I::Resource(r) => r.into(),
             I::Keyring(k) => k.into(),
             I::Ca(c) => Status::invalid_argument(c.to_string()),

@@ -13,8 +13,9 @@ use crate::access_requests::approval::KIND_ACCESS_REQUEST_POLICY;
 use crate::access_requests::KIND_ACCESS_REQUEST;
 use crate::presence::{listed_server, ServerKind};
 use crate::resources::kinds::{
-    KIND_CERT_AUTHORITY, KIND_CLUSTER_NAME, KIND_NODE, KIND_PROXY, KIND_REMOTE_CLUSTER, KIND_ROLE,
-    KIND_USER, NODES_PREFIX, PROXIES_PREFIX,
+    APP_SERVERS_PREFIX, KIND_APP_SERVER, KIND_CERT_AUTHORITY, KIND_CLUSTER_NAME, KIND_KUBE_SERVICE,
+    KIND_NODE, KIND_PROXY, KIND_REMOTE_CLUSTER, KIND_ROLE, KIND_USER, KUBE_SERVICES_PREFIX,
+    NODES_PREFIX, PROXIES_PREFIX,
 };
 use crate::resources::{Collection, Resource, ResourceError};
 use crate::tokens::KIND_TOKEN;
@@ -39,6 +40,10 @@ pub enum WatchedKind {
     Node,
     /// `proxy` (announced proxies)
     Proxy,
+    /// `app_server` (announced application servers)
+    AppServer,
+    /// `kube_service` (announced Kubernetes services)
+    KubeService,
     /// `remote_cluster`
     RemoteCluster,
     /// `access_request`
@@ -54,7 +59,7 @@ pub struct KeyName {
     pub name: String,
     /// The authority type (`user`, `host`, `jwt`) of an authority; empty otherwise.
     pub sub_kind: String,
-    /// The namespace of a node; empty otherwise.
+    /// The namespace of a node or application server; empty otherwise.
     pub namespace: String,
 }
 
@@ -70,7 +75,7 @@ impl KeyName {
 
 impl WatchedKind {
     /// Every watchable kind.
-    pub const ALL: [WatchedKind; 10] = [
+    pub const ALL: [WatchedKind; 12] = [
         WatchedKind::User,
         WatchedKind::Role,
         WatchedKind::CertAuthority,
@@ -78,6 +83,8 @@ impl WatchedKind {
         WatchedKind::ClusterName,
         WatchedKind::Node,
         WatchedKind::Proxy,
+        WatchedKind::AppServer,
+        WatchedKind::KubeService,
         WatchedKind::RemoteCluster,
         WatchedKind::AccessRequest,
         WatchedKind::AccessRequestPolicy,
@@ -106,6 +113,8 @@ impl WatchedKind {
             WatchedKind::ClusterName => KIND_CLUSTER_NAME,
             WatchedKind::Node => KIND_NODE,
             WatchedKind::Proxy => KIND_PROXY,
+            WatchedKind::AppServer => KIND_APP_SERVER,
+            WatchedKind::KubeService => KIND_KUBE_SERVICE,
             WatchedKind::RemoteCluster => KIND_REMOTE_CLUSTER,
             WatchedKind::AccessRequest => KIND_ACCESS_REQUEST,
             WatchedKind::AccessRequestPolicy => KIND_ACCESS_REQUEST_POLICY,
@@ -122,6 +131,8 @@ impl WatchedKind {
             WatchedKind::ClusterName => ClusterNameV2::PREFIX,
             WatchedKind::Node => NODES_PREFIX,
             WatchedKind::Proxy => PROXIES_PREFIX,
+            WatchedKind::AppServer => APP_SERVERS_PREFIX,
+            WatchedKind::KubeService => KUBE_SERVICES_PREFIX,
             WatchedKind::RemoteCluster => RemoteClusterV3::PREFIX,
             WatchedKind::AccessRequest => AccessRequestV3::PREFIX,
             WatchedKind::AccessRequestPolicy => AccessRequestPolicyV1::PREFIX,
@@ -149,8 +160,8 @@ impl WatchedKind {
                 out.sub_kind = sub_kind.to_owned();
                 Some(out)
             }
-            // `/nodes/NAMESPACE/NAME`
-            WatchedKind::Node => {
+            // `/nodes/NAMESPACE/NAME`, `/app_servers/NAMESPACE/NAME`
+            WatchedKind::Node | WatchedKind::AppServer => {
                 let (namespace, name) = rest.split_once('/')?;
                 let mut out = KeyName::plain(name)?;
                 out.namespace = namespace.to_owned();
@@ -179,14 +190,21 @@ impl WatchedKind {
             WatchedKind::CertAuthority => R::CertAuthority(Collection::decode(item)?),
             WatchedKind::Token => R::ProvisionToken(Collection::decode(item)?),
             WatchedKind::ClusterName => R::ClusterName(Collection::decode(item)?),
-            WatchedKind::Node => match presence(ServerKind::Node)? {
-                Some(server) => R::Server(server),
-                None => return Ok(None),
-            },
-            WatchedKind::Proxy => match presence(ServerKind::Proxy)? {
-                Some(server) => R::Server(server),
-                None => return Ok(None),
-            },
+            WatchedKind::Node
+            | WatchedKind::Proxy
+            | WatchedKind::AppServer
+            | WatchedKind::KubeService => {
+                let kind = match self {
+                    WatchedKind::Proxy => ServerKind::Proxy,
+                    WatchedKind::AppServer => ServerKind::App,
+                    WatchedKind::KubeService => ServerKind::Kube,
+                    _ => ServerKind::Node,
+                };
+                match presence(kind)? {
+                    Some(server) => R::Server(server),
+                    None => return Ok(None),
+                }
+            }
             WatchedKind::RemoteCluster => R::RemoteCluster(Collection::decode(item)?),
             WatchedKind::AccessRequest => R::AccessRequest(Collection::decode(item)?),
             WatchedKind::AccessRequestPolicy => R::AccessRequestPolicy(Collection::decode(item)?),

@@ -51,6 +51,14 @@ fn keys_map_back_to_kinds_and_names() {
         (node.name.as_str(), node.namespace.as_str()),
         ("n1", "default")
     );
+    let app = name(WatchedKind::AppServer, "/app_servers/default/apps-1").unwrap();
+    assert_eq!(
+        (app.name.as_str(), app.namespace.as_str()),
+        ("apps-1", "default")
+    );
+    let kube = name(WatchedKind::KubeService, "/kube_services/kube-1").unwrap();
+    assert_eq!(kube.name, "kube-1");
+    assert_eq!(name(WatchedKind::KubeService, "/kube_services/a/b"), None);
     assert_eq!(name(WatchedKind::Role, "/roles/dba").unwrap().name, "dba");
     let policy = name(
         WatchedKind::AccessRequestPolicy,
