@@ -147,6 +147,11 @@ fn system_rules(name: &str) -> Option<Vec<Rule>> {
                 (&["session"], &["create", "update", "read", "list"]),
                 (&["access_request"], &["read", "list"]),
                 (&["semaphore"], SEMAPHORE_VERBS),
+                // The web front: password checks, sign-ins and web sessions for users,
+                // and the reset/invite token flow.
+                (&["password"], &["read"]),
+                (&["web_session"], &["create", "read", "list", "delete"]),
+                (&["reset_password_token"], &["read", "update"]),
             ],
         ),
         "App" => own(

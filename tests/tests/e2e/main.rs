@@ -19,6 +19,7 @@ mod durability;
 mod foundation;
 mod ha;
 mod openssh_harness;
+mod passwords;
 mod policies;
 mod policy_conformance;
 mod presence;

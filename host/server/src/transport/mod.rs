@@ -15,16 +15,20 @@ mod caller;
 mod certs;
 mod join;
 mod modules;
+mod passwords;
 mod presence;
 mod remote;
+mod reset_tokens;
 mod roles;
 mod semaphores;
 mod sessions;
 mod status;
 pub mod tls;
 mod tokens;
+mod user_keys;
 mod users;
 mod watch;
+mod web_sessions;
 
 use std::sync::Arc;
 
@@ -310,6 +314,48 @@ auth_service! {
         async fn watch_events(&self, request: Request<auth::Watch>) -> Result<Response<BoxStream<auth::Event>>, Status> {
             watch::watch(&self.state, request).await.map(Response::new)
         }
+        async fn check_password(&self, request: Request<auth::CheckPasswordRequest>) -> Result<Response<()>, Status> {
+            passwords::check_password(&self.state, request).await.map(Response::new)
+        }
+        async fn upsert_password(&self, request: Request<auth::UpsertPasswordRequest>) -> Result<Response<()>, Status> {
+            passwords::upsert_password(&self.state, request).await.map(Response::new)
+        }
+        async fn sign_in(&self, request: Request<auth::SignInRequest>) -> Result<Response<services::WebSessionV2>, Status> {
+            passwords::sign_in(&self.state, request).await.map(Response::new)
+        }
+        async fn unlock_user(&self, request: Request<auth::UnlockUserRequest>) -> Result<Response<()>, Status> {
+            passwords::unlock_user(&self.state, request).await.map(Response::new)
+        }
+        async fn get_web_session(&self, request: Request<auth::WebSessionRequest>) -> Result<Response<services::WebSessionV2>, Status> {
+            web_sessions::get(&self.state, request).await.map(Response::new)
+        }
+        async fn get_web_sessions(&self, request: Request<auth::GetWebSessionsRequest>) -> Result<Response<auth::WebSessionList>, Status> {
+            web_sessions::list(&self.state, request).await.map(Response::new)
+        }
+        async fn delete_web_session(&self, request: Request<auth::WebSessionRequest>) -> Result<Response<()>, Status> {
+            web_sessions::delete(&self.state, request).await.map(Response::new)
+        }
+        async fn create_reset_password_token(&self, request: Request<auth::CreateResetPasswordTokenRequest>) -> Result<Response<services::ResetPasswordTokenV3>, Status> {
+            reset_tokens::create(&self.state, request).await.map(Response::new)
+        }
+        async fn get_reset_password_token(&self, request: Request<auth::GetResetPasswordTokenRequest>) -> Result<Response<services::ResetPasswordTokenV3>, Status> {
+            reset_tokens::get(&self.state, request).await.map(Response::new)
+        }
+        async fn rotate_reset_password_token_secrets(&self, request: Request<auth::RotateResetPasswordTokenSecretsRequest>) -> Result<Response<services::ResetPasswordTokenSecretsV3>, Status> {
+            reset_tokens::rotate_secrets(&self.state, request).await.map(Response::new)
+        }
+        async fn change_password_with_token(&self, request: Request<auth::ChangePasswordWithTokenRequest>) -> Result<Response<()>, Status> {
+            reset_tokens::change_password(&self.state, request).await.map(Response::new)
+        }
+        async fn get_user_keys(&self, request: Request<auth::GetUserKeysRequest>) -> Result<Response<auth::UserKeyList>, Status> {
+            user_keys::list(&self.state, request).await.map(Response::new)
+        }
+        async fn upsert_user_key(&self, request: Request<auth::UpsertUserKeyRequest>) -> Result<Response<auth::UpsertUserKeyResponse>, Status> {
+            user_keys::upsert(&self.state, request).await.map(Response::new)
+        }
+        async fn delete_user_key(&self, request: Request<auth::DeleteUserKeyRequest>) -> Result<Response<()>, Status> {
+            user_keys::delete(&self.state, request).await.map(Response::new)
+        }
     }
     later {
         APP_KUBE_FEATURE => {
@@ -323,9 +369,6 @@ auth_service! {
             delete_all_kube_services(auth::DeleteAllKubeServicesRequest) -> ();
         }
         NOT_PLANNED => {
-            rotate_reset_password_token_secrets(auth::RotateResetPasswordTokenSecretsRequest) -> services::ResetPasswordTokenSecretsV3;
-            get_reset_password_token(auth::GetResetPasswordTokenRequest) -> services::ResetPasswordTokenV3;
-            create_reset_password_token(auth::CreateResetPasswordTokenRequest) -> services::ResetPasswordTokenV3;
             get_app_session(auth::GetAppSessionRequest) -> auth::GetAppSessionResponse;
             get_app_sessions(()) -> auth::GetAppSessionsResponse;
             create_app_session(auth::CreateAppSessionRequest) -> auth::CreateAppSessionResponse;
