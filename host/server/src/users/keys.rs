@@ -4,7 +4,7 @@
 //! expiry; the ID is the SHA-256 (hex) of the key unless the caller names one.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use portcullis_api::auth::UserKey;
 use portcullis_api::time::to_timestamp;
@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 use super::error::{Result, UserError};
 use crate::issuance::user::{self, UserCerts, UserIssuer, DEFAULT_USER_TTL, MAX_USER_TTL};
-use crate::resources::validate::validate_name;
+use crate::resources::validate::{requested_ttl, validate_name};
 use crate::resources::ResourceError;
 
 /// Store key prefix of registered keys: `/user_keys/USER/ID`.
@@ -24,28 +24,6 @@ fn key(user: &str, id: &str) -> Vec<u8> {
     format!("{PREFIX}{user}/{id}").into_bytes()
 }
 
-/// The lifetime `ttl_nanos` asks for: the default for zero, refused when negative or over
-/// the maximum.
-fn lifetime(ttl_nanos: i64) -> Result<Duration> {
-    match ttl_nanos {
-        0 => Ok(DEFAULT_USER_TTL),
-        n if n < 0 => Err(UserError::Invalid(format!(
-            "a key's TTL may not be negative (got {n}ns)"
-        ))),
-        n => {
-            let ttl = Duration::from_nanos(n.unsigned_abs());
-            if ttl > MAX_USER_TTL {
-                return Err(UserError::Invalid(format!(
-                    "a key's TTL may be at most {} (got {})",
-                    humantime::format_duration(MAX_USER_TTL),
-                    humantime::format_duration(ttl)
-                )));
-            }
-            Ok(ttl)
-        }
-    }
-}
-
 /// The default ID of an `authorized_keys` line: SHA-256 (hex) of its type and key fields.
 fn default_id(line: &str) -> String {
     let fields: Vec<&str> = line.split_whitespace().take(2).collect();
@@ -53,7 +31,7 @@ fn default_id(line: &str) -> String {
 }
 
 /// Registers `key` for `user` (replacing a key with the same ID) and signs it; the key
-/// lives as long as its certificate (`ttl_nanos`, see [`lifetime`]).
+/// lives as long as its certificate (`ttl_nanos`: 12 hours for 0, at most 30).
 pub async fn upsert(
     issuer: &UserIssuer<'_>,
     backend: &Arc<dyn Backend>,
@@ -63,7 +41,7 @@ pub async fn upsert(
     now: SystemTime,
 ) -> Result<(UserKey, UserCerts)> {
     validate_name("user", name)?;
-    let ttl = lifetime(ttl_nanos)?;
+    let ttl = requested_ttl("key TTL", ttl_nanos, DEFAULT_USER_TTL, MAX_USER_TTL)?;
     let line = std::str::from_utf8(&key_to_add.value)
         .map_err(|_| {
             UserError::Invalid("the key is not UTF-8 text (an authorized_keys line)".into())

@@ -27,6 +27,7 @@ use serde_json::json;
 
 use super::error::{Result, UserError};
 use super::{check, credentials, totp, Accounts, RESET_TOKEN_CREATE};
+use crate::resources::validate::requested_ttl;
 use crate::resources::{to_system_time, Collection, Resource};
 
 /// RBAC resource kind of reset and invite tokens.
@@ -70,30 +71,8 @@ fn secrets(backend: &Arc<dyn Backend>) -> Collection<ResetPasswordTokenSecretsV3
     Collection::new(backend.clone())
 }
 
-/// The lifetime `ttl_nanos` asks for: the default for zero, refused when negative or over
-/// [`MAX_TTL`].
-fn lifetime(ttl_nanos: i64) -> Result<Duration> {
-    let ttl = match ttl_nanos {
-        0 => return Ok(DEFAULT_TTL),
-        n if n < 0 => {
-            return Err(UserError::Invalid(format!(
-                "a reset password token's TTL may not be negative (got {n}ns)"
-            )))
-        }
-        n => Duration::from_nanos(n.unsigned_abs()),
-    };
-    if ttl > MAX_TTL {
-        return Err(UserError::Invalid(format!(
-            "a reset password token's TTL may be at most {} (got {})",
-            humantime::format_duration(MAX_TTL),
-            humantime::format_duration(ttl)
-        )));
-    }
-    Ok(ttl)
-}
-
 /// Creates a token of `kind` (`reset` or `invite`) for user `name`, living `ttl_nanos`
-/// (see [`lifetime`]); `by` is who asked, for the audit log.
+/// ([`DEFAULT_TTL`] for 0, at most [`MAX_TTL`]); `by` is who asked, for the audit log.
 pub async fn create(
     accounts: &Accounts<'_>,
     name: &str,
@@ -111,7 +90,7 @@ pub async fn create(
             )))
         }
     };
-    let ttl = lifetime(ttl_nanos)?;
+    let ttl = requested_ttl("reset password token TTL", ttl_nanos, DEFAULT_TTL, MAX_TTL)?;
     accounts.users.get(name).await?;
     delete_for_user(accounts.backend, name).await?;
     if kind == TYPE_RESET {

@@ -311,7 +311,7 @@ async fn reset_tokens_enrol_totp_set_the_password_once_and_codes_are_used_once()
     )
     .await;
     assert!(
-        matches!(&too_long, Err(UserError::Invalid(m)) if m.contains("at most 2days")),
+        matches!(&too_long, Err(UserError::Resource(ResourceError::Invalid(m))) if m.contains("maximum of 2days")),
         "{too_long:?}"
     );
     let unknown = reset_tokens::create(&accounts, "bob", "invite", 0, "admin", now).await;
