@@ -74,11 +74,8 @@ pub(super) async fn sign_in(
         password: &req.password,
         otp_code: &req.otp_code,
     };
-    let now = SystemTime::now();
     let accounts = state.accounts();
-    let user = check::check_password(&accounts, presented, "sign_in", now).await?;
-    let ttl = state.user_settings.web_session_ttl;
-    Ok(crate::web_sessions::create(&state.backend, &user, ttl, now).await?)
+    Ok(check::sign_in(&accounts, presented, SystemTime::now()).await?)
 }
 
 pub(super) async fn unlock_user(

@@ -4,11 +4,12 @@
 //! hashing work), refuses a locked user whatever the password, verifies the password and,
 //! when the user has a second factor, its TOTP code, whose time step must be newer than the
 //! last one accepted. A failure counts towards the lockout ([`super::lockout`]); a success
-//! forgets the failures. Both are audited (`user.login`).
+//! forgets the failures. Both are audited (`user.login`). Signing in is a check that
+//! opens a web session ([`crate::web_sessions`]).
 
 use std::time::SystemTime;
 
-use portcullis_api::services::UserV2;
+use portcullis_api::services::{UserV2, WebSessionV2};
 use serde_json::json;
 
 use super::error::{Result, UserError};
@@ -93,6 +94,18 @@ async fn check(
         return Err(failure(accounts, name, UserError::OtpReplayed, now).await);
     }
     Ok(user)
+}
+
+/// Checks `presented` like [`check_password`] (audited as `sign_in`) and opens a web
+/// session for the user, lasting the configured time; the answer holds its bearer token.
+pub async fn sign_in(
+    accounts: &Accounts<'_>,
+    presented: Presented<'_>,
+    now: SystemTime,
+) -> Result<WebSessionV2> {
+    let user = check_password(accounts, presented, "sign_in", now).await?;
+    let ttl = accounts.settings.web_session_ttl;
+    Ok(crate::web_sessions::create(accounts.backend, &user, ttl, now).await?)
 }
 
 fn locked(name: &str, until: SystemTime) -> UserError {
