@@ -116,7 +116,8 @@ fn host_rules() -> Vec<Rule> {
 /// cancel leases limiting their users' connections, list them, remove one.
 const SEMAPHORE_VERBS: &[&str] = &["list", "create", "read", "update", "delete"];
 
-/// The rules of system role `name` (case-insensitive), or `None` if it is not one.
+/// The rules of system role `name` (spelt exactly as issued, e.g. `Node`), or `None` if it is
+/// not one.
 ///
 /// `Auth` and `Admin` may do everything; `Nop` and `ProvisionToken` (an identity that only
 /// proves it was provisioned) nothing beyond the implicit role; `Signup` reads the cluster's
@@ -127,7 +128,7 @@ fn system_rules(name: &str) -> Option<Vec<Rule>> {
     let own = |rules: &mut Vec<Rule>, extra: &[(&[&str], &[&str])]| {
         rules.extend(extra.iter().map(|(r, v)| rule(r, v)));
     };
-    match *SYSTEM_ROLES.iter().find(|r| r.eq_ignore_ascii_case(name))? {
+    match *SYSTEM_ROLES.iter().find(|r| **r == name)? {
         "Auth" | "Admin" => return Some(vec![rule(&["*"], &["*"])]),
         "Nop" | "ProvisionToken" => return Some(Vec::new()),
         "Signup" => {
@@ -139,6 +140,7 @@ fn system_rules(name: &str) -> Option<Vec<Rule>> {
         "Web" => own(
             &mut rules,
             &[
+                (&["password"], &["read"]),
                 (
                     &["web_session"],
                     &["create", "read", "list", "update", "delete"],
@@ -180,6 +182,11 @@ fn system_rules(name: &str) -> Option<Vec<Rule>> {
                 (&["session"], &["create", "update", "read", "list"]),
                 (&["access_request"], &["read", "list"]),
                 (&["semaphore"], SEMAPHORE_VERBS),
+                // The web front: password checks, sign-ins and web sessions for users,
+                // and the reset/invite token flow.
+                (&["password"], &["read"]),
+                (&["web_session"], &["create", "read", "list", "delete"]),
+                (&["reset_password_token"], &["read", "update"]),
             ],
         ),
         "App" => own(
@@ -252,5 +259,5 @@ pub fn role_named(name: &str) -> Option<RoleV3> {
 
 /// Whether `name` is reserved for a built-in role (stored roles may not use it).
 pub fn is_reserved(name: &str) -> bool {
-    name == ADMIN || name == IMPLICIT || SYSTEM_ROLES.iter().any(|r| r.eq_ignore_ascii_case(name))
+    name == ADMIN || name == IMPLICIT || SYSTEM_ROLES.contains(&name)
 }

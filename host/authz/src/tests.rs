@@ -374,7 +374,11 @@ fn builtin_roles() {
     }
     let app = crate::builtin::role_named("App").unwrap();
     assert!(!decide(&[app], "create", "semaphore").allowed);
-    assert!(crate::builtin::is_reserved("admin") && crate::builtin::is_reserved("node"));
+    assert!(crate::builtin::is_reserved("admin") && crate::builtin::is_reserved("Node"));
+    // System roles are named as issued: a stored role may be called `web` or `node`, and
+    // gets nothing of the `Web` or `Node` system role.
+    assert!(!crate::builtin::is_reserved("web") && !crate::builtin::is_reserved("node"));
+    assert!(crate::builtin::role_named("web").is_none());
     let err = crate::validate::role(&crate::builtin::admin()).unwrap_err();
     assert_eq!(
         err.problem,

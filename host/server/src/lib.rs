@@ -4,7 +4,7 @@
 //! caller's identity (taken from the client certificate), and thin handlers that decode a
 //! request, [`rbac::authorize`] it, make one call into a domain and encode the answer; its
 //! `status` module is the one place where errors become gRPC statuses. Each domain
-//! ([`access_requests`], [`app_sessions`], [`roles`], [`users`], [`tokens`], [`presence`], [`semaphores`],
+//! ([`access_requests`], [`app_sessions`], [`roles`], [`users`], [`web_sessions`], [`tokens`], [`presence`], [`semaphores`],
 //! [`issuance`], [`keyring`], [`remote_clusters`], [`watch`], [`audit`], [`modules`]) owns its
 //! workflow and its error type and knows nothing of tonic. [`config`], [`bootstrap`] and
 //! [`daemon`] start it all. The admin command line `pctl` is the `portcullis-cli` crate, a
@@ -33,3 +33,4 @@ pub mod tokens;
 pub mod transport;
 pub mod users;
 pub mod watch;
+pub mod web_sessions;

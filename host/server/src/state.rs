@@ -55,6 +55,8 @@ pub struct State {
     pub join_failures: FailureLimiter,
     /// Semaphores (leases limiting concurrent use, e.g. connections).
     pub semaphores: Semaphores,
+    /// Passwords, lockout and web session settings.
+    pub user_settings: crate::users::Settings,
     /// Set once the server is stopping: long-lived streams (WatchEvents) end then.
     shutdown: tokio::sync::watch::Sender<bool>,
 }
@@ -88,6 +90,7 @@ impl State {
             plugin_data: Collection::new(backend.clone()),
             access_request_policies: Collection::new(backend.clone()),
             semaphores: Semaphores::new(backend.clone()),
+            user_settings: crate::users::Settings::default(),
             shutdown: tokio::sync::watch::Sender::new(false),
             backend,
         }
@@ -117,6 +120,35 @@ impl State {
     pub fn with_session_limits(mut self, limits: crate::sessions::Limits) -> Self {
         self.sessions.limits = limits;
         self
+    }
+
+    /// The same state with passwords, lockouts and web sessions as `settings` say.
+    pub fn with_user_settings(mut self, settings: crate::users::Settings) -> Self {
+        self.user_settings = settings;
+        self
+    }
+
+    /// The parts of the state the credential workflows use.
+    pub fn accounts(&self) -> crate::users::Accounts<'_> {
+        crate::users::Accounts {
+            users: &self.users,
+            backend: &self.backend,
+            audit: &self.audit,
+            settings: &self.user_settings,
+            cluster_name: &self.cluster_name,
+        }
+    }
+
+    /// What issuing user certificates reads.
+    pub fn user_issuer(&self) -> crate::issuance::user::UserIssuer<'_> {
+        crate::issuance::user::UserIssuer {
+            keyring: &self.keyring,
+            cluster_name: &self.cluster_name,
+            users: &self.users,
+            roles: &self.roles,
+            access_requests: &self.access_requests,
+            backend: &*self.backend,
+        }
     }
 
     /// The same state with the static tokens of the configuration file.

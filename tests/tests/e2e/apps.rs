@@ -343,9 +343,33 @@ fn listings_show_only_apps_that_app_labels_grant() {
 fn session_request(addr: &str) -> CreateAppSessionRequest {
     CreateAppSessionRequest {
         public_addr: addr.into(),
-        parent_session: "web-session-1".into(),
         ..Default::default()
     }
+}
+
+/// Gives `user` a password and signs it in (as the admin, the web front's part); the web
+/// session's ID.
+async fn signed_in(admin: &Client, user: &str) -> String {
+    let password = "correct horse battery staple";
+    admin
+        .rpc()
+        .upsert_password(portcullis_api::auth::UpsertPasswordRequest {
+            user: user.into(),
+            password: password.into(),
+        })
+        .await
+        .unwrap();
+    let session = admin
+        .rpc()
+        .sign_in(portcullis_api::auth::SignInRequest {
+            user: user.into(),
+            password: password.into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    session.metadata.unwrap().name
 }
 
 #[test]
@@ -377,9 +401,19 @@ fn app_sessions_follow_app_labels_and_carry_a_routed_cert_and_a_jwt() {
             "may not create an app session for `dora`",
         );
 
+        // An app session derives from one of the user's open web sessions, if it names one.
+        let mut bogus_parent = session_request("wiki.example.com");
+        bogus_parent.parent_session = "0123456789abcdef0123456789abcdef".into();
+        refused(
+            dora.rpc().create_app_session(bogus_parent).await,
+            Code::NotFound,
+            "parent session: web session `0123456789abcdef0123456789abcdef` of user `dora` not found",
+        );
+        let mut from_web = session_request("wiki.example.com");
+        from_web.parent_session = signed_in(&t.admin, "dora").await;
         let session = dora
             .rpc()
-            .create_app_session(session_request("wiki.example.com"))
+            .create_app_session(from_web)
             .await
             .unwrap()
             .into_inner()

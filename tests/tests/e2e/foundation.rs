@@ -321,20 +321,6 @@ fn callers_get_only_what_their_roles_allow() {
         admin.upsert_role(*role).await.unwrap();
         assert!(bob.delete_role("access-plugin").await.is_err());
         assert_eq!(admin.get_roles().await.unwrap().len(), 1);
-
-        // An RPC owned by a later feature says which.
-        let err = admin
-            .rpc()
-            .get_app_servers(portcullis_api::auth::GetAppServersRequest::default())
-            .await
-            .unwrap_err();
-        assert_eq!(err.code(), tonic::Code::Unimplemented);
-        assert!(
-            err.message()
-                .contains("presence of application and Kubernetes services"),
-            "{}",
-            err.message()
-        );
     });
     server.stop();
 }

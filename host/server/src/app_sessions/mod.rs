@@ -35,6 +35,7 @@ mod error;
 mod tests;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use portcullis_api::services::{Metadata, RoleV3, WebSessionSpecV2, WebSessionV2};
@@ -51,6 +52,7 @@ use crate::presence::{services, Registry, ServerKind};
 use crate::resources::kinds::{APP_SESSIONS_PREFIX, KIND_APP_SESSION};
 use crate::resources::validate::{validate_name, DEFAULT_NAMESPACE};
 use crate::resources::ResourceError;
+use crate::web_sessions::WebSessionError;
 
 /// Page size when listing sessions.
 const LIST_PAGE: usize = 500;
@@ -87,8 +89,8 @@ pub struct NewAppSession {
 
 /// What creating a session uses: the store, the signers and this cluster's name.
 pub struct AppSessions<'a> {
-    /// The store (applications and sessions).
-    pub backend: &'a dyn Backend,
+    /// The store (applications, web sessions and app sessions).
+    pub backend: &'a Arc<dyn Backend>,
     /// The authorities signing the certificate and the token.
     pub keyring: &'a KeyRing,
     /// This cluster's name.
@@ -162,8 +164,18 @@ impl AppSessions<'_> {
             )));
         }
         if !request.parent_session.is_empty() {
-            validate_name("parent session", &request.parent_session)
-                .map_err(|e| AppSessionError::Invalid(e.to_string()))?;
+            // The web session it derives from must be the user's and still open.
+            crate::web_sessions::get(self.backend, &username, &request.parent_session)
+                .await
+                .map_err(|e| match e {
+                    WebSessionError::Invalid(reason) => {
+                        AppSessionError::Invalid(format!("parent session: {reason}"))
+                    }
+                    WebSessionError::NotFound { .. } => {
+                        AppSessionError::NotFound(format!("parent session: {e}"))
+                    }
+                    WebSessionError::Resource(e) => AppSessionError::Resource(e),
+                })?;
         }
         let cluster_name = match request.cluster_name.as_str() {
             "" => self.cluster_name.to_owned(),
@@ -181,7 +193,7 @@ impl AppSessions<'_> {
                 "PublicAddr is required (the public address of the application)".into(),
             ));
         }
-        let servers = Registry::new(self.backend, ServerKind::App)
+        let servers = Registry::new(&**self.backend, ServerKind::App)
             .list(DEFAULT_NAMESPACE, &BTreeMap::new())
             .await?;
         let (_, app) = services::find_app(&servers, &public_addr).ok_or_else(|| {
@@ -258,6 +270,9 @@ impl AppSessions<'_> {
                 bearer_token: token,
                 bearer_token_expires: Some(expires.into()),
                 expires: Some(expires.into()),
+                roles: caller.roles.clone(),
+                login_time: Some(now.into()),
+                ..WebSessionSpecV2::default()
             }),
         };
         let record = AppSessionRecord {

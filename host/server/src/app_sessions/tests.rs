@@ -13,14 +13,14 @@ use portcullis_store::MemoryBackend;
 use super::*;
 
 struct World {
-    backend: MemoryBackend,
+    backend: Arc<dyn Backend>,
     keyring: KeyRing,
     _dir: tempfile::TempDir,
 }
 
 impl World {
     async fn new() -> World {
-        let backend = MemoryBackend::new();
+        let backend: Arc<dyn Backend> = Arc::new(MemoryBackend::new());
         let (keyring, dir) = crate::keyring::test_keyring("example").await;
         let server = ServerV2 {
             kind: "app_server".into(),
@@ -40,7 +40,7 @@ impl World {
             ..ServerV2::default()
         };
         let expires = SystemTime::now() + Duration::from_secs(600);
-        Registry::new(&backend, ServerKind::App)
+        Registry::new(&*backend, ServerKind::App)
             .upsert(server, expires)
             .await
             .unwrap();
@@ -49,6 +49,20 @@ impl World {
             keyring,
             _dir: dir,
         }
+    }
+
+    /// Opens a web session of `user` (an app session's parent).
+    async fn web_session(&self, user: &str, now: SystemTime) -> WebSessionV2 {
+        let user = portcullis_api::services::UserV2 {
+            metadata: Some(Metadata {
+                name: user.into(),
+                ..Metadata::default()
+            }),
+            ..Default::default()
+        };
+        crate::web_sessions::create(&self.backend, &user, Duration::from_secs(60), now)
+            .await
+            .unwrap()
     }
 
     fn sessions(&self) -> AppSessions<'_> {
@@ -109,7 +123,6 @@ fn alice(now: SystemTime) -> Identity {
 fn request(addr: &str) -> NewAppSession {
     NewAppSession {
         public_addr: addr.into(),
-        parent_session: "web-1".into(),
         ..NewAppSession::default()
     }
 }
@@ -119,9 +132,13 @@ async fn a_granted_app_gets_a_routed_certificate_and_a_token() {
     let world = World::new().await;
     let now = SystemTime::now();
     let roles = [role("dev", None)];
+    // Derived from one of Alice's web sessions.
+    let web = world.web_session("alice", now).await;
+    let mut wanted = request("wiki.example.com");
+    wanted.parent_session = web.metadata.unwrap().name;
     let session = world
         .sessions()
-        .create(&alice(now), &roles, request("wiki.example.com"), now)
+        .create(&alice(now), &roles, wanted, now)
         .await
         .unwrap();
     let id = session.metadata.as_ref().unwrap().name.clone();
@@ -153,17 +170,17 @@ async fn a_granted_app_gets_a_routed_certificate_and_a_token() {
     assert_eq!(claims.username, "alice");
 
     // Read back, listed for its owner only, removed.
-    assert_eq!(get(&world.backend, &id).await.unwrap().spec, session.spec);
-    assert_eq!(list(&world.backend, Some("alice")).await.unwrap().len(), 1);
-    assert!(list(&world.backend, Some("bob")).await.unwrap().is_empty());
+    assert_eq!(get(&*world.backend, &id).await.unwrap().spec, session.spec);
+    assert_eq!(list(&*world.backend, Some("alice")).await.unwrap().len(), 1);
+    assert!(list(&*world.backend, Some("bob")).await.unwrap().is_empty());
     let seen_by_admin = redacted_for(session.clone(), "admin").spec.unwrap();
     assert!(seen_by_admin.r#priv.is_empty() && seen_by_admin.bearer_token.is_empty());
     assert_eq!(
         redacted_for(session, "alice").spec.unwrap().r#priv,
         spec.r#priv
     );
-    delete(&world.backend, &id).await.unwrap();
-    let e = get(&world.backend, &id).await.unwrap_err();
+    delete(&*world.backend, &id).await.unwrap();
+    let e = get(&*world.backend, &id).await.unwrap_err();
     assert!(matches!(e, AppSessionError::NotFound(_)), "{e}");
 }
 
@@ -180,6 +197,12 @@ async fn refusals_name_the_reason_and_store_nothing() {
     leaf.cluster_name = "leaf".into();
     let mut bad_parent = request("wiki.example.com");
     bad_parent.parent_session = "a/b".into();
+    let mut no_parent = request("wiki.example.com");
+    no_parent.parent_session = "0123456789abcdef0123456789abcdef".into();
+    // Bob's web session is not Alice's.
+    let bobs = world.web_session("bob", now).await;
+    let mut others_parent = request("wiki.example.com");
+    others_parent.parent_session = bobs.metadata.unwrap().name;
     let everything_but_prod = [role("*", Some("prod"))];
     let cases: Vec<(Identity, NewAppSession, &str)> = vec![
         (
@@ -199,7 +222,13 @@ async fn refusals_name_the_reason_and_store_nothing() {
             "no registered application",
         ),
         (user.clone(), leaf, "cluster `leaf`"),
-        (user.clone(), bad_parent, "invalid parent session name"),
+        (user.clone(), bad_parent, "parent session: "),
+        (
+            user.clone(),
+            no_parent,
+            "parent session: web session `0123456789abcdef0123456789abcdef` of user `alice` not found",
+        ),
+        (user.clone(), others_parent, "parent session: web session"),
         (
             user,
             request("grafana.example.com"),
@@ -214,7 +243,7 @@ async fn refusals_name_the_reason_and_store_nothing() {
             .unwrap_err();
         assert!(e.to_string().contains(needle), "`{needle}` not in: {e}");
     }
-    assert!(list(&world.backend, None).await.unwrap().is_empty());
+    assert!(list(&*world.backend, None).await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -231,11 +260,11 @@ async fn delete_all_removes_one_users_sessions_or_everyones() {
             .await
             .unwrap();
     }
-    assert_eq!(delete_all(&world.backend, Some("alice")).await.unwrap(), 2);
-    let left = list(&world.backend, None).await.unwrap();
+    assert_eq!(delete_all(&*world.backend, Some("alice")).await.unwrap(), 2);
+    let left = list(&*world.backend, None).await.unwrap();
     assert_eq!(left.len(), 1);
     assert_eq!(owner(&left[0]), "bob");
-    assert_eq!(delete_all(&world.backend, None).await.unwrap(), 1);
-    let e = delete(&world.backend, "a/b").await.unwrap_err();
+    assert_eq!(delete_all(&*world.backend, None).await.unwrap(), 1);
+    let e = delete(&*world.backend, "a/b").await.unwrap_err();
     assert!(matches!(e, AppSessionError::Invalid(_)), "{e}");
 }

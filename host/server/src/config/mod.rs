@@ -84,6 +84,58 @@ pub struct FileConfig {
     pub diag_addr: Option<String>,
     /// Limits of session recordings.
     pub sessions: SessionsSection,
+    /// Passwords, lockout and web sessions.
+    pub users: UsersSection,
+}
+
+/// The `users:` section of the configuration file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UsersSection {
+    /// Shortest password accepted, in characters (default 12).
+    pub password_min_length: Option<usize>,
+    /// Failed password checks within `login_attempt_window` that lock a user (default 5).
+    pub max_login_attempts: Option<u32>,
+    /// How far back failed checks count, e.g. `30m` (the default).
+    pub login_attempt_window: Option<String>,
+    /// How long a lock lasts, e.g. `30m` (the default).
+    pub lockout_duration: Option<String>,
+    /// How long a web session lasts, e.g. `12h` (the default).
+    pub web_session_ttl: Option<String>,
+}
+
+impl UsersSection {
+    fn resolve(self) -> Result<crate::users::Settings, ConfigError> {
+        use crate::users::settings as d;
+        let attempts = positive(
+            "users.max_login_attempts",
+            self.max_login_attempts.map(|n| n as usize),
+            d::DEFAULT_MAX_LOGIN_ATTEMPTS as usize,
+        )?;
+        Ok(crate::users::Settings {
+            min_password_length: positive(
+                "users.password_min_length",
+                self.password_min_length,
+                d::DEFAULT_MIN_PASSWORD_LENGTH,
+            )?,
+            max_login_attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+            attempt_window: interval(
+                "users.login_attempt_window",
+                self.login_attempt_window,
+                d::DEFAULT_ATTEMPT_WINDOW,
+            )?,
+            lockout: interval(
+                "users.lockout_duration",
+                self.lockout_duration,
+                d::DEFAULT_LOCKOUT,
+            )?,
+            web_session_ttl: interval(
+                "users.web_session_ttl",
+                self.web_session_ttl,
+                d::DEFAULT_WEB_SESSION_TTL,
+            )?,
+        })
+    }
 }
 
 /// The `sessions:` section of the configuration file.
@@ -162,6 +214,8 @@ pub struct Config {
     pub diag_addr: Option<SocketAddr>,
     /// Limits of session recordings.
     pub session_limits: crate::sessions::Limits,
+    /// Passwords, lockout and web sessions.
+    pub users: crate::users::Settings,
 }
 
 pub(crate) fn interval(
@@ -183,6 +237,22 @@ pub(crate) fn interval(
         });
     }
     Ok(parsed)
+}
+
+/// `value`, or `default` when unset; zero is refused.
+fn positive(
+    field: &'static str,
+    value: Option<usize>,
+    default: usize,
+) -> Result<usize, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(0) => Err(ConfigError::Invalid {
+            field,
+            message: "must be larger than zero".into(),
+        }),
+        Some(v) => Ok(v),
+    }
 }
 
 fn algorithm<T: std::str::FromStr<Err = portcullis_ca::Error> + Default>(
@@ -261,14 +331,6 @@ impl FileConfig {
             crate::keyring::rotate::DEFAULT_CHECK_INTERVAL,
         )?;
         let defaults = portcullis_policy::Limits::default();
-        let positive = |field: &'static str, v: Option<usize>, d: usize| match v {
-            None => Ok(d),
-            Some(0) => Err(ConfigError::Invalid {
-                field,
-                message: "must be larger than zero".into(),
-            }),
-            Some(v) => Ok(v),
-        };
         let policy_limits = portcullis_policy::Limits {
             fuel: match self.policy.fuel {
                 Some(0) => {
@@ -345,6 +407,7 @@ impl FileConfig {
                 None => session_defaults.max_session_bytes,
             },
         };
+        let users = self.users.resolve()?;
         let storage = self.storage.resolve(flags.storage)?;
         let diag_addr = match flags.diag_addr.or(self.diag_addr) {
             None => None,
@@ -354,6 +417,7 @@ impl FileConfig {
             })?),
         };
         Ok(Config {
+            users,
             session_limits,
             storage,
             diag_addr,
@@ -465,6 +529,44 @@ mod tests {
             .to_string();
         assert!(
             err.contains("access_request_ttl") && err.contains("soon"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn users_settings_have_defaults_and_are_checked() {
+        let cfg = FileConfig::parse("")
+            .unwrap()
+            .resolve(Overrides::default())
+            .unwrap();
+        assert_eq!(cfg.users, crate::users::Settings::default());
+        assert_eq!(cfg.users.max_login_attempts, 5);
+        let cfg = FileConfig::parse(
+            "users:\n  password_min_length: 16\n  max_login_attempts: 3\n  login_attempt_window: 10m\n  lockout_duration: 1h\n  web_session_ttl: 2h\n",
+        )
+        .unwrap()
+        .resolve(Overrides::default())
+        .unwrap();
+        assert_eq!(
+            (cfg.users.min_password_length, cfg.users.max_login_attempts),
+            (16, 3)
+        );
+        assert_eq!(cfg.users.attempt_window, Duration::from_secs(600));
+        assert_eq!(cfg.users.lockout, Duration::from_secs(3600));
+        assert_eq!(cfg.users.web_session_ttl, Duration::from_secs(7200));
+        let err = FileConfig::parse("users:\n  max_login_attempts: 0\n")
+            .unwrap()
+            .resolve(Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("users.max_login_attempts"), "{err}");
+        let err = FileConfig::parse("users:\n  lockout_duration: forever\n")
+            .unwrap()
+            .resolve(Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("users.lockout_duration") && err.contains("forever"),
             "{err}"
         );
     }

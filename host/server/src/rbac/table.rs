@@ -147,6 +147,37 @@ pub const TABLE: &[(&str, Permission)] = &[
     ("CancelSemaphoreLease", p(&["update"], "semaphore")),
     ("GetSemaphores", p(&["list", "read"], "semaphore")),
     ("DeleteSemaphore", p(&["delete"], "semaphore")),
+    // Passwords and web sessions: the web front (Proxy) checks passwords and opens
+    // sessions for users; a user may check and change its own password and read and end
+    // its own sessions.
+    ("CheckPassword", own(&["read"], "password")),
+    ("UpsertPassword", own(&["update"], "password")),
+    ("SignIn", p(&["create"], "web_session")),
+    ("GetWebSession", own(&["read"], "web_session")),
+    ("GetWebSessions", own(&["list", "read"], "web_session")),
+    ("DeleteWebSession", own(&["delete"], "web_session")),
+    ("UnlockUser", p(&["update"], "user")),
+    // The token ID is the secret: reading a token or using it needs the rule (the web
+    // front has it), creating one is for administrators.
+    (
+        "CreateResetPasswordToken",
+        p(&["create"], "reset_password_token"),
+    ),
+    (
+        "GetResetPasswordToken",
+        p(&["read"], "reset_password_token"),
+    ),
+    (
+        "RotateResetPasswordTokenSecrets",
+        p(&["update"], "reset_password_token"),
+    ),
+    (
+        "ChangePasswordWithToken",
+        p(&["update"], "reset_password_token"),
+    ),
+    ("GetUserKeys", own(&["list", "read"], "user_key")),
+    ("UpsertUserKey", own(&["create", "update"], "user_key")),
+    ("DeleteUserKey", own(&["delete"], "user_key")),
     // Per watched kind: `list` and `readnosecrets` (`read` with LoadSecrets) on each. Own:
     // an `access_request` watch filtered on the caller's own user needs no rule.
     (

@@ -50,7 +50,7 @@ pub(super) async fn create(
     let identity = authorized.identity.clone();
     let roles = &authorized.subject(state).await?.roles;
     let sessions = AppSessions {
-        backend: &*state.backend,
+        backend: &state.backend,
         keyring: &state.keyring,
         cluster_name: &state.cluster_name,
     };

@@ -35,15 +35,7 @@ pub(super) async fn generate_user_certs(
         access_requests: req.access_requests,
         kubernetes_cluster: req.kubernetes_cluster,
     };
-    let issuer = user::UserIssuer {
-        keyring: &state.keyring,
-        cluster_name: &state.cluster_name,
-        users: &state.users,
-        roles: &state.roles,
-        access_requests: &state.access_requests,
-        backend: &*state.backend,
-    };
-    let certs = user::issue(&issuer, &params, SystemTime::now()).await?;
+    let certs = user::issue(&state.user_issuer(), &params, SystemTime::now()).await?;
     tracing::info!(
         user = %params.username,
         by = %identity.username,

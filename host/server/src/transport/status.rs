@@ -250,18 +250,33 @@ impl From<crate::sessions::SessionError> for Status {
     }
 }
 
-/// An RPC of the seeds that a later part of the roadmap implements.
-#[derive(Debug, thiserror::Error)]
-#[error("{rpc} is not implemented yet: it belongs to {feature}")]
-pub struct Later {
-    /// The RPC.
-    pub rpc: &'static str,
-    /// The part of the roadmap that implements it.
-    pub feature: &'static str,
+impl From<crate::users::UserError> for Status {
+    fn from(e: crate::users::UserError) -> Self {
+        use crate::users::UserError as U;
+        match e {
+            U::Resource(r) => r.into(),
+            U::WebSession(w) => w.into(),
+            U::Issue(i) => i.into(),
+            U::Invalid(_) | U::WeakPassword(_) => Status::invalid_argument(e.to_string()),
+            U::BadCredentials | U::Locked { .. } | U::OtpRequired(_) | U::OtpReplayed => {
+                Status::permission_denied(e.to_string())
+            }
+            U::TokenNotFound => Status::not_found(e.to_string()),
+            U::Internal(_) => {
+                tracing::error!(error = %e, "user workflow failed");
+                Status::internal(e.to_string())
+            }
+        }
+    }
 }
 
-impl From<Later> for Status {
-    fn from(e: Later) -> Self {
-        Status::unimplemented(e.to_string())
+impl From<crate::web_sessions::WebSessionError> for Status {
+    fn from(e: crate::web_sessions::WebSessionError) -> Self {
+        use crate::web_sessions::WebSessionError as W;
+        match e {
+            W::Resource(r) => r.into(),
+            W::NotFound { .. } => Status::not_found(e.to_string()),
+            W::Invalid(_) => Status::invalid_argument(e.to_string()),
+        }
     }
 }

@@ -71,6 +71,5 @@ pub(super) async fn delete(
     validate_name("user", name)?;
     authorize(state, &request, "DeleteUser", Target::named("user", name)).await?;
     let name = request.into_inner().name;
-    state.users.delete(&name).await?;
-    Ok(())
+    Ok(users::delete(&state.accounts(), &name).await?)
 }
