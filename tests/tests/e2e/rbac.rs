@@ -366,7 +366,7 @@ spec:
     node_labels:
       '*': '*'
     rules:
-    - resources: [node]
+    - resources: [node, app_server]
       verbs: [list, read]
 ---
 kind: role
@@ -442,4 +442,24 @@ fn rules_apply_in_the_namespaces_their_roles_list() {
     assert!(why.contains("may not call GetNodes"), "{why}");
     // Roles without namespaces (the admin's lists `*`) are unaffected.
     ok(server.pctl(&["nodes", "ls", "--namespace", "dev"]));
+    // So do the other listings that select a namespace.
+    let files = portcullis_api::TlsFiles::from_prefix(dir.join("id-dana"));
+    let rt = portcullis_tests::rt();
+    let dana = rt
+        .block_on(portcullis_api::Client::connect(&server.addr, &files))
+        .unwrap();
+    let apps_in = |namespace: &str| {
+        let request = portcullis_api::auth::GetAppServersRequest {
+            namespace: namespace.into(),
+            ..Default::default()
+        };
+        rt.block_on(dana.rpc().get_app_servers(request))
+    };
+    apps_in("dev").unwrap();
+    let why = apps_in("default").unwrap_err();
+    assert_eq!(why.code(), tonic::Code::PermissionDenied, "{why}");
+    assert!(
+        why.message().contains("may not call GetAppServers"),
+        "{why}"
+    );
 }

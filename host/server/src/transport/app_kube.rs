@@ -50,7 +50,8 @@ async fn list<T>(
     kind: ServerKind,
     namespace_name: &str,
 ) -> Result<Vec<ServerV2>, Status> {
-    let mut caller = authorize(state, request, rpc, Target::default()).await?;
+    let target = Target::default().in_namespace(namespace_name);
+    let mut caller = authorize(state, request, rpc, target).await?;
     let namespace = namespace(kind, namespace_name)?;
     let all = Registry::new(&*state.backend, kind)
         .list(&namespace, &BTreeMap::new())
@@ -78,7 +79,8 @@ async fn delete<T>(
     let target = match name {
         Some(name) => Target::named(kind.name(), name),
         None => Target::default(),
-    };
+    }
+    .in_namespace(namespace_name);
     let caller = authorize(state, request, rpc, target).await?;
     let namespace = namespace(kind, namespace_name)?;
     let registry = Registry::new(&*state.backend, kind);

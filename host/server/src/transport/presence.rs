@@ -6,7 +6,7 @@
 //! `update` to keep alive, `list`+`read` to list), and on top of it the rules of
 //! [`crate::presence::hosts`] (a host announces only itself).
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::time::SystemTime;
 
 use portcullis_api::auth::{GetNodesRequest, ServerList};
@@ -53,16 +53,12 @@ pub(super) async fn nodes(
         .list(&namespace, &request.labels)
         .await?;
     // Only the nodes the caller's roles reach by `node_labels`.
-    let mut servers = Vec::with_capacity(all.len());
-    for server in all {
-        let labels = server.metadata.as_ref().map(|m| &m.labels);
-        let granted = caller
-            .grants_labels(state, Node, labels.unwrap_or(&Default::default()))
-            .await?;
-        if granted {
-            servers.push(server);
-        }
-    }
+    let grants = caller.label_grants(state, Node).await?;
+    let no_labels = BTreeMap::new();
+    let servers = all
+        .into_iter()
+        .filter(|server| grants.grants(server.metadata.as_ref().map_or(&no_labels, |m| &m.labels)))
+        .collect();
     Ok(ServerList { servers })
 }
 
@@ -96,7 +92,7 @@ pub(super) async fn keep_alives(
         let key = hosts::keep_alive_target(&keep_alive)?;
         let kind = key.0;
         if !authorized.contains(&key) {
-            let target = Target::named(kind.name(), &key.2);
+            let target = Target::named(kind.name(), &key.2).in_namespace(&key.1);
             Authorized::new(identity.clone())
                 .check(state, "SendKeepAlives", Some(kind.name()), target)
                 .await?;

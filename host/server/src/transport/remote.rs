@@ -1,6 +1,7 @@
 //! Remote (leaf) cluster handlers: GetRemoteCluster(s), UpdateRemoteCluster (labels),
 //! DeleteRemoteCluster (see [`crate::remote_clusters`]).
 
+use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use portcullis_api::auth::{
@@ -47,13 +48,14 @@ pub(super) async fn list(state: &State, request: Request<()>) -> Result<RemoteCl
     let mut caller = authorize(state, &request, "GetRemoteClusters", Target::default()).await?;
     let now = SystemTime::now();
     // Only the clusters the caller's roles reach by `cluster_labels`.
-    let mut remote_clusters = Vec::new();
-    for cluster in state.remote_clusters.list().await? {
-        let labels = cluster.metadata.clone().unwrap_or_default().labels;
-        if caller.grants_labels(state, Cluster, &labels).await? {
-            remote_clusters.push(remote_clusters::with_status(cluster, now));
-        }
-    }
+    let all = state.remote_clusters.list().await?;
+    let grants = caller.label_grants(state, Cluster).await?;
+    let no_labels = BTreeMap::new();
+    let remote_clusters = all
+        .into_iter()
+        .filter(|c| grants.grants(c.metadata.as_ref().map_or(&no_labels, |m| &m.labels)))
+        .map(|cluster| remote_clusters::with_status(cluster, now))
+        .collect();
     Ok(RemoteClusterList { remote_clusters })
 }
 
