@@ -2,9 +2,11 @@
 //! and without a `where` clause, beside the same rules evaluated by regorus (Rego) in the
 //! same run.
 //!
-//! A decision is what the server does for an RPC: read the caller's three roles from the
-//! store (RocksDB), then decide with Cedar over those roles (compiled policy sets are cached
-//! per role set), running `where` clauses in the Wasm `predicate` module. The Rego side gets
+//! A decision is what the server does for an RPC: read the caller's three roles (through the
+//! server's role cache over RocksDB, exact: it drains the store's feed on every lookup), then
+//! decide with Cedar over those roles (compiled policy sets are cached per role set and
+//! revisions, Cedar's answers per question within a set), running `where` clauses in the
+//! Wasm `predicate` module on every decision. The Rego side gets
 //! every role as data (the usual way to feed OPA) and the caller's role names as input; its
 //! `where` clause is the same condition written in Rego.
 //!
@@ -19,7 +21,7 @@ use portcullis_api::services::{Metadata, RoleConditions, RoleSpecV3, RoleV3, Rul
 use portcullis_authz::{Authorizer, Request};
 use portcullis_policy::{Engine, EngineConfig, Registry, RegistryHost};
 use portcullis_server::modules::rules::WasmRuleHooks;
-use portcullis_server::resources::Collection;
+use portcullis_server::resources::{Cached, Collection};
 use portcullis_store::RocksBackend;
 use serde_json::{json, Value};
 
@@ -146,10 +148,10 @@ const ROUNDS: usize = 10;
 struct Setup {
     _dir: tempfile::TempDir,
     rt: tokio::runtime::Runtime,
-    store: Collection<RoleV3>,
+    store: Cached<RoleV3>,
     hooks: WasmRuleHooks,
     authorizer: Authorizer,
-    roles: Vec<RoleV3>,
+    roles: Vec<Arc<RoleV3>>,
     user: Value,
     resource: Value,
     kind: &'static str,
@@ -165,11 +167,12 @@ impl Setup {
             .build()
             .unwrap();
         let backend = Arc::new(RocksBackend::open(dir.path()).unwrap());
-        let store: Collection<RoleV3> = Collection::new(backend);
+        let roles: Collection<RoleV3> = Collection::new(backend.clone());
+        let store: Cached<RoleV3> = Cached::new(backend);
         let all: Vec<RoleV3> = (0..roles_in_cluster).map(role).collect();
         rt.block_on(async {
             for r in &all {
-                store.create(r).await.unwrap();
+                roles.create(r).await.unwrap();
             }
         });
         let engine = Engine::new(EngineConfig::default()).unwrap();
@@ -211,7 +214,7 @@ impl Setup {
     }
 
     /// The caller's roles, from the store.
-    fn read_roles(&self) -> Vec<RoleV3> {
+    fn read_roles(&self) -> Vec<Arc<RoleV3>> {
         self.rt.block_on(async {
             let mut roles = Vec::with_capacity(CALLER_ROLES.len());
             for name in CALLER_ROLES {
@@ -221,7 +224,7 @@ impl Setup {
         })
     }
 
-    fn decide(&self, roles: &[RoleV3]) {
+    fn decide(&self, roles: &[Arc<RoleV3>]) {
         let request = Request {
             user: "alice",
             verb: "read",
@@ -257,7 +260,8 @@ impl Setup {
 
 fn main() {
     println!("A decision: read a kind, the caller has 3 roles; times in microseconds.");
-    println!("`stored` reads the caller's roles from RocksDB then decides (what an RPC does);");
+    println!("`stored` reads the caller's roles (the server's role cache over RocksDB) then");
+    println!("decides (what an RPC does);");
     println!("`decide` is Cedar + Wasm alone; regorus holds every role in memory as data.");
     println!(
         "{:<26} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",

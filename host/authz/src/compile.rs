@@ -1,5 +1,6 @@
 //! Roles to a Cedar policy set.
 
+use std::borrow::Borrow;
 use std::fmt;
 use std::str::FromStr;
 
@@ -136,13 +137,15 @@ pub(crate) struct CompiledRoles {
     pub(crate) rules: Vec<CompiledRule>,
     /// For policy `p{n}`, the index in `rules` of the rule it came from.
     policy_rules: Vec<usize>,
+    /// What Cedar answered over these policies, by question.
+    pub(crate) outcomes: crate::outcomes::Outcomes,
 }
 
 impl CompiledRoles {
-    /// The rule a Cedar policy id stands for.
-    pub(crate) fn rule(&self, id: &PolicyId) -> Option<&CompiledRule> {
+    /// The index in `rules` of the rule a Cedar policy id stands for.
+    pub(crate) fn rule_index(&self, id: &PolicyId) -> Option<usize> {
         let policy: usize = id.to_string().strip_prefix('p')?.parse().ok()?;
-        self.rules.get(*self.policy_rules.get(policy)?)
+        self.policy_rules.get(policy).copied()
     }
 }
 
@@ -219,11 +222,12 @@ fn policy_texts(
 }
 
 /// Compiles `roles` (already validated) into one policy set.
-pub(crate) fn compile(roles: &[RoleV3]) -> Result<CompiledRoles, AuthzError> {
+pub(crate) fn compile<R: Borrow<RoleV3>>(roles: &[R]) -> Result<CompiledRoles, AuthzError> {
     let mut policies = PolicySet::new();
     let mut rules = Vec::new();
     let mut policy_rules = Vec::new();
     for role in roles {
+        let role: &RoleV3 = role.borrow();
         let name = role
             .metadata
             .as_ref()
@@ -268,6 +272,7 @@ pub(crate) fn compile(roles: &[RoleV3]) -> Result<CompiledRoles, AuthzError> {
         policies,
         rules,
         policy_rules,
+        outcomes: crate::outcomes::Outcomes::default(),
     })
 }
 

@@ -1,5 +1,6 @@
 //! Decisions: the caller's compiled roles, their `where` clauses, Cedar, explanations.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
@@ -16,6 +17,7 @@ use crate::compile::{
     compile, schema, CompiledRoles, CompiledRule, RuleRef, Side, DEFAULT_NAMESPACE,
 };
 use crate::error::{AuthzError, HookError};
+use crate::outcomes::{self, Outcome};
 use crate::verbs::VERBS;
 
 /// Compiled role sets by their roles' names and revisions.
@@ -223,11 +225,11 @@ impl Authorizer {
 
     /// The compiled policies of `roles`, from the cache when the same roles at the same
     /// revisions (`metadata.id`) were compiled before.
-    fn compiled(&self, roles: &[RoleV3]) -> Result<Arc<CompiledRoles>, AuthzError> {
+    fn compiled<R: Borrow<RoleV3>>(&self, roles: &[R]) -> Result<Arc<CompiledRoles>, AuthzError> {
         let mut key: Vec<(String, i64)> = roles
             .iter()
             .map(|r| {
-                let meta = r.metadata.as_ref();
+                let meta = r.borrow().metadata.as_ref();
                 (
                     meta.map(|m| m.name.clone()).unwrap_or_default(),
                     meta.map_or(0, |m| m.id),
@@ -267,66 +269,21 @@ impl Authorizer {
         self.lock().len()
     }
 
-    /// Decides `request` over `roles` (the caller's roles, with revisions): deny rules
-    /// first (any match denies), then allow rules (any match allows), otherwise deny.
-    pub fn decide(
+    /// Cedar's answer for `request` over `compiled`, given the rules (indices) whose `where`
+    /// clause held.
+    fn ask_cedar(
         &self,
-        roles: &[RoleV3],
+        compiled: &CompiledRoles,
         request: &Request<'_>,
-        hooks: &dyn RuleHooks,
-    ) -> Result<Decision, AuthzError> {
-        if !VERBS.contains(&request.verb) {
-            return Err(AuthzError::Internal(format!(
-                "unknown verb `{}`",
-                request.verb
-            )));
-        }
-        let compiled = self.compiled(roles)?;
-        let mut input = HookInput {
-            request,
-            value: None,
-        };
-        let mut wheres = Vec::new();
-        let mut holding = Vec::new();
-        // Deny rules first. A side is settled once one of its rules that apply matches: one
-        // without a `where` clause, or one whose clause holds. Clauses are evaluated only
-        // until then; once the deny side is settled the request is denied and no allow
-        // clause can change that.
-        for side in [Side::Deny, Side::Allow] {
-            let applying: Vec<&CompiledRule> = compiled
-                .rules
-                .iter()
-                .filter(|r| {
-                    r.at.side == side && r.applies_to(request.verb, request.kind, request.namespace)
-                })
-                .collect();
-            let mut settled = applying.iter().any(|r| !r.has_where());
-            for rule in applying.iter().filter(|r| r.has_where()) {
-                if settled {
-                    break;
-                }
-                let result = hooks.eval_where(input.with_expression(&rule.rule.r#where));
-                settled = match (&result, side) {
-                    (Ok(answer), _) => *answer,
-                    (Err(_), Side::Deny) => true,
-                    (Err(_), Side::Allow) => false,
-                };
-                if settled {
-                    holding.push(RestrictedExpression::new_string(rule.id.clone()));
-                }
-                wheres.push(WhereOutcome {
-                    rule: rule.at.clone(),
-                    expression: rule.rule.r#where.clone(),
-                    result,
-                });
-            }
-            if side == Side::Deny && settled {
-                break;
-            }
-        }
+        holding: &[usize],
+    ) -> Result<Outcome, AuthzError> {
         let uid = |ty: &EntityTypeName, id: &str| {
             EntityUid::from_type_name_and_id(ty.clone(), EntityId::new(id))
         };
+        let holding = holding
+            .iter()
+            .filter_map(|&i| compiled.rules.get(i))
+            .map(|rule| RestrictedExpression::new_string(rule.id.clone()));
         let context = Context::from_pairs([
             (
                 "where_true".to_owned(),
@@ -354,14 +311,94 @@ impl Authorizer {
         if let Some(error) = response.diagnostics().errors().next() {
             return Err(internal(error));
         }
-        let allowed = response.decision() == CedarDecision::Allow;
-        let mut deciding: Vec<_> = response
+        let mut deciding: Vec<(usize, &RuleRef)> = response
             .diagnostics()
             .reason()
-            .filter_map(|id| compiled.rule(id))
+            .filter_map(|id| {
+                let index = compiled.rule_index(id)?;
+                Some((index, &compiled.rules.get(index)?.at))
+            })
             .collect();
-        deciding.sort_by(|a, b| a.at.cmp(&b.at));
-        deciding.dedup_by(|a, b| a.at == b.at);
+        deciding.sort_by(|a, b| a.1.cmp(b.1));
+        deciding.dedup_by(|a, b| a.1 == b.1);
+        Ok(Outcome {
+            allowed: response.decision() == CedarDecision::Allow,
+            deciding: deciding.into_iter().map(|(index, _)| index).collect(),
+        })
+    }
+
+    /// Decides `request` over `roles` (the caller's roles, with revisions): deny rules
+    /// first (any match denies), then allow rules (any match allows), otherwise deny.
+    pub fn decide<R: Borrow<RoleV3>>(
+        &self,
+        roles: &[R],
+        request: &Request<'_>,
+        hooks: &dyn RuleHooks,
+    ) -> Result<Decision, AuthzError> {
+        if !VERBS.contains(&request.verb) {
+            return Err(AuthzError::Internal(format!(
+                "unknown verb `{}`",
+                request.verb
+            )));
+        }
+        let compiled = self.compiled(roles)?;
+        let mut input = HookInput {
+            request,
+            value: None,
+        };
+        let mut wheres = Vec::new();
+        let mut holding = Vec::new();
+        // Deny rules first. A side is settled once one of its rules that apply matches: one
+        // without a `where` clause, or one whose clause holds. Clauses are evaluated only
+        // until then; once the deny side is settled the request is denied and no allow
+        // clause can change that.
+        for side in [Side::Deny, Side::Allow] {
+            let applying: Vec<(usize, &CompiledRule)> = compiled
+                .rules
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| {
+                    r.at.side == side && r.applies_to(request.verb, request.kind, request.namespace)
+                })
+                .collect();
+            let mut settled = applying.iter().any(|(_, r)| !r.has_where());
+            for (index, rule) in applying.iter().filter(|(_, r)| r.has_where()) {
+                if settled {
+                    break;
+                }
+                let result = hooks.eval_where(input.with_expression(&rule.rule.r#where));
+                settled = match (&result, side) {
+                    (Ok(answer), _) => *answer,
+                    (Err(_), Side::Deny) => true,
+                    (Err(_), Side::Allow) => false,
+                };
+                if settled {
+                    holding.push(*index);
+                }
+                wheres.push(WhereOutcome {
+                    rule: rule.at.clone(),
+                    expression: rule.rule.r#where.clone(),
+                    result,
+                });
+            }
+            if side == Side::Deny && settled {
+                break;
+            }
+        }
+        let key = outcomes::key(request.verb, request.kind, request.namespace, &holding);
+        let outcome = match compiled.outcomes.get(&key) {
+            Some(outcome) => outcome,
+            None => {
+                let outcome = Arc::new(self.ask_cedar(&compiled, request, &holding)?);
+                compiled.outcomes.insert(key, outcome.clone());
+                outcome
+            }
+        };
+        let deciding: Vec<&CompiledRule> = outcome
+            .deciding
+            .iter()
+            .filter_map(|&i| compiled.rules.get(i))
+            .collect();
         let mut actions = Vec::new();
         for rule in &deciding {
             for action in &rule.rule.actions {
@@ -373,7 +410,7 @@ impl Authorizer {
             }
         }
         Ok(Decision {
-            allowed,
+            allowed: outcome.allowed,
             verb: request.verb.to_owned(),
             kind: request.kind.to_owned(),
             namespace: request.namespace.to_owned(),

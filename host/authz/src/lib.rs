@@ -18,6 +18,10 @@
 //!   request context (`context.where_true`).
 //! - A rule becomes one policy per resource kind it names, the kind in the policy's scope
 //!   (`resource == Kind::"role"`), which Cedar matches without evaluating a condition.
+//! - Cedar's answer depends only on the verb, the kind, the namespace and which rules'
+//!   clauses held (never on the principal), so each compiled role set remembers it per
+//!   question; clauses are still evaluated on every decision, and a new role revision
+//!   compiles a new set.
 //! - `actions` of the rules that decided run afterwards, through [`RuleHooks::run_action`].
 //! - [`access`] checks node, app, cluster and Kubernetes access (labels and logins), with
 //!   label values `*`, globs and `^regex$` ([`labels`]); [`templates`] expands
@@ -33,6 +37,7 @@ mod compile;
 mod decide;
 mod error;
 pub mod labels;
+mod outcomes;
 pub mod requests;
 pub mod templates;
 pub mod validate;
@@ -43,6 +48,7 @@ pub use decide::{
     ActionOutcome, Authorizer, Decision, Request, RuleHooks, WhereOutcome, MAX_CACHED_ROLE_SETS,
 };
 pub use error::{AuthzError, HookError};
+pub use outcomes::MAX_OUTCOMES_PER_ROLE_SET;
 
 #[cfg(test)]
 mod tests;

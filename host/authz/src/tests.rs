@@ -336,7 +336,7 @@ fn unknown_verbs_in_requests_and_rules_are_errors() {
         resource: &user,
         namespace: "default",
     };
-    assert!(authorizer.decide(&[], &request, &Fake).is_err());
+    assert!(authorizer.decide::<RoleV3>(&[], &request, &Fake).is_err());
     let bad = role("bad", 1, vec![rule(&["role"], &["fly"])], vec![]);
     let request = Request {
         verb: "read",
@@ -442,4 +442,77 @@ fn rules_apply_only_in_their_roles_namespaces() {
     let denied = decide(&everywhere, "prod");
     assert!(!denied.allowed);
     assert_eq!(denied.decided_by, vec![at("r", Side::Deny, 0)]);
+}
+
+#[test]
+fn remembered_answers_equal_fresh_ones_for_every_question() {
+    // Allow rules with and without clauses, on several kinds and verbs, in two namespaces,
+    // and a deny rule whose clause depends on the user: every question asked twice of one
+    // authorizer (the second answer comes from its memo) must equal the answer of a fresh
+    // authorizer, including which rules decided.
+    let mut dev = role(
+        "dev",
+        1,
+        vec![
+            rule(&["node"], &["list", "read"]),
+            with_where(rule(&["role"], &["read"]), "team-dba"),
+            with_where(rule(&["token"], &["*"]), "yes"),
+        ],
+        vec![with_where(rule(&["role"], &["read"]), "team-dba")],
+    );
+    dev.spec
+        .as_mut()
+        .unwrap()
+        .allow
+        .as_mut()
+        .unwrap()
+        .namespaces = vec!["default".into(), "dev".into()];
+    let ops = role(
+        "ops",
+        4,
+        vec![
+            with_where(rule(&["role", "user"], &["read", "list"]), "no"),
+            rule(&["role"], &["read"]),
+        ],
+        vec![with_where(rule(&["token"], &["delete"]), "broken")],
+    );
+    let roles = [dev, ops];
+    let shared = Authorizer::new().unwrap();
+    let dba = json!({"spec": {"traits": {"team": ["dba"]}}});
+    let web = json!({"spec": {"traits": {"team": ["web"]}}});
+    let resource = json!({});
+    let mut asked = 0;
+    for round in 0..2 {
+        for user in [&dba, &web] {
+            for verb in ["read", "list", "delete", "create"] {
+                for kind in ["node", "role", "user", "token"] {
+                    for namespace in ["default", "dev", "prod"] {
+                        let request = Request {
+                            user: "alice",
+                            verb,
+                            kind,
+                            user_resource: user,
+                            resource: &resource,
+                            namespace,
+                        };
+                        let remembered = shared.decide(&roles, &request, &Fake).unwrap();
+                        let fresh = Authorizer::new()
+                            .unwrap()
+                            .decide(&roles, &request, &Fake)
+                            .unwrap();
+                        assert_eq!(remembered, fresh, "round {round}: {request:?}");
+                        asked += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(asked, 2 * 2 * 4 * 4 * 3);
+    // The deny clause made the dba and web users' `read role` different questions.
+    let denied = decide_as(&roles, "read", "role", &dba);
+    assert!(!denied.allowed);
+    assert_eq!(denied.decided_by, vec![at("dev", Side::Deny, 0)]);
+    let allowed = decide_as(&roles, "read", "role", &web);
+    assert!(allowed.allowed);
+    assert_eq!(allowed.decided_by, vec![at("ops", Side::Allow, 1)]);
 }

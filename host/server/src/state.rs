@@ -26,6 +26,8 @@ pub struct State {
     pub users: Collection<UserV2>,
     /// Roles.
     pub roles: Collection<RoleV3>,
+    /// Roles as every request reads them (its caller's): decoded, cached, exact.
+    pub role_cache: crate::resources::Cached<RoleV3>,
     /// Certificate authorities as stored.
     pub authorities: Collection<CertAuthorityV2>,
     /// Certificate authorities loaded and ready to sign.
@@ -79,6 +81,7 @@ impl State {
             cluster_name,
             users: Collection::new(backend.clone()),
             roles: Collection::new(backend.clone()),
+            role_cache: crate::resources::Cached::new(backend.clone()),
             authorities: Collection::new(backend.clone()),
             audit: AuditLog::new(backend.clone()),
             tokens: Tokens::new(Collection::new(backend.clone()), Vec::new()),

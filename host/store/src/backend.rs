@@ -29,6 +29,13 @@ pub trait Backend: Send + Sync {
         None
     }
 
+    /// Whether every write's event is in the feed before the write is acknowledged (an
+    /// embedded store): a subscriber that drains its subscription after a write returned
+    /// has seen it. A network store's feed follows its writes a little later.
+    fn feed_is_synchronous(&self) -> bool {
+        false
+    }
+
     /// Creates or replaces the item under `key`; returns it with its new revision.
     async fn put(
         &self,

@@ -94,6 +94,36 @@ impl Subscription {
         self.after
     }
 
+    /// The next event if one is already waiting: `Ok(None)` when none is, `Err` as
+    /// [`Subscription::recv`] ends (then the subscription is over; a closed feed reads as
+    /// [`Error::FeedInterrupted`]). An embedded store publishes each write's event before
+    /// it acknowledges the write, so draining with this after a write was acknowledged
+    /// always sees it.
+    pub fn try_recv(&mut self) -> Result<Option<Event>> {
+        use broadcast::error::TryRecvError;
+        loop {
+            let Some(rx) = self.rx.as_mut() else {
+                return Err(Error::FeedInterrupted {
+                    reason: "the subscription has ended".to_owned(),
+                });
+            };
+            let ended = match rx.try_recv() {
+                Ok(Signal::Event(event)) if event.revision() <= self.after => continue,
+                Ok(Signal::Event(event)) => return Ok(Some(event)),
+                Err(TryRecvError::Empty) => return Ok(None),
+                Ok(Signal::Lagged { missed }) | Err(TryRecvError::Lagged(missed)) => {
+                    Error::FeedLagged { missed }
+                }
+                Ok(Signal::Interrupted { reason }) => Error::FeedInterrupted { reason },
+                Err(TryRecvError::Closed) => Error::FeedInterrupted {
+                    reason: "the store was closed".to_owned(),
+                },
+            };
+            self.rx = None;
+            return Err(ended);
+        }
+    }
+
     /// Waits for the next event. Returns `None` once the feed is closed (the
     /// backend was dropped, or the subscriber lagged and was already told).
     pub async fn recv(&mut self) -> Option<Result<Event>> {

@@ -130,6 +130,10 @@ impl Backend for MemoryBackend {
         Some(self.read(key))
     }
 
+    fn feed_is_synchronous(&self) -> bool {
+        true
+    }
+
     async fn put(&self, key: &[u8], value: Vec<u8>, expires: Option<SystemTime>) -> Result<Item> {
         self.write(key, Condition::Any, Change::Put { value, expires })
     }

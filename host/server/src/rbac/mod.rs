@@ -105,7 +105,7 @@ pub struct Subject {
     /// The implicit role of every caller, built-in ones (`admin`, system roles) and stored
     /// ones, with their revisions. A role the identity names that no longer exists grants
     /// nothing.
-    pub roles: Vec<RoleV3>,
+    pub roles: Vec<Arc<RoleV3>>,
     /// The user as `where` clauses see it: the stored user without secrets, or what the
     /// certificate says (hosts, the bootstrap admin).
     pub user: Value,
@@ -114,11 +114,11 @@ pub struct Subject {
 impl Subject {
     /// Reads the roles and the user `identity` names.
     pub async fn load(state: &State, identity: &Identity) -> Result<Subject, ResourceError> {
-        let mut roles = vec![builtin::implicit()];
+        let mut roles = vec![Arc::new(builtin::implicit())];
         for name in identity.roles.iter().chain(&identity.system_roles) {
             if let Some(role) = builtin::role_named(name) {
-                roles.push(role);
-            } else if let Some(role) = state.roles.find(name).await? {
+                roles.push(Arc::new(role));
+            } else if let Some(role) = state.role_cache.find(name).await? {
                 roles.push(role);
             } else {
                 tracing::debug!(user = %identity.username, role = %name, "role no longer exists");
@@ -129,6 +129,11 @@ impl Subject {
             roles,
             user: user_resource(state, identity).await?,
         })
+    }
+
+    /// The roles as values, for checks that take them so (role requests, labels).
+    pub fn owned_roles(&self) -> Vec<RoleV3> {
+        self.roles.iter().map(|role| RoleV3::clone(role)).collect()
     }
 
     /// Decides whether the subject may apply `verb` to `kind` (`resource` for `where`
@@ -298,7 +303,7 @@ impl Authorized {
     ) -> Result<LabelGrants<'_>, ResourceError> {
         let identity = Arc::clone(&self.identity);
         let roles = if identity.system_roles.is_empty() {
-            Some(self.subject(state).await?.roles.as_slice())
+            Some(self.subject(state).await?.owned_roles())
         } else {
             None
         };
@@ -306,6 +311,7 @@ impl Authorized {
             identity,
             roles,
             target,
+            subject: std::marker::PhantomData,
         })
     }
 
@@ -354,14 +360,15 @@ impl Authorized {
 pub struct LabelGrants<'a> {
     identity: Arc<Identity>,
     /// `None` for hosts, which are granted everything.
-    roles: Option<&'a [RoleV3]>,
+    roles: Option<Vec<RoleV3>>,
     target: portcullis_authz::access::Target,
+    subject: std::marker::PhantomData<&'a Subject>,
 }
 
 impl LabelGrants<'_> {
     /// Whether a resource with `labels` is granted (deny wins).
     pub fn grants(&self, labels: &BTreeMap<String, String>) -> bool {
-        let Some(roles) = self.roles else {
+        let Some(roles) = &self.roles else {
             return true;
         };
         let traits = &self.identity.traits;

@@ -33,9 +33,10 @@ pub(super) async fn create(state: &State, request: Request<AccessRequestV3>) -> 
         loaded = Subject::load(state, &other).await?;
         (&other, &loaded)
     };
+    let roles = subject.owned_roles();
     let requester = Actor {
         identity,
-        roles: &subject.roles,
+        roles: &roles,
     };
     Context::from(state)
         .create(request.into_inner(), requester, subject.user.clone())
@@ -60,7 +61,7 @@ pub(super) async fn list(
     {
         Ok(()) => false,
         Err(denied @ RbacError::Denied { .. }) => {
-            if !reviews_any(&authorized.subject(state).await?.roles) {
+            if !reviews_any(&authorized.subject(state).await?.owned_roles()) {
                 return Err(denied.into());
             }
             true
@@ -73,9 +74,10 @@ pub(super) async fn list(
     } else {
         None
     };
-    let reviewer = subject.map(|subject| Actor {
+    let roles = subject.map(|subject| subject.owned_roles());
+    let reviewer = roles.as_ref().map(|roles| Actor {
         identity: &identity,
-        roles: &subject.roles,
+        roles,
     });
     let access_requests = context.list(listing, reviewer).await?;
     Ok(AccessRequests { access_requests })

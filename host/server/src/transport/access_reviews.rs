@@ -19,9 +19,10 @@ pub(super) async fn submit(
     let submission = request.into_inner();
     let identity = caller.identity.clone();
     let subject = caller.subject(state).await?;
+    let roles = subject.owned_roles();
     let reviewer = Actor {
         identity: &identity,
-        roles: &subject.roles,
+        roles: &roles,
     };
     let review = submission.review.unwrap_or_default();
     let stored = Context::from(state)

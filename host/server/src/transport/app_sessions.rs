@@ -48,7 +48,7 @@ pub(super) async fn create(
         cluster_name: req.cluster_name,
     };
     let identity = authorized.identity.clone();
-    let roles = &authorized.subject(state).await?.roles;
+    let roles = &authorized.subject(state).await?.owned_roles();
     let sessions = AppSessions {
         backend: &state.backend,
         keyring: &state.keyring,

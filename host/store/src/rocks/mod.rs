@@ -128,6 +128,10 @@ impl Backend for RocksBackend {
         Some(self.inner.get(key))
     }
 
+    fn feed_is_synchronous(&self) -> bool {
+        true
+    }
+
     async fn create_all(&self, items: Vec<NewItem>) -> Result<Vec<Item>> {
         let ops = items
             .into_iter()
