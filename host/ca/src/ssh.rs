@@ -3,7 +3,8 @@
 //! known_hosts).
 //!
 //! Authority keys are Ed25519 (default), ECDSA P-256 or RSA-3072; RSA authorities sign with
-//! `rsa-sha2-512`. Private keys are held by `ssh_key::PrivateKey`, which zeroizes them on drop.
+//! `rsa-sha2-512`. Private keys are held by `ssh_key::PrivateKey`, which zeroizes them on drop,
+//! and by the signer prepared from it when the authority is loaded ([`signer`]).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
@@ -17,6 +18,7 @@ use zeroize::Zeroizing;
 use crate::{Error, Result};
 
 mod rsa_signer;
+mod signer;
 
 /// Key algorithms an SSH authority can use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -106,6 +108,7 @@ pub struct HostCertRequest {
 /// An SSH certificate authority: one signing key pair.
 pub struct SshAuthority {
     key: PrivateKey,
+    signer: signer::CaSigner,
 }
 
 impl std::fmt::Debug for SshAuthority {
@@ -135,14 +138,19 @@ impl SshAuthority {
                 .and_then(|pair| PrivateKey::new(KeypairData::from(pair), "")),
         }
         .map_err(ssh_err("cannot generate an SSH key"))?;
-        Ok(Self { key })
+        Self::new(key)
     }
 
     /// Loads an authority from its OpenSSH private key.
     pub fn from_openssh(private_key: &str) -> Result<Self> {
         let key = PrivateKey::from_openssh(private_key)
             .map_err(ssh_err("invalid SSH authority private key"))?;
-        Ok(Self { key })
+        Self::new(key)
+    }
+
+    fn new(key: PrivateKey) -> Result<Self> {
+        let signer = signer::CaSigner::new(&key)?;
+        Ok(Self { key, signer })
     }
 
     /// The private key in OpenSSH format. Handle with care.
@@ -222,15 +230,9 @@ impl SshAuthority {
     }
 
     fn finish(&self, builder: Builder) -> Result<String> {
-        let cert = match self.key.key_data() {
-            KeypairData::Rsa(pair) => {
-                let signer = rsa_signer::RsaSigner::new(pair)
-                    .map_err(ssh_err("cannot load the RSA authority key"))?;
-                builder.sign(&signer)
-            }
-            _ => builder.sign(&self.key),
-        }
-        .map_err(ssh_err("cannot sign the certificate"))?;
+        let cert = builder
+            .sign(&self.signer)
+            .map_err(ssh_err("cannot sign the certificate"))?;
         cert.to_openssh()
             .map_err(ssh_err("cannot encode the certificate"))
     }

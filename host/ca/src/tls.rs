@@ -23,6 +23,7 @@ use x509_cert::ext::Extension;
 use x509_cert::name::Name;
 use zeroize::Zeroizing;
 
+use crate::ecdsa::{Encoding, P256Signer};
 use crate::identity::{Identity, CN, O};
 use crate::pubkey::{spki_from_pem, RSA_ENCRYPTION};
 use crate::x509::{
@@ -77,8 +78,8 @@ pub struct HostTlsRequest {
 pub struct TlsAuthority {
     cert_pem: String,
     key_pem: Zeroizing<String>,
-    /// Zeroized on drop by `p256`.
-    signing_key: SigningKey,
+    /// The key, loaded into `ring` to sign (see the crate docs on key material).
+    signer: P256Signer,
     subject: Name,
     key_id: Vec<u8>,
 }
@@ -172,6 +173,7 @@ impl TlsAuthority {
             .to_pkcs8_pem(der::pem::LineEnding::LF)
             .map_err(|e| Error::Signing(format!("cannot encode the CA key: {e}")))?;
         let public_key = public_spki(&signing_key)?;
+        let signer = P256Signer::from_p256(&signing_key, Encoding::Der)?;
         let mut name = NameBuilder::default();
         name.push(O, organization)?.push(CN, common_name)?;
         let subject = name.build();
@@ -200,12 +202,12 @@ impl TlsAuthority {
                 public_key,
                 extensions,
             },
-            &signing_key,
+            &signer,
         )?;
         Ok(Self {
             cert_pem: cert_to_pem(&cert)?,
             key_pem,
-            signing_key,
+            signer,
             subject,
             key_id,
         })
@@ -234,7 +236,7 @@ impl TlsAuthority {
             cert_pem: cert_pem.to_owned(),
             key_pem: Zeroizing::new(key_pem.to_owned()),
             subject: tbs.subject.clone(),
-            signing_key,
+            signer: P256Signer::from_p256(&signing_key, Encoding::Der)?,
             key_id,
         })
     }
@@ -295,7 +297,7 @@ impl TlsAuthority {
                 public_key,
                 extensions: all,
             },
-            &self.signing_key,
+            &self.signer,
         )?;
         cert_to_pem(&cert)
     }

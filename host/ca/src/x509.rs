@@ -1,16 +1,14 @@
 //! Building blocks for X.509 certificates: names, validity, extensions, key identifiers and
 //! the final signature. Everything DER-related is done by the RustCrypto `der`/`x509-cert`
-//! crates; the signature by `p256`.
+//! crates; the signature by `ring` ([`crate::ecdsa`]).
 
 use std::time::{Duration, SystemTime};
 
 use const_oid::{AssociatedOid, ObjectIdentifier};
 use der::asn1::{Any, BitString, GeneralizedTime, OctetString, SetOfVec, UtcTime};
 use der::{DateTime, Decode, Encode, EncodePem, Tag, Tagged};
-use p256::ecdsa::{DerSignature, SigningKey};
 use rand_core::{OsRng, RngCore};
 use sha1::{Digest, Sha1};
-use signature::Signer;
 use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 use x509_cert::attr::AttributeTypeAndValue;
 use x509_cert::certificate::{Certificate, TbsCertificate, Version};
@@ -20,6 +18,7 @@ use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::time::{Time, Validity};
 
+use crate::ecdsa::P256Signer;
 use crate::{Error, Result};
 
 /// How far back `not_before` is set, to tolerate small clock differences between hosts.
@@ -167,8 +166,9 @@ pub(crate) struct CertFields {
     pub(crate) extensions: Vec<Extension>,
 }
 
-/// Assembles and signs a certificate with the P-256 key `signer` (ECDSA with SHA-256).
-pub(crate) fn sign(fields: CertFields, signer: &SigningKey) -> Result<Certificate> {
+/// Assembles and signs a certificate with the P-256 key `signer` (ECDSA with SHA-256; the
+/// signer must make DER signatures).
+pub(crate) fn sign(fields: CertFields, signer: &P256Signer) -> Result<Certificate> {
     let algorithm = AlgorithmIdentifierOwned {
         oid: ECDSA_WITH_SHA256,
         parameters: None,
@@ -186,10 +186,8 @@ pub(crate) fn sign(fields: CertFields, signer: &SigningKey) -> Result<Certificat
         extensions: Some(fields.extensions),
     };
     let tbs_der = tbs.to_der().map_err(cert_err("to-be-signed certificate"))?;
-    let signature: DerSignature = signer
-        .try_sign(&tbs_der)
-        .map_err(|e| Error::Signing(e.to_string()))?;
-    let signature = BitString::from_bytes(signature.as_bytes()).map_err(cert_err("signature"))?;
+    let signature = signer.sign(&tbs_der)?;
+    let signature = BitString::from_bytes(&signature).map_err(cert_err("signature"))?;
     Ok(Certificate {
         tbs_certificate: tbs,
         signature_algorithm: algorithm,

@@ -10,13 +10,11 @@ use rsa::pkcs1v15;
 use sha2::Sha512;
 use signature::{RandomizedSigner, SignatureEncoding, Signer};
 use ssh_key::private::RsaKeypair;
-use ssh_key::public::KeyData;
 use ssh_key::{Algorithm, HashAlg, Signature};
 
-/// A transient RSA signer for one certificate; the `rsa` key inside zeroizes on drop.
+/// An RSA signer, prepared once per authority; the `rsa` key inside zeroizes on drop.
 pub(super) struct RsaSigner {
     key: pkcs1v15::SigningKey<Sha512>,
-    public: KeyData,
 }
 
 impl RsaSigner {
@@ -31,7 +29,6 @@ impl RsaSigner {
         )?;
         Ok(Self {
             key: pkcs1v15::SigningKey::new(key),
-            public: KeyData::Rsa(pair.public.clone()),
         })
     }
 }
@@ -46,11 +43,5 @@ impl Signer<Signature> for RsaSigner {
             raw.to_vec(),
         )
         .map_err(signature::Error::from_source)
-    }
-}
-
-impl From<&RsaSigner> for KeyData {
-    fn from(signer: &RsaSigner) -> KeyData {
-        signer.public.clone()
     }
 }
