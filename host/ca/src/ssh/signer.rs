@@ -17,7 +17,7 @@ enum Key {
     /// Zeroized on drop by `ed25519-dalek`.
     Ed25519(Box<ed25519_dalek::SigningKey>),
     /// In `ring` (see the crate docs on key material).
-    EcdsaP256(P256Signer),
+    EcdsaP256(Box<P256Signer>),
     Rsa(Box<RsaSigner>),
 }
 
@@ -37,9 +37,13 @@ impl CaSigner {
                 let secret = Zeroizing::new(pair.private.to_bytes());
                 Key::Ed25519(Box::new(ed25519_dalek::SigningKey::from_bytes(&secret)))
             }
-            KeypairData::Ecdsa(EcdsaKeypair::NistP256 { public, private }) => Key::EcdsaP256(
-                P256Signer::from_bytes(private.as_slice(), public.as_bytes(), Encoding::Fixed)?,
-            ),
+            KeypairData::Ecdsa(EcdsaKeypair::NistP256 { public, private }) => {
+                Key::EcdsaP256(Box::new(P256Signer::from_bytes(
+                    private.as_slice(),
+                    public.as_bytes(),
+                    Encoding::Fixed,
+                )?))
+            }
             KeypairData::Rsa(pair) => {
                 Key::Rsa(Box::new(RsaSigner::new(pair).map_err(|e| {
                     Error::Ssh(format!("cannot load the RSA authority key: {e}"))
