@@ -2,6 +2,7 @@
 //! logins) of the caller's roles. As for rules, deny wins: a role whose deny side matches
 //! the resource (or, for nodes, the login) refuses access, whatever other roles allow.
 
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 
 use portcullis_api::services::{RoleConditions, RoleV3};
@@ -66,15 +67,15 @@ fn logins(conditions: &RoleConditions, traits: &BTreeMap<String, Vec<String>>) -
 
 /// Whether the caller may reach a resource of `target` with `resource_labels`, and, when
 /// `login` is given (nodes), log in as that user.
-pub fn check(
-    roles: &[RoleV3],
+pub fn check<R: Borrow<RoleV3>>(
+    roles: &[R],
     traits: &BTreeMap<String, Vec<String>>,
     target: Target,
     resource_labels: &BTreeMap<String, String>,
     login: Option<&str>,
 ) -> Access {
     let field = target.field();
-    for role in roles {
+    for role in roles.iter().map(Borrow::borrow) {
         let Some(deny) = role.spec.as_ref().and_then(|s| s.deny.as_ref()) else {
             continue;
         };
@@ -93,7 +94,7 @@ pub fn check(
             }
         }
     }
-    for role in roles {
+    for role in roles.iter().map(Borrow::borrow) {
         let Some(allow) = role.spec.as_ref().and_then(|s| s.allow.as_ref()) else {
             continue;
         };

@@ -6,6 +6,7 @@
 //! everywhere, deny wins: a role whose deny side names a role refuses it, whatever other
 //! roles allow.
 
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 
 use portcullis_api::services::{AccessReviewThreshold, RoleConditions, RoleV3};
@@ -60,9 +61,9 @@ fn side(role: &RoleV3, allow: bool) -> Option<&RoleConditions> {
 
 /// Whether `roles` (with `traits`) name `target` in `list`: denied if a deny side names
 /// it, allowed if an allow side does.
-fn check(roles: &[RoleV3], traits: &Traits, list: List, target: &str) -> Access {
+fn check<R: Borrow<RoleV3>>(roles: &[R], traits: &Traits, list: List, target: &str) -> Access {
     let field = list.field();
-    for role in roles {
+    for role in roles.iter().map(Borrow::borrow) {
         if names(&list.entries(side(role, false), traits), target) {
             return Access {
                 allowed: false,
@@ -73,7 +74,7 @@ fn check(roles: &[RoleV3], traits: &Traits, list: List, target: &str) -> Access 
             };
         }
     }
-    for role in roles {
+    for role in roles.iter().map(Borrow::borrow) {
         if names(&list.entries(side(role, true), traits), target) {
             return Access {
                 allowed: true,
@@ -92,14 +93,14 @@ fn check(roles: &[RoleV3], traits: &Traits, list: List, target: &str) -> Access 
 
 /// Whether the caller's roles let it request role `requested` through an access request:
 /// some role's `allow.request.roles` names it, and no role's `deny.request.roles` does.
-pub fn may_request(roles: &[RoleV3], traits: &Traits, requested: &str) -> Access {
+pub fn may_request<R: Borrow<RoleV3>>(roles: &[R], traits: &Traits, requested: &str) -> Access {
     check(roles, traits, List::Request, requested)
 }
 
 /// Whether the reviewer's roles let it review a request for `requested` (every one of
 /// them): some role's `allow.review_requests.roles` names each, and no role's
 /// `deny.review_requests.roles` names any.
-pub fn may_review(roles: &[RoleV3], traits: &Traits, requested: &[String]) -> Access {
+pub fn may_review<R: Borrow<RoleV3>>(roles: &[R], traits: &Traits, requested: &[String]) -> Access {
     if requested.is_empty() {
         return Access {
             allowed: false,
@@ -122,9 +123,9 @@ pub fn may_review(roles: &[RoleV3], traits: &Traits, requested: &[String]) -> Ac
 
 /// Whether any of `roles` lets its holder review some requests (an allow side with
 /// `review_requests.roles`).
-pub fn reviews_any(roles: &[RoleV3]) -> bool {
+pub fn reviews_any<R: Borrow<RoleV3>>(roles: &[R]) -> bool {
     roles.iter().any(|role| {
-        side(role, true)
+        side(role.borrow(), true)
             .and_then(|c| c.review_requests.as_ref())
             .is_some_and(|r| !r.roles.is_empty())
     })

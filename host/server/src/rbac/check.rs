@@ -48,7 +48,7 @@ pub async fn check_access(
     }
     let subject = Subject::load(state, &identity).await?;
     let decision = subject.decide(state, &req.verb, &req.kind, &resource)?;
-    let roles = &subject.owned_roles();
+    let roles = &subject.roles;
     let role_requests = req
         .request_roles
         .iter()

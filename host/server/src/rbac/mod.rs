@@ -10,7 +10,7 @@ pub mod table;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use portcullis_api::services::RoleV3;
+use portcullis_api::services::{Metadata, RoleV3};
 use portcullis_authz::{builtin, AuthzError, Decision, Request as AuthzRequest};
 use portcullis_ca::Identity;
 use serde_json::{json, Value};
@@ -131,7 +131,7 @@ impl Subject {
         })
     }
 
-    /// The roles as values, for checks that take them so (role requests, labels).
+    /// The roles as values, for what takes them so (access request actors, app sessions).
     pub fn owned_roles(&self) -> Vec<RoleV3> {
         self.roles.iter().map(|role| RoleV3::clone(role)).collect()
     }
@@ -303,7 +303,7 @@ impl Authorized {
     ) -> Result<LabelGrants<'_>, ResourceError> {
         let identity = Arc::clone(&self.identity);
         let roles = if identity.system_roles.is_empty() {
-            Some(self.subject(state).await?.owned_roles())
+            Some(self.subject(state).await?.roles.as_slice())
         } else {
             None
         };
@@ -311,7 +311,6 @@ impl Authorized {
             identity,
             roles,
             target,
-            subject: std::marker::PhantomData,
         })
     }
 
@@ -360,19 +359,26 @@ impl Authorized {
 pub struct LabelGrants<'a> {
     identity: Arc<Identity>,
     /// `None` for hosts, which are granted everything.
-    roles: Option<Vec<RoleV3>>,
+    roles: Option<&'a [Arc<RoleV3>]>,
     target: portcullis_authz::access::Target,
-    subject: std::marker::PhantomData<&'a Subject>,
 }
 
 impl LabelGrants<'_> {
     /// Whether a resource with `labels` is granted (deny wins).
     pub fn grants(&self, labels: &BTreeMap<String, String>) -> bool {
-        let Some(roles) = &self.roles else {
+        let Some(roles) = self.roles else {
             return true;
         };
         let traits = &self.identity.traits;
         portcullis_authz::access::check(roles, traits, self.target, labels, None).allowed
+    }
+
+    /// [`LabelGrants::grants`] for a resource with `metadata` (no metadata: no labels).
+    pub fn grants_metadata(&self, metadata: Option<&Metadata>) -> bool {
+        match metadata {
+            Some(metadata) => self.grants(&metadata.labels),
+            None => self.grants(&BTreeMap::new()),
+        }
     }
 }
 

@@ -20,7 +20,6 @@ pub const MAX_CACHED: usize = 16_384;
 
 /// Resources of kind `T` by name, decoded.
 pub struct Cached<T> {
-    backend: Arc<dyn Backend>,
     collection: Collection<T>,
     state: Option<Mutex<CacheState<T>>>,
 }
@@ -44,8 +43,7 @@ impl<T: Resource> Cached<T> {
             })
         });
         Cached {
-            collection: Collection::new(backend.clone()),
-            backend,
+            collection: Collection::new(backend),
             state,
         }
     }
@@ -110,7 +108,7 @@ impl<T: Resource> Cached<T> {
                     tracing::debug!(kind = T::KIND, error = %e, "cache feed ended; cache cleared");
                     state.entries.clear();
                     state.generation += 1;
-                    state.feed = self.backend.subscribe();
+                    state.feed = self.collection.backend().subscribe();
                 }
             }
         }

@@ -82,6 +82,11 @@ impl<T: Resource> Collection<T> {
         }
     }
 
+    /// The store the collection reads and writes.
+    pub(crate) fn backend(&self) -> &Arc<dyn Backend> {
+        &self.backend
+    }
+
     fn key(name: &str) -> Vec<u8> {
         format!("{}{name}", T::PREFIX).into_bytes()
     }

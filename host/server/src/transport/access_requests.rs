@@ -61,7 +61,7 @@ pub(super) async fn list(
     {
         Ok(()) => false,
         Err(denied @ RbacError::Denied { .. }) => {
-            if !reviews_any(&authorized.subject(state).await?.owned_roles()) {
+            if !reviews_any(&authorized.subject(state).await?.roles) {
                 return Err(denied.into());
             }
             true

@@ -6,7 +6,7 @@
 //! `update` to keep alive, `list`+`read` to list), and on top of it the rules of
 //! [`crate::presence::hosts`] (a host announces only itself).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::time::SystemTime;
 
 use portcullis_api::auth::{GetNodesRequest, ServerList};
@@ -54,10 +54,9 @@ pub(super) async fn nodes(
         .await?;
     // Only the nodes the caller's roles reach by `node_labels`.
     let grants = caller.label_grants(state, Node).await?;
-    let no_labels = BTreeMap::new();
     let servers = all
         .into_iter()
-        .filter(|server| grants.grants(server.metadata.as_ref().map_or(&no_labels, |m| &m.labels)))
+        .filter(|server| grants.grants_metadata(server.metadata.as_ref()))
         .collect();
     Ok(ServerList { servers })
 }

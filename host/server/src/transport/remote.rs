@@ -1,7 +1,6 @@
 //! Remote (leaf) cluster handlers: GetRemoteCluster(s), UpdateRemoteCluster (labels),
 //! DeleteRemoteCluster (see [`crate::remote_clusters`]).
 
-use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use portcullis_api::auth::{
@@ -50,10 +49,9 @@ pub(super) async fn list(state: &State, request: Request<()>) -> Result<RemoteCl
     // Only the clusters the caller's roles reach by `cluster_labels`.
     let all = state.remote_clusters.list().await?;
     let grants = caller.label_grants(state, Cluster).await?;
-    let no_labels = BTreeMap::new();
     let remote_clusters = all
         .into_iter()
-        .filter(|c| grants.grants(c.metadata.as_ref().map_or(&no_labels, |m| &m.labels)))
+        .filter(|cluster| grants.grants_metadata(cluster.metadata.as_ref()))
         .map(|cluster| remote_clusters::with_status(cluster, now))
         .collect();
     Ok(RemoteClusterList { remote_clusters })
