@@ -11,11 +11,11 @@ use tonic::codegen::http::Uri;
 use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 
 use crate::auth::{
-    DeleteRoleRequest, DeleteUserRequest, Event, GetRoleRequest, GetUserRequest, GetUsersRequest,
-    Operation, PingRequest, PingResponse, Watch, WatchKind,
+    DeleteRoleRequest, DeleteUserRequest, Event, GetRoleRequest, GetRolesRequest, GetTokensRequest,
+    GetUserRequest, GetUsersRequest, Operation, PingRequest, PingResponse, Watch, WatchKind,
 };
 use crate::error::{Error, Result};
-use crate::services::{RoleV3, UserV2};
+use crate::services::{AccessRequestFilter, AccessRequestV3, ProvisionTokenV2, RoleV3, UserV2};
 use crate::tls::{load_tls_config, TlsFiles};
 use crate::AuthServiceClient;
 
@@ -24,6 +24,66 @@ const DEFAULT_PORT: u16 = 3025;
 
 /// How long establishing the connection may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How many items the methods that read a whole listing ask for per call.
+pub const PAGE_SIZE: u32 = 500;
+
+/// One page of a paged listing (`Limit` / `StartAfter` / `NextStartAfter`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    /// The items. A page may be short, or empty, while more follow (a filtered listing
+    /// examines a bounded number of stored items per call): only `next` says.
+    pub items: Vec<T>,
+    /// The `StartAfter` of the next page; `None` when there are no more items.
+    pub next: Option<String>,
+}
+
+impl<T> Page<T> {
+    fn new(items: Vec<T>, next_start_after: String) -> Self {
+        Page {
+            items,
+            next: (!next_start_after.is_empty()).then_some(next_start_after),
+        }
+    }
+}
+
+/// Reads every page of a listing: `fetch` gets each `StartAfter` (empty first) and answers
+/// the page there; `each` gets each page's items as they arrive (its error ends the
+/// listing).
+pub async fn for_each_page<T, E, F, Fut>(
+    mut fetch: F,
+    mut each: impl FnMut(Vec<T>) -> std::result::Result<(), E>,
+) -> std::result::Result<(), E>
+where
+    E: From<Error>,
+    F: FnMut(String) -> Fut,
+    Fut: std::future::Future<Output = Result<Page<T>>>,
+{
+    let mut start_after = String::new();
+    loop {
+        let page = fetch(start_after).await?;
+        each(page.items)?;
+        match page.next {
+            Some(next) => start_after = next,
+            None => return Ok(()),
+        }
+    }
+}
+
+/// Every item of a listing, read a page at a time with `fetch` (see [`for_each_page`]).
+async fn collect_pages<T, F, Fut>(fetch: F) -> Result<Vec<T>>
+where
+    F: FnMut(String) -> Fut,
+    Fut: std::future::Future<Output = Result<Page<T>>>,
+{
+    let mut all = Vec::new();
+    for_each_page(fetch, |items| {
+        all.extend(items);
+        Ok::<_, Error>(())
+    })
+    .await?;
+    Ok(all)
+}
 
 /// A connection to the auth server. Cheap to clone; clones share the
 /// connection.
@@ -107,13 +167,9 @@ impl Client {
         Ok(self.rpc().get_user(request).await?.into_inner())
     }
 
-    /// Returns every user (the server streams them).
+    /// Returns every user (the server streams them, reading its store a page at a time).
     pub async fn get_users(&self, with_secrets: bool) -> Result<Vec<UserV2>> {
-        let mut stream = self
-            .rpc()
-            .get_users(GetUsersRequest { with_secrets })
-            .await?
-            .into_inner();
+        let mut stream = self.users_stream(with_secrets).await?;
         let mut users = Vec::new();
         while let Some(user) = stream.message().await? {
             users.push(user);
@@ -150,9 +206,70 @@ impl Client {
         Ok(self.rpc().get_role(request).await?.into_inner())
     }
 
-    /// Returns every role.
+    /// Every user, as the server streams them: handle each as it arrives to hold only a
+    /// few at once.
+    pub async fn users_stream(&self, with_secrets: bool) -> Result<tonic::Streaming<UserV2>> {
+        let request = GetUsersRequest {
+            with_secrets,
+            ..GetUsersRequest::default()
+        };
+        Ok(self.rpc().get_users(request).await?.into_inner())
+    }
+
+    /// Returns every role, [`PAGE_SIZE`] per call.
     pub async fn get_roles(&self) -> Result<Vec<RoleV3>> {
-        Ok(self.rpc().get_roles(()).await?.into_inner().roles)
+        collect_pages(|after| self.roles_page(after, PAGE_SIZE)).await
+    }
+
+    /// One page of roles by name: at most `limit` (1 to 1000) after `start_after` (empty
+    /// for the first page, else the previous page's `next`).
+    pub async fn roles_page(&self, start_after: String, limit: u32) -> Result<Page<RoleV3>> {
+        let request = GetRolesRequest { limit, start_after };
+        let answer = self.rpc().get_roles(request).await?.into_inner();
+        Ok(Page::new(answer.roles, answer.next_start_after))
+    }
+
+    /// Every access request `filter` matches (its paging fields are ignored), [`PAGE_SIZE`]
+    /// per call.
+    pub async fn get_access_requests(
+        &self,
+        filter: AccessRequestFilter,
+    ) -> Result<Vec<AccessRequestV3>> {
+        collect_pages(|after| self.access_requests_page(filter.clone(), after, PAGE_SIZE)).await
+    }
+
+    /// One page of the access requests `filter` matches, by ID: at most `limit` (1 to 1000)
+    /// after `start_after`.
+    pub async fn access_requests_page(
+        &self,
+        filter: AccessRequestFilter,
+        start_after: String,
+        limit: u32,
+    ) -> Result<Page<AccessRequestV3>> {
+        let filter = AccessRequestFilter {
+            limit,
+            start_after,
+            ..filter
+        };
+        let answer = self.rpc().get_access_requests(filter).await?.into_inner();
+        Ok(Page::new(answer.access_requests, answer.next_start_after))
+    }
+
+    /// One page of provisioning tokens (static ones first), with their values if
+    /// `with_secrets`: at most `limit` (1 to 1000) after `start_after`.
+    pub async fn tokens_page(
+        &self,
+        with_secrets: bool,
+        start_after: String,
+        limit: u32,
+    ) -> Result<Page<ProvisionTokenV2>> {
+        let request = GetTokensRequest {
+            with_secrets,
+            limit,
+            start_after,
+        };
+        let answer = self.rpc().get_tokens(request).await?.into_inner();
+        Ok(Page::new(answer.provision_tokens, answer.next_start_after))
     }
 
     /// Creates a role; fails if one with the same name exists.

@@ -62,7 +62,7 @@ mod test_pki;
 
 pub use auth::auth_service_client::AuthServiceClient;
 pub use auth::auth_service_server::{AuthService, AuthServiceServer};
-pub use client::{Client, SessionRecorder};
+pub use client::{for_each_page, Client, Page, SessionRecorder, PAGE_SIZE};
 pub use error::{Error, Result};
 pub use tls::{load_tls_config, pem_list, TlsFiles};
 

@@ -398,6 +398,11 @@ impl Server {
         let _ = self.child.wait();
     }
 
+    /// The server's process ID (e.g. to read `/proc/PID/status`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// What the server wrote to standard error so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.stderr_log).unwrap_or_default()

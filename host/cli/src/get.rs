@@ -4,7 +4,8 @@ use anyhow::bail;
 
 use super::connect::ConnectArgs;
 use super::kinds::{parse_ref, Kind};
-use super::output::{render, Format};
+use super::output::{render, Format, Printer};
+use portcullis_api::{for_each_page, Client, PAGE_SIZE};
 
 /// Options of `pctl get`.
 #[derive(Debug, clap::Args)]
@@ -19,15 +20,47 @@ pub struct GetArgs {
     format: Format,
 }
 
+/// Users printed at once while they stream in.
+const USERS_CHUNK: usize = 100;
+
+/// Prints every user as the server streams them, a chunk at a time.
+async fn print_users(client: &Client, format: Format) -> anyhow::Result<()> {
+    let mut printer = Printer::new(format);
+    let mut stream = client.users_stream(false).await?;
+    let mut chunk = Vec::with_capacity(USERS_CHUNK);
+    while let Some(user) = stream.message().await? {
+        chunk.push(user);
+        if chunk.len() == USERS_CHUNK {
+            printer.print(&chunk)?;
+            chunk.clear();
+        }
+    }
+    printer.print(&chunk)?;
+    print!("{}", printer.end());
+    Ok(())
+}
+
+/// Prints every role, a page at a time as the pages arrive.
+async fn print_roles(client: &Client, format: Format) -> anyhow::Result<()> {
+    let mut printer = Printer::new(format);
+    for_each_page(
+        |after| client.roles_page(after, PAGE_SIZE),
+        |roles| printer.print(&roles),
+    )
+    .await?;
+    print!("{}", printer.end());
+    Ok(())
+}
+
 /// Prints the requested resources.
 pub async fn run(connect: &ConnectArgs, args: GetArgs) -> anyhow::Result<()> {
     let (kind, name) = parse_ref(&args.resource)?;
     let client = connect.connect().await?;
     let text = match (kind, name) {
         (Kind::User, Some(name)) => render(&[client.get_user(&name, false).await?], args.format)?,
-        (Kind::User, None) => render(&client.get_users(false).await?, args.format)?,
+        (Kind::User, None) => return print_users(&client, args.format).await,
         (Kind::Role, Some(name)) => render(&[client.get_role(&name).await?], args.format)?,
-        (Kind::Role, None) => render(&client.get_roles().await?, args.format)?,
+        (Kind::Role, None) => return print_roles(&client, args.format).await,
         (Kind::CertAuthority, name) => {
             let ca_type = name.unwrap_or_default();
             let list = client

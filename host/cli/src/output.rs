@@ -34,25 +34,71 @@ fn prune(value: &mut Value) -> bool {
 
 /// Renders resources in `format`.
 pub fn render<T: Serialize>(items: &[T], format: Format) -> anyhow::Result<String> {
-    let mut values = Vec::with_capacity(items.len());
-    for item in items {
-        let mut v = serde_json::to_value(item)?;
-        prune(&mut v);
-        values.push(v);
+    let mut printer = Printer::new(format);
+    let mut out = printer.render(items)?;
+    out.push_str(&printer.end());
+    Ok(out)
+}
+
+/// Renders a listing a page at a time, as [`render`] renders it whole: YAML documents
+/// separated by `---`, or one JSON array.
+#[derive(Debug)]
+pub struct Printer {
+    format: Format,
+    /// How many items were rendered.
+    count: usize,
+}
+
+impl Printer {
+    /// A printer of nothing yet.
+    pub fn new(format: Format) -> Self {
+        Self { format, count: 0 }
     }
-    Ok(match format {
-        Format::Json => serde_json::to_string_pretty(&values)? + "\n",
-        Format::Yaml => {
-            let mut out = String::new();
-            for (i, v) in values.iter().enumerate() {
-                if i > 0 {
-                    out.push_str("---\n");
+
+    /// The text of the next items.
+    pub fn render<T: Serialize>(&mut self, items: &[T]) -> anyhow::Result<String> {
+        let mut out = String::new();
+        for item in items {
+            let mut v = serde_json::to_value(item)?;
+            prune(&mut v);
+            match self.format {
+                Format::Json => {
+                    out.push_str(if self.count == 0 { "[\n" } else { ",\n" });
+                    // Indented as an element of a pretty-printed array.
+                    let text = serde_json::to_string_pretty(&v)?;
+                    let lines: Vec<String> = text.lines().map(|l| format!("  {l}")).collect();
+                    out.push_str(&lines.join("\n"));
                 }
-                out.push_str(&serde_norway::to_string(v)?);
+                Format::Yaml => {
+                    if self.count > 0 {
+                        out.push_str("---\n");
+                    }
+                    out.push_str(&serde_norway::to_string(&v)?);
+                }
             }
-            out
+            self.count += 1;
         }
-    })
+        Ok(out)
+    }
+
+    /// Prints the next items on standard output.
+    pub fn print<T: Serialize>(&mut self, items: &[T]) -> anyhow::Result<()> {
+        use std::io::Write;
+        let text = self.render(items)?;
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(text.as_bytes())?;
+        stdout.flush()?;
+        Ok(())
+    }
+
+    /// What ends the output (the JSON array's bracket).
+    pub fn end(&self) -> String {
+        match (self.format, self.count) {
+            (Format::Json, 0) => "[]\n".to_owned(),
+            (Format::Json, _) => "\n]\n".to_owned(),
+            (Format::Yaml, _) => String::new(),
+        }
+    }
 }
 
 /// Prints `rows` under `header`, each column as wide as its widest cell.
@@ -112,4 +158,31 @@ pub fn print_served(
         print_table(header, &rows);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn pages_render_as_the_whole_listing_would() {
+        let items: Vec<Value> = (0..5)
+            .map(|i| serde_json::json!({"name": format!("r{i}"), "labels": {"a": i}}))
+            .collect();
+        let whole = serde_json::to_string_pretty(&items).unwrap() + "\n";
+        for format in [Format::Json, Format::Yaml] {
+            let mut printer = Printer::new(format);
+            let mut paged = String::new();
+            for page in items.chunks(2) {
+                paged.push_str(&printer.render(page).unwrap());
+            }
+            paged.push_str(&printer.end());
+            assert_eq!(paged, render(&items, format).unwrap());
+            if let Format::Json = format {
+                assert_eq!(paged, whole);
+            }
+        }
+        assert_eq!(render::<Value>(&[], Format::Json).unwrap(), "[]\n");
+    }
 }

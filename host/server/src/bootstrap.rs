@@ -86,7 +86,8 @@ pub async fn bootstrap(
             .with_static_tokens(config.static_tokens.clone())
             .with_access_request_ttl(config.access_request_ttl)
             .with_session_limits(config.session_limits)
-            .with_user_settings(config.users.clone()),
+            .with_user_settings(config.users.clone())
+            .with_max_unpaged_list(config.max_unpaged_list),
     );
     state.keyring.ensure_and_load(&state.authorities).await?;
     let loaded = state.policies.load_stored().await?;

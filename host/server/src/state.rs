@@ -59,6 +59,8 @@ pub struct State {
     pub semaphores: Semaphores,
     /// Passwords, lockout and web session settings.
     pub user_settings: crate::users::Settings,
+    /// The most items an unpaged listing (`Limit` 0) returns; more is refused.
+    pub max_unpaged_list: usize,
     /// Set once the server is stopping: long-lived streams (WatchEvents) end then.
     shutdown: tokio::sync::watch::Sender<bool>,
 }
@@ -94,6 +96,7 @@ impl State {
             access_request_policies: Collection::new(backend.clone()),
             semaphores: Semaphores::new(backend.clone()),
             user_settings: crate::users::Settings::default(),
+            max_unpaged_list: crate::resources::paging::DEFAULT_MAX_UNPAGED,
             shutdown: tokio::sync::watch::Sender::new(false),
             backend,
         }
@@ -129,6 +132,23 @@ impl State {
     pub fn with_user_settings(mut self, settings: crate::users::Settings) -> Self {
         self.user_settings = settings;
         self
+    }
+
+    /// The same state with unpaged listings limited to `max` items.
+    pub fn with_max_unpaged_list(mut self, max: usize) -> Self {
+        self.max_unpaged_list = max;
+        self
+    }
+
+    /// What a listing RPC asked for, by `Limit` and `StartAfter`, of a listing by name of
+    /// `kind` (see [`crate::resources::paging`]).
+    pub fn page_by_name(
+        &self,
+        kind: &str,
+        limit: u32,
+        start_after: &str,
+    ) -> Result<crate::resources::PageRequest, crate::resources::ResourceError> {
+        crate::resources::PageRequest::by_name(kind, limit, start_after, self.max_unpaged_list)
     }
 
     /// The parts of the state the credential workflows use.

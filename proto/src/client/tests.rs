@@ -6,8 +6,10 @@ use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 use tonic::{Request, Response, Status};
 
 use super::{endpoint_uri, Client};
-use crate::auth::{GetRoleRequest, GetUsersRequest, PingRequest, PingResponse};
-use crate::services::{Metadata, UserV2};
+use crate::auth::{
+    GetRoleRequest, GetRolesRequest, GetRolesResponse, GetUsersRequest, PingRequest, PingResponse,
+};
+use crate::services::{Metadata, RoleV3, UserV2};
 use crate::test_pki::TestCa;
 use crate::{AuthService, AuthServiceServer, BoxStream, AUTH_SERVER_NAME};
 
@@ -37,6 +39,42 @@ impl AuthService for Mock {
             })
         });
         Ok(Response::new(Box::pin(tokio_stream::iter(users))))
+    }
+
+    /// Roles `r0` to `r4` two at a time; an unpaged request is refused as a server with
+    /// more roles than it answers at once would.
+    async fn get_roles(
+        &self,
+        request: Request<GetRolesRequest>,
+    ) -> Result<Response<GetRolesResponse>, Status> {
+        let request = request.into_inner();
+        if request.limit != 2 {
+            return Err(Status::failed_precondition("page: Limit 2"));
+        }
+        let first: usize = match request.start_after.as_str() {
+            "" => 0,
+            after => after[1..].parse::<usize>().unwrap() + 1,
+        };
+        let names: Vec<usize> = (first..5).take(2).collect();
+        let roles = names
+            .iter()
+            .map(|i| RoleV3 {
+                metadata: Some(Metadata {
+                    name: format!("r{i}"),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })
+            .collect();
+        let last = names.last().copied().unwrap_or(4);
+        Ok(Response::new(GetRolesResponse {
+            roles,
+            next_start_after: if last < 4 {
+                format!("r{last}")
+            } else {
+                String::new()
+            },
+        }))
     }
 
     async fn get_role(
@@ -83,6 +121,21 @@ async fn calls_over_mutual_tls() {
         .map(|u| u.metadata.as_ref().unwrap().name.as_str())
         .collect();
     assert_eq!(names, ["alice", "bob"]);
+
+    let page = client.roles_page(String::new(), 2).await.unwrap();
+    assert_eq!(page.items.len(), 2);
+    assert_eq!(page.next.as_deref(), Some("r1"));
+    let mut seen = Vec::new();
+    crate::for_each_page(
+        |after| client.roles_page(after, 2),
+        |roles| {
+            seen.push(roles.len());
+            Ok::<_, crate::Error>(())
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(seen, [2, 2, 1]);
 
     let err = client.get_role("dev").await.unwrap_err();
     assert_eq!(err.code(), Some(tonic::Code::NotFound));

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use portcullis_api::auth::{
     CreateAppSessionRequest, DeleteAllAppServersRequest, DeleteAppServerRequest,
-    DeleteAppSessionRequest, GetAppServersRequest, GetAppSessionRequest, UpsertAppServerRequest,
+    DeleteAppSessionRequest, GetAppServersRequest, GetAppSessionRequest, GetAppSessionsRequest,
+    UpsertAppServerRequest,
 };
 use portcullis_api::services::keep_alive::KeepAliveType;
 use portcullis_api::services::{App, KeepAlive, ServerV2};
@@ -453,12 +454,12 @@ fn app_sessions_follow_app_labels_and_carry_a_routed_cert_and_a_jwt() {
             Code::PermissionDenied,
             "`nico` may not call GetAppSession",
         );
-        let listed = nico.rpc().get_app_sessions(()).await.unwrap().into_inner();
+        let listed = nico.rpc().get_app_sessions(GetAppSessionsRequest::default()).await.unwrap().into_inner();
         assert!(listed.sessions.is_empty());
         let by_admin = t
             .admin
             .rpc()
-            .get_app_sessions(())
+            .get_app_sessions(GetAppSessionsRequest::default())
             .await
             .unwrap()
             .into_inner();

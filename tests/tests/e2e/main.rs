@@ -22,6 +22,7 @@ mod foundation;
 mod ha;
 mod kube;
 mod openssh_harness;
+mod paging;
 mod passwords;
 mod policies;
 mod policy_conformance;

@@ -100,7 +100,10 @@ async fn sign_in(
 }
 
 async fn sessions(client: &Client, user: &str) -> Result<Vec<WebSessionV2>, tonic::Status> {
-    let request = GetWebSessionsRequest { user: user.into() };
+    let request = GetWebSessionsRequest {
+        user: user.into(),
+        ..Default::default()
+    };
     let answer = client.rpc().get_web_sessions(request).await?;
     Ok(answer.into_inner().sessions)
 }

@@ -158,11 +158,10 @@ fn tokens_are_added_listed_updated_and_removed() {
         assert!(why.contains(reason), "{args:?}: {why}");
     }
     let count = || {
-        rt.block_on(
-            admin
-                .rpc()
-                .get_tokens(GetTokensRequest { with_secrets: true }),
-        )
+        rt.block_on(admin.rpc().get_tokens(GetTokensRequest {
+            with_secrets: true,
+            ..Default::default()
+        }))
         .unwrap()
         .into_inner()
         .provision_tokens
@@ -568,7 +567,9 @@ fn every_token_role_of_the_reference_joins_with_its_own_rights() {
             let mut rpc_users = rpc.clone();
             (
                 rpc_tokens.get_tokens(GetTokensRequest::default()).await,
-                rpc_roles.get_roles(()).await,
+                rpc_roles
+                    .get_roles(portcullis_api::auth::GetRolesRequest::default())
+                    .await,
                 rpc_users
                     .get_users(portcullis_api::auth::GetUsersRequest::default())
                     .await,

@@ -108,9 +108,20 @@ async fn run(plugin: &mut Plugin) -> anyhow::Result<()> {
             state: RequestState::Pending.into(),
             ..AccessRequestFilter::default()
         };
-        let listed = plugin.client.rpc().get_access_requests(filter).await?;
-        for request in &listed.into_inner().access_requests {
-            plugin.handle(request).await;
+        // A page at a time: a cluster may hold more requests than one answer carries.
+        let mut after = String::new();
+        loop {
+            let page = plugin
+                .client
+                .access_requests_page(filter.clone(), after, portcullis_api::PAGE_SIZE)
+                .await?;
+            for request in &page.items {
+                plugin.handle(request).await;
+            }
+            match page.next {
+                Some(next) => after = next,
+                None => break,
+            }
         }
         let status = loop {
             match events.message().await {

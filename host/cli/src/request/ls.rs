@@ -2,7 +2,10 @@
 
 use portcullis_api::services::{AccessRequestFilter, RequestState};
 
+use portcullis_api::{for_each_page, PAGE_SIZE};
+
 use crate::connect::ConnectArgs;
+use crate::output::{Format, Printer};
 
 /// A request state on the command line.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -29,7 +32,7 @@ pub struct LsArgs {
     json: bool,
 }
 
-/// Prints one line per request.
+/// Prints one line per request, a page at a time as the pages arrive.
 pub async fn run(connect: &ConnectArgs, args: LsArgs) -> anyhow::Result<()> {
     let state = match args.state {
         None => RequestState::None,
@@ -37,26 +40,35 @@ pub async fn run(connect: &ConnectArgs, args: LsArgs) -> anyhow::Result<()> {
         Some(StateArg::Approved) => RequestState::Approved,
         Some(StateArg::Denied) => RequestState::Denied,
     };
+    let filter = AccessRequestFilter {
+        user: args.user.unwrap_or_default(),
+        state: state as i32,
+        ..AccessRequestFilter::default()
+    };
     let client = connect.connect().await?;
-    let requests = client
-        .rpc()
-        .get_access_requests(AccessRequestFilter {
-            id: String::new(),
-            user: args.user.unwrap_or_default(),
-            state: state as i32,
-        })
-        .await?
-        .into_inner()
-        .access_requests;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&requests)?);
-        return Ok(());
-    }
-    if requests.is_empty() {
-        println!("no access requests");
-    }
-    for request in &requests {
-        println!("{}", super::line(request));
+    let mut json = args.json.then(|| Printer::new(Format::Json));
+    let mut printed = 0usize;
+    for_each_page(
+        |after| client.access_requests_page(filter.clone(), after, PAGE_SIZE),
+        |requests| {
+            printed += requests.len();
+            match json.as_mut() {
+                Some(printer) => printer.print(&requests)?,
+                None => {
+                    let lines: Vec<String> = requests.iter().map(super::line).collect();
+                    if !lines.is_empty() {
+                        println!("{}", lines.join("\n"));
+                    }
+                }
+            }
+            anyhow::Ok(())
+        },
+    )
+    .await?;
+    match json {
+        Some(printer) => print!("{}", printer.end()),
+        None if printed == 0 => println!("no access requests"),
+        None => {}
     }
     Ok(())
 }

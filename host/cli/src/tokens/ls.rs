@@ -1,9 +1,10 @@
 //! `pctl tokens ls [--with-secrets] [--json]`.
 
-use portcullis_api::auth::GetTokensRequest;
 use portcullis_api::services::ProvisionTokenV2;
+use portcullis_api::{for_each_page, PAGE_SIZE};
 
 use crate::connect::ConnectArgs;
+use crate::output::{Format, Printer};
 use portcullis_api::time::to_system_time;
 
 /// Options of `pctl tokens ls`.
@@ -41,28 +42,35 @@ fn line(token: &ProvisionTokenV2) -> String {
     )
 }
 
-/// Prints one line per token: value, roles, labels, expiry.
+/// Prints one line per token (value, roles, labels, expiry), a page at a time as the pages
+/// arrive.
 pub async fn run(connect: &ConnectArgs, args: LsArgs) -> anyhow::Result<()> {
     let client = connect.connect().await?;
-    let tokens = client
-        .rpc()
-        .get_tokens(GetTokensRequest {
-            with_secrets: args.with_secrets,
-        })
-        .await?
-        .into_inner()
-        .provision_tokens;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&tokens)?);
-        return Ok(());
-    }
-    if tokens.is_empty() {
-        println!("no tokens");
-        return Ok(());
-    }
-    println!("{:<34} {:<24} {:<24} EXPIRES", "TOKEN", "TYPE", "LABELS");
-    for token in &tokens {
-        println!("{}", line(token));
+    let mut json = args.json.then(|| Printer::new(Format::Json));
+    let mut printed = 0usize;
+    for_each_page(
+        |after| client.tokens_page(args.with_secrets, after, PAGE_SIZE),
+        |tokens| {
+            match json.as_mut() {
+                Some(printer) => printer.print(&tokens)?,
+                None => {
+                    for token in &tokens {
+                        if printed == 0 {
+                            println!("{:<34} {:<24} {:<24} EXPIRES", "TOKEN", "TYPE", "LABELS");
+                        }
+                        printed += 1;
+                        println!("{}", line(token));
+                    }
+                }
+            }
+            anyhow::Ok(())
+        },
+    )
+    .await?;
+    match json {
+        Some(printer) => print!("{}", printer.end()),
+        None if printed == 0 => println!("no tokens"),
+        None => {}
     }
     Ok(())
 }

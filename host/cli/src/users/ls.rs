@@ -29,31 +29,49 @@ fn locked(user: &UserV2) -> String {
     }
 }
 
-/// Prints a table of users: name, roles, lock.
+/// Users printed at once while they stream in: the columns are as wide as the widest
+/// cell of the first chunk (later rows may stick out).
+const CHUNK: usize = 500;
+
+/// One row: name, roles, lock.
+fn row(user: &UserV2) -> (String, String, String) {
+    let name = user
+        .metadata
+        .as_ref()
+        .map(|m| m.name.clone())
+        .unwrap_or_default();
+    let roles = user
+        .spec
+        .as_ref()
+        .map(|s| s.roles.join(","))
+        .unwrap_or_default();
+    (name, roles, locked(user))
+}
+
+/// Prints a table of users (name, roles, lock) as the server streams them.
 pub async fn run(connect: &ConnectArgs, _args: LsArgs) -> anyhow::Result<()> {
     let client = connect.connect().await?;
-    let users = client.get_users(false).await?;
-    let rows: Vec<(String, String, String)> = users
-        .iter()
-        .map(|user| {
-            let name = user
-                .metadata
-                .as_ref()
-                .map(|m| m.name.clone())
-                .unwrap_or_default();
-            let roles = user
-                .spec
-                .as_ref()
-                .map(|s| s.roles.join(","))
-                .unwrap_or_default();
-            (name, roles, locked(user))
-        })
-        .collect();
-    let name_width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0).max(4);
-    let roles_width = rows.iter().map(|r| r.1.len()).max().unwrap_or(0).max(5);
-    println!("{:<name_width$}  {:<roles_width$}  LOCKED", "USER", "ROLES");
-    for (name, roles, locked) in rows {
-        println!("{name:<name_width$}  {roles:<roles_width$}  {locked}");
+    let mut stream = client.users_stream(false).await?;
+    let mut widths: Option<(usize, usize)> = None;
+    let mut rows = Vec::with_capacity(CHUNK);
+    loop {
+        let user = stream.message().await?;
+        let done = user.is_none();
+        rows.extend(user.as_ref().map(row));
+        if rows.len() < CHUNK && !done {
+            continue;
+        }
+        let (name_width, roles_width) = *widths.get_or_insert_with(|| {
+            let name = rows.iter().map(|r| r.0.len()).max().unwrap_or(0).max(4);
+            let roles = rows.iter().map(|r| r.1.len()).max().unwrap_or(0).max(5);
+            println!("{:<name$}  {:<roles$}  LOCKED", "USER", "ROLES");
+            (name, roles)
+        });
+        for (name, roles, locked) in rows.drain(..) {
+            println!("{name:<name_width$}  {roles:<roles_width$}  {locked}");
+        }
+        if done {
+            return Ok(());
+        }
     }
-    Ok(())
 }

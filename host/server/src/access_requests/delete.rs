@@ -62,11 +62,11 @@ mod tests {
             .await
             .unwrap()
             .is_none());
-        let kept = plugin_data::get(context.plugin_data, request.name(), "")
+        let kept = plugin_data::get(context.plugin_data, request.name(), "", 1)
             .await
             .unwrap();
         assert!(kept.is_empty(), "{kept:?}");
-        let others = plugin_data::get(context.plugin_data, other.name(), "")
+        let others = plugin_data::get(context.plugin_data, other.name(), "", 1)
             .await
             .unwrap();
         assert_eq!(others.len(), 1);

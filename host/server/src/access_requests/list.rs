@@ -2,16 +2,24 @@
 //! scan; it is read before the caller is authorized, since whose request it is decides
 //! whether a user reads its own. A caller without rights on access requests who reviews
 //! some sees its own requests and those it may review.
+//!
+//! Other listings are paged (see [`crate::resources::paging`]): the filter (user, state,
+//! what a reviewer may see) is applied as the store is read, so a page fills across the
+//! requests it drops, one call examines a bounded number of stored requests, and no call
+//! holds more than a page.
 
 use portcullis_api::services::{AccessRequestFilter, AccessRequestV3};
 use portcullis_authz::requests::may_review;
 
 use super::{matches, spec, Actor, Context, Result};
+use crate::resources::{Page, PageRequest};
 
-/// A listing under way: the filter, and the request it names by ID, read.
+/// A listing under way: the filter, the page asked for, and the request the filter names
+/// by ID, read.
 #[derive(Debug)]
 pub struct Listing {
     filter: AccessRequestFilter,
+    page: PageRequest,
     /// `None` when the filter names no ID; `Some(None)` when the ID names nothing.
     by_id: Option<Option<AccessRequestV3>>,
 }
@@ -28,29 +36,35 @@ impl Listing {
 }
 
 impl Context<'_> {
-    /// Starts listing by `filter`: reads the request it names by ID, if it does.
-    pub async fn listing(&self, filter: AccessRequestFilter) -> Result<Listing> {
+    /// Starts listing by `filter`, the page `page` of it: reads the request the filter
+    /// names by ID, if it does.
+    pub async fn listing(&self, filter: AccessRequestFilter, page: PageRequest) -> Result<Listing> {
         let by_id = if filter.id.is_empty() {
             None
         } else {
             Some(self.requests.find(&filter.id).await?)
         };
-        Ok(Listing { filter, by_id })
+        Ok(Listing {
+            filter,
+            page,
+            by_id,
+        })
     }
 
-    /// The requests `listing` matches; all of them when `reviewer` is `None` (the caller may
-    /// read access requests), else only the reviewer's own and those it may review.
+    /// The page of requests `listing` matches, by ID; all matching ones when `reviewer` is
+    /// `None` (the caller may read access requests), else only the reviewer's own and those
+    /// it may review.
     pub async fn list(
         &self,
         listing: Listing,
         reviewer: Option<Actor<'_>>,
-    ) -> Result<Vec<AccessRequestV3>> {
-        let Listing { filter, by_id } = listing;
+    ) -> Result<Page<AccessRequestV3>> {
+        let Listing {
+            filter,
+            page,
+            by_id,
+        } = listing;
         let wanted = filter.state();
-        let candidates = match by_id {
-            Some(found) => found.into_iter().collect(),
-            None => self.requests.list().await?,
-        };
         let visible = |r: &AccessRequestV3| match reviewer {
             None => true,
             Some(reviewer) => {
@@ -60,10 +74,14 @@ impl Context<'_> {
                     || may_review(reviewer.roles, traits, &s.roles).allowed
             }
         };
-        Ok(candidates
-            .into_iter()
-            .filter(|r| matches(r, &filter.id, &filter.user, wanted) && visible(r))
-            .collect())
+        let keep = |r: &AccessRequestV3| matches(r, &filter.id, &filter.user, wanted) && visible(r);
+        Ok(match by_id {
+            Some(found) => Page {
+                items: found.into_iter().filter(keep).collect(),
+                next: None,
+            },
+            None => self.requests.scan(&page, |r| keep(&r).then_some(r)).await?,
+        })
     }
 }
 
@@ -92,8 +110,9 @@ mod tests {
         let carls = created(&context, "carl", &["dba"], &requesters).await;
         let wandas = created(&context, "wanda", &["web"], &requesters).await;
         let dans = created(&context, "dan", &["web"], &requesters).await;
-        let names = |found: Vec<AccessRequestV3>| {
-            let mut names: Vec<String> = found.iter().map(|r| r.name().to_owned()).collect();
+        let names = |found: Page<AccessRequestV3>| {
+            assert_eq!(found.next, None);
+            let mut names: Vec<String> = found.items.iter().map(|r| r.name().to_owned()).collect();
             names.sort();
             names
         };
@@ -102,7 +121,10 @@ mod tests {
             v.into_iter().map(str::to_owned).collect::<Vec<_>>()
         };
 
-        let all = context.listing(filter("", "")).await.unwrap();
+        let all = context
+            .listing(filter("", ""), PageRequest::everything(100))
+            .await
+            .unwrap();
         let everything = names(context.list(all, None).await.unwrap());
         assert_eq!(
             everything,
@@ -115,18 +137,82 @@ mod tests {
             identity: &dan,
             roles: &reviewers,
         });
-        let listing = context.listing(filter("", "")).await.unwrap();
+        let listing = context
+            .listing(filter("", ""), PageRequest::everything(100))
+            .await
+            .unwrap();
         let seen = names(context.list(listing, reviewer).await.unwrap());
         assert_eq!(seen, sorted(vec![carls.name(), dans.name()]));
-        let listing = context.listing(filter(wandas.name(), "")).await.unwrap();
+        let listing = context
+            .listing(filter(wandas.name(), ""), PageRequest::everything(100))
+            .await
+            .unwrap();
         assert_eq!(listing.owner(), "wanda");
-        assert!(context.list(listing, reviewer).await.unwrap().is_empty());
-        let listing = context.listing(filter("", "carl")).await.unwrap();
+        let found = context.list(listing, reviewer).await.unwrap();
+        assert!(found.items.is_empty());
+        let listing = context
+            .listing(filter("", "carl"), PageRequest::everything(100))
+            .await
+            .unwrap();
         let carl_only = names(context.list(listing, reviewer).await.unwrap());
         assert_eq!(carl_only, [carls.name().to_owned()]);
 
-        let listing = context.listing(filter("nope", "")).await.unwrap();
+        let listing = context
+            .listing(filter("nope", ""), PageRequest::everything(100))
+            .await
+            .unwrap();
         assert_eq!(listing.owner(), "");
-        assert!(context.list(listing, None).await.unwrap().is_empty());
+        let found = context.list(listing, None).await.unwrap();
+        assert!(found.items.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_filter_and_a_reviewer_apply_across_pages() {
+        let f = fixture().await;
+        let context = f.context();
+        let requesters = [requester_role(&["dba", "web"], 0, 0)];
+        let mut carls = Vec::new();
+        for i in 0..7 {
+            let who = if i % 2 == 0 { "carl" } else { "wanda" };
+            let role = if i % 3 == 0 { "web" } else { "dba" };
+            let request = created(&context, who, &[role], &requesters).await;
+            if who == "carl" {
+                carls.push((request.name().to_owned(), role));
+            }
+        }
+        carls.sort();
+        let dan = identity("dan");
+        let reviewers = [reviewer_role(&["dba"])];
+        let reviewer = Actor {
+            identity: &dan,
+            roles: &reviewers,
+        };
+        // carl's requests two at a time, then only those dan may review (dba).
+        for (who, expected) in [
+            (None, carls.iter().map(|c| c.0.clone()).collect::<Vec<_>>()),
+            (
+                Some(reviewer),
+                carls
+                    .iter()
+                    .filter(|c| c.1 == "dba")
+                    .map(|c| c.0.clone())
+                    .collect(),
+            ),
+        ] {
+            let mut seen = Vec::new();
+            let mut after = String::new();
+            loop {
+                let page = PageRequest::by_name("access_request", 2, &after, 100).unwrap();
+                let listing = context.listing(filter("", "carl"), page).await.unwrap();
+                let page = context.list(listing, who).await.unwrap();
+                assert!(page.items.len() <= 2);
+                seen.extend(page.items.iter().map(|r| r.name().to_owned()));
+                match page.next {
+                    Some(next) => after = next,
+                    None => break,
+                }
+            }
+            assert_eq!(seen, expected);
+        }
     }
 }

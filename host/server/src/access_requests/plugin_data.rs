@@ -10,7 +10,7 @@ use portcullis_api::services::{
 };
 
 use super::{AccessRequestError, PluginDataMismatch, Result, KIND_ACCESS_REQUEST};
-use crate::resources::{Collection, Resource, ResourceError};
+use crate::resources::{Collection, PageRequest, Resource, ResourceError};
 
 /// Kind name of plugin data.
 pub const KIND_PLUGIN_DATA: &str = "plugin_data";
@@ -53,15 +53,18 @@ fn only_plugin(mut data: PluginDataV3, plugin: &str) -> PluginDataV3 {
     data
 }
 
-/// The plugin data about `resource` (all of the kind when empty), of `plugin` (all when
-/// empty).
+/// The plugin data about `resource` (all of the kind when empty, refused beyond
+/// `max_unpaged` records: the filter has no paging), of `plugin` (all when empty).
 pub async fn get(
     data: &Collection<PluginDataV3>,
     resource: &str,
     plugin: &str,
+    max_unpaged: usize,
 ) -> Result<Vec<PluginDataV3>> {
     let all = if resource.is_empty() {
-        data.list().await?
+        data.page(&PageRequest::everything(max_unpaged))
+            .await?
+            .items
     } else {
         let key = format!("{KIND_ACCESS_REQUEST}/{resource}");
         data.find(&key).await?.into_iter().collect()

@@ -51,11 +51,8 @@ use crate::keyring::KeyRing;
 use crate::presence::{services, Registry, ServerKind};
 use crate::resources::kinds::{APP_SESSIONS_PREFIX, KIND_APP_SESSION};
 use crate::resources::validate::{validate_name, DEFAULT_NAMESPACE};
-use crate::resources::ResourceError;
+use crate::resources::{paging, Page, PageRequest, ResourceError};
 use crate::web_sessions::WebSessionError;
-
-/// Page size when listing sessions.
-const LIST_PAGE: usize = 500;
 
 /// What the store holds for one application session.
 #[derive(Clone, PartialEq, prost::Message)]
@@ -321,29 +318,26 @@ pub async fn get(backend: &dyn Backend, id: &str) -> Result<WebSessionV2, AppSes
     decode(&item)
 }
 
-/// The live sessions, of `user` only when given, ordered by id.
+/// The live sessions `request` asks for, of `user` only when given, ordered by id (the
+/// filter by user applies as the store is read, see [`crate::resources::paging`]).
 pub async fn list(
     backend: &dyn Backend,
     user: Option<&str>,
-) -> Result<Vec<WebSessionV2>, AppSessionError> {
-    let mut out = Vec::new();
-    let mut after: Option<Vec<u8>> = None;
-    loop {
-        let page = backend
-            .range(APP_SESSIONS_PREFIX.as_bytes(), after.as_deref(), LIST_PAGE)
-            .await
-            .map_err(ResourceError::Store)?;
-        for item in &page.items {
+    request: &PageRequest,
+) -> Result<Page<WebSessionV2>, AppSessionError> {
+    paging::scan(
+        backend,
+        APP_SESSIONS_PREFIX,
+        KIND_APP_SESSION,
+        request,
+        |item| {
             let session = decode(item)?;
-            if user.is_none_or(|user| owner(&session) == user) {
-                out.push(session);
-            }
-        }
-        match page.next {
-            Some(next) => after = Some(next),
-            None => return Ok(out),
-        }
-    }
+            Ok(user
+                .is_none_or(|user| owner(&session) == user)
+                .then_some(session))
+        },
+    )
+    .await
 }
 
 /// Removes session `id`.
@@ -362,14 +356,21 @@ pub async fn delete_all(
     user: Option<&str>,
 ) -> Result<usize, AppSessionError> {
     let mut deleted = 0;
-    for session in list(backend, user).await? {
-        let id = session.metadata.map(|m| m.name).unwrap_or_default();
-        match backend.delete(&key(&id)).await {
-            Ok(_) => deleted += 1,
-            // Expired or removed meanwhile.
-            Err(StoreError::NotFound { .. }) => {}
-            Err(e) => return Err(ResourceError::Store(e).into()),
+    let mut request = PageRequest::first(paging::MAX_PAGE);
+    loop {
+        let page = list(backend, user, &request).await?;
+        for session in page.items {
+            let id = session.metadata.map(|m| m.name).unwrap_or_default();
+            match backend.delete(&key(&id)).await {
+                Ok(_) => deleted += 1,
+                // Expired or removed meanwhile.
+                Err(StoreError::NotFound { .. }) => {}
+                Err(e) => return Err(ResourceError::Store(e).into()),
+            }
+        }
+        match page.next {
+            Some(next) => request.start_after = Some(next),
+            None => return Ok(deleted),
         }
     }
-    Ok(deleted)
 }

@@ -127,6 +127,10 @@ fn request(addr: &str) -> NewAppSession {
     }
 }
 
+fn everything() -> crate::resources::PageRequest {
+    crate::resources::PageRequest::everything(100)
+}
+
 #[tokio::test]
 async fn a_granted_app_gets_a_routed_certificate_and_a_token() {
     let world = World::new().await;
@@ -171,8 +175,19 @@ async fn a_granted_app_gets_a_routed_certificate_and_a_token() {
 
     // Read back, listed for its owner only, removed.
     assert_eq!(get(&*world.backend, &id).await.unwrap().spec, session.spec);
-    assert_eq!(list(&*world.backend, Some("alice")).await.unwrap().len(), 1);
-    assert!(list(&*world.backend, Some("bob")).await.unwrap().is_empty());
+    assert_eq!(
+        list(&*world.backend, Some("alice"), &everything())
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+    assert!(list(&*world.backend, Some("bob"), &everything())
+        .await
+        .unwrap()
+        .items
+        .is_empty());
     let seen_by_admin = redacted_for(session.clone(), "admin").spec.unwrap();
     assert!(seen_by_admin.r#priv.is_empty() && seen_by_admin.bearer_token.is_empty());
     assert_eq!(
@@ -243,7 +258,11 @@ async fn refusals_name_the_reason_and_store_nothing() {
             .unwrap_err();
         assert!(e.to_string().contains(needle), "`{needle}` not in: {e}");
     }
-    assert!(list(&*world.backend, None).await.unwrap().is_empty());
+    assert!(list(&*world.backend, None, &everything())
+        .await
+        .unwrap()
+        .items
+        .is_empty());
 }
 
 #[tokio::test]
@@ -261,7 +280,10 @@ async fn delete_all_removes_one_users_sessions_or_everyones() {
             .unwrap();
     }
     assert_eq!(delete_all(&*world.backend, Some("alice")).await.unwrap(), 2);
-    let left = list(&*world.backend, None).await.unwrap();
+    let left = list(&*world.backend, None, &everything())
+        .await
+        .unwrap()
+        .items;
     assert_eq!(left.len(), 1);
     assert_eq!(owner(&left[0]), "bob");
     assert_eq!(delete_all(&*world.backend, None).await.unwrap(), 1);

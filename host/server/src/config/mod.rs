@@ -86,6 +86,10 @@ pub struct FileConfig {
     pub sessions: SessionsSection,
     /// Passwords, lockout and web sessions.
     pub users: UsersSection,
+    /// The most items a listing returns in one answer when it is not paged (`Limit` 0, as
+    /// clients from before paging ask); more is refused, naming the paging fields (default
+    /// 10000).
+    pub max_unpaged_list: Option<usize>,
 }
 
 /// The `users:` section of the configuration file.
@@ -216,6 +220,8 @@ pub struct Config {
     pub session_limits: crate::sessions::Limits,
     /// Passwords, lockout and web sessions.
     pub users: crate::users::Settings,
+    /// The most items an unpaged listing returns.
+    pub max_unpaged_list: usize,
 }
 
 pub(crate) fn interval(
@@ -408,6 +414,11 @@ impl FileConfig {
             },
         };
         let users = self.users.resolve()?;
+        let max_unpaged_list = positive(
+            "max_unpaged_list",
+            self.max_unpaged_list,
+            crate::resources::paging::DEFAULT_MAX_UNPAGED,
+        )?;
         let storage = self.storage.resolve(flags.storage)?;
         let diag_addr = match flags.diag_addr.or(self.diag_addr) {
             None => None,
@@ -418,6 +429,7 @@ impl FileConfig {
         };
         Ok(Config {
             users,
+            max_unpaged_list,
             session_limits,
             storage,
             diag_addr,
@@ -488,6 +500,22 @@ mod tests {
             .resolve(Overrides::default())
             .unwrap_err();
         assert!(err.to_string().contains("ca.ssh_algorithm"), "{err}");
+    }
+
+    #[test]
+    fn the_unpaged_listing_maximum_is_positive() {
+        let cfg = FileConfig::parse("").unwrap().resolve(Overrides::default());
+        assert_eq!(cfg.unwrap().max_unpaged_list, 10_000);
+        let cfg = FileConfig::parse("max_unpaged_list: 50\n").unwrap();
+        assert_eq!(
+            cfg.resolve(Overrides::default()).unwrap().max_unpaged_list,
+            50
+        );
+        let err = FileConfig::parse("max_unpaged_list: 0\n")
+            .unwrap()
+            .resolve(Overrides::default())
+            .unwrap_err();
+        assert!(err.to_string().contains("max_unpaged_list"), "{err}");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use portcullis_api::time::to_system_time;
 use portcullis_api::services::Metadata;
 use portcullis_store::{Backend, Error as StoreError, Item};
 
-use super::ResourceError;
+use super::{Page, PageRequest, ResourceError};
 
 /// Page size used when listing a whole collection.
 const LIST_PAGE: usize = 500;
@@ -164,7 +164,27 @@ impl<T: Resource> Collection<T> {
         }
     }
 
-    /// Reads every resource of the kind, ordered by name.
+    /// One page of the kind as `request` asks (see [`super::paging`]), ordered by key.
+    pub async fn page(&self, request: &PageRequest) -> Result<Page<T>, ResourceError> {
+        self.scan(request, Some).await
+    }
+
+    /// Like [`Collection::page`], keeping only what `keep` maps to `Some`: a filter applied
+    /// as the store is read, so pages fill across the items it drops.
+    pub async fn scan<U>(
+        &self,
+        request: &PageRequest,
+        mut keep: impl FnMut(T) -> Option<U>,
+    ) -> Result<Page<U>, ResourceError> {
+        super::paging::scan(&*self.backend, T::PREFIX, T::KIND, request, |item| {
+            Ok::<_, ResourceError>(keep(Self::decode(item)?))
+        })
+        .await
+    }
+
+    /// Reads every resource of the kind, ordered by name: for kinds that stay small
+    /// (authorities, policy modules); listings that can grow page with
+    /// [`Collection::page`].
     pub async fn list(&self) -> Result<Vec<T>, ResourceError> {
         let prefix = T::PREFIX.as_bytes();
         let mut out = Vec::new();

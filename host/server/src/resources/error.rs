@@ -47,6 +47,19 @@ pub enum ResourceError {
     /// The store failed.
     #[error("store: {0}")]
     Store(portcullis_store::Error),
+    /// A listing asked for everything at once (`Limit` 0) and there is more than the server
+    /// answers in one response.
+    #[error(
+        "there are more than {max} {kind}s to return at once (the server's max_unpaged_list): \
+         ask for pages instead, with Limit (1 to 1000) and then StartAfter set to each \
+         answer's NextStartAfter"
+    )]
+    TooMany {
+        /// The kind listed (`role`).
+        kind: &'static str,
+        /// The most answered at once.
+        max: usize,
+    },
 }
 
 impl From<portcullis_api::validate::InvalidResource> for ResourceError {

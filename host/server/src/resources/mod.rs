@@ -8,11 +8,13 @@ mod cache;
 mod collection;
 mod error;
 pub mod kinds;
+pub mod paging;
 mod secrets;
 pub mod validate;
 
 pub use cache::{Cached, MAX_CACHED};
 pub use collection::{Collection, Resource};
 pub use error::ResourceError;
+pub use paging::{Page, PageRequest, PageSize};
 pub use portcullis_api::time::to_system_time;
 pub use secrets::WithoutSecrets;

@@ -15,7 +15,7 @@ use portcullis_api::services::RoleV3;
 use portcullis_api::validate::InvalidResource;
 use portcullis_authz::{HookError, RuleHooks};
 
-use crate::resources::{Collection, ResourceError};
+use crate::resources::{Collection, Page, PageRequest, ResourceError};
 
 #[cfg(test)]
 mod tests;
@@ -56,9 +56,12 @@ pub async fn get(roles: &Collection<RoleV3>, name: &str) -> Result<RoleV3, RoleE
     Ok(roles.get(name).await?)
 }
 
-/// The stored roles.
-pub async fn list(roles: &Collection<RoleV3>) -> Result<Vec<RoleV3>, RoleError> {
-    Ok(roles.list().await?)
+/// The stored roles `request` asks for, by name (see [`crate::resources::paging`]).
+pub async fn list(
+    roles: &Collection<RoleV3>,
+    request: &PageRequest,
+) -> Result<Page<RoleV3>, RoleError> {
+    Ok(roles.page(request).await?)
 }
 
 /// Normalises `role` and checks it (see the module docs), its clauses with `hooks`.

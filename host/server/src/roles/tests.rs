@@ -102,7 +102,14 @@ async fn clauses_that_only_fail_at_evaluation_are_accepted() {
         assert_eq!(stored.metadata.as_ref().unwrap().name, name);
         assert_eq!(get(&roles, name).await.unwrap().spec, stored.spec);
     }
-    assert_eq!(list(&roles).await.unwrap().len(), 3);
+    assert_eq!(
+        list(&roles, &PageRequest::everything(100))
+            .await
+            .unwrap()
+            .items
+            .len(),
+        3
+    );
     let err = create(&roles, &hooks, role("good", "", &[]))
         .await
         .unwrap_err();
@@ -154,7 +161,11 @@ async fn built_in_roles_are_reserved() {
         get(&roles, "admin").await.unwrap(),
         portcullis_authz::builtin::admin()
     );
-    assert!(list(&roles).await.unwrap().is_empty());
+    assert!(list(&roles, &PageRequest::everything(100))
+        .await
+        .unwrap()
+        .items
+        .is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,6 +11,7 @@
 
 pub mod join;
 pub mod limit;
+mod listing;
 mod statics;
 
 use std::time::{Duration, SystemTime};
@@ -253,7 +254,8 @@ impl Tokens {
         }
     }
 
-    /// Every live token: static ones first, then stored ones by value.
+    /// Every live token: static ones first, then stored ones by value (listings page with
+    /// [`Tokens::page`]).
     pub async fn list(&self) -> Result<Vec<ProvisionTokenV2>, ResourceError> {
         let now = SystemTime::now();
         let mut out: Vec<_> = self.statics.iter().map(StaticToken::resource).collect();

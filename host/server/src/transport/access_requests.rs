@@ -49,7 +49,9 @@ pub(super) async fn list(
     request: Request<AccessRequestFilter>,
 ) -> Result<AccessRequests, Status> {
     let context = Context::from(state);
-    let listing = context.listing(request.get_ref().clone()).await?;
+    let filter = request.get_ref();
+    let page = state.page_by_name(KIND_ACCESS_REQUEST, filter.limit, &filter.start_after)?;
+    let listing = context.listing(filter.clone(), page).await?;
     let id = &request.get_ref().id;
     let target = Target::named(KIND_ACCESS_REQUEST, id).for_user(&listing.owner());
     // Without rights on access requests, a reviewer still sees what it may review: the
@@ -79,8 +81,11 @@ pub(super) async fn list(
         identity: &identity,
         roles,
     });
-    let access_requests = context.list(listing, reviewer).await?;
-    Ok(AccessRequests { access_requests })
+    let page = context.list(listing, reviewer).await?;
+    Ok(AccessRequests {
+        next_start_after: page.next_start_after(),
+        access_requests: page.items,
+    })
 }
 
 pub(super) async fn set_state(
@@ -111,8 +116,13 @@ pub(super) async fn get_plugin_data(
     plugin_data::check_kind(&filter.kind)?;
     let target = Target::named(KIND_ACCESS_REQUEST, &filter.resource);
     authorize(state, &request, "GetPluginData", target).await?;
-    let plugin_data =
-        plugin_data::get(&state.plugin_data, &filter.resource, &filter.plugin).await?;
+    let plugin_data = plugin_data::get(
+        &state.plugin_data,
+        &filter.resource,
+        &filter.plugin,
+        state.max_unpaged_list,
+    )
+    .await?;
     Ok(PluginDataSeq { plugin_data })
 }
 

@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use portcullis_api::auth::{
     CreateAppSessionRequest, CreateAppSessionResponse, DeleteAppSessionRequest,
-    GetAppSessionRequest, GetAppSessionResponse, GetAppSessionsResponse,
+    GetAppSessionRequest, GetAppSessionResponse, GetAppSessionsRequest, GetAppSessionsResponse,
 };
 use portcullis_api::kinds::KIND_APP_SESSION;
 use tonic::{Code, Request, Status};
@@ -81,14 +81,18 @@ pub(super) async fn get(
 /// `GetAppSessions`.
 pub(super) async fn list(
     state: &State,
-    request: Request<()>,
+    request: Request<GetAppSessionsRequest>,
 ) -> Result<GetAppSessionsResponse, Status> {
     let name = caller(&request)?.username.clone();
+    let req = request.get_ref();
+    let page = state.page_by_name(KIND_APP_SESSION, req.limit, &req.start_after)?;
     let everyone = over_everyone(state, &request, "GetAppSessions").await?;
     let user = (!everyone).then_some(name.as_str());
-    let sessions = app_sessions::list(&*state.backend, user).await?;
+    let page = app_sessions::list(&*state.backend, user, &page).await?;
     Ok(GetAppSessionsResponse {
-        sessions: sessions
+        next_start_after: page.next_start_after(),
+        sessions: page
+            .items
             .into_iter()
             .map(|s| redacted_for(s, &name))
             .collect(),

@@ -141,7 +141,7 @@ impl AuthService for AuthServer {
     }
     async fn get_roles(
         &self,
-        request: Request<()>,
+        request: Request<auth::GetRolesRequest>,
     ) -> Result<Response<auth::GetRolesResponse>, Status> {
         roles::list(&self.state, request).await.map(Response::new)
     }
@@ -637,7 +637,7 @@ impl AuthService for AuthServer {
     }
     async fn get_app_sessions(
         &self,
-        request: Request<()>,
+        request: Request<auth::GetAppSessionsRequest>,
     ) -> Result<Response<auth::GetAppSessionsResponse>, Status> {
         app_sessions::list(&self.state, request)
             .await

@@ -1,6 +1,6 @@
 //! Role handlers: decode, authorize, one call into [`crate::roles`], encode.
 
-use portcullis_api::auth::{DeleteRoleRequest, GetRoleRequest, GetRolesResponse};
+use portcullis_api::auth::{DeleteRoleRequest, GetRoleRequest, GetRolesRequest, GetRolesResponse};
 use portcullis_api::services::RoleV3;
 use tonic::{Request, Status};
 
@@ -17,10 +17,17 @@ pub(super) async fn get(state: &State, request: Request<GetRoleRequest>) -> Resu
     Ok(roles::get(&state.roles, name).await?)
 }
 
-pub(super) async fn list(state: &State, request: Request<()>) -> Result<GetRolesResponse, Status> {
+pub(super) async fn list(
+    state: &State,
+    request: Request<GetRolesRequest>,
+) -> Result<GetRolesResponse, Status> {
+    let req = request.get_ref();
+    let page = state.page_by_name("role", req.limit, &req.start_after)?;
     authorize(state, &request, "GetRoles", Target::default()).await?;
+    let page = roles::list(&state.roles, &page).await?;
     Ok(GetRolesResponse {
-        roles: roles::list(&state.roles).await?,
+        next_start_after: page.next_start_after(),
+        roles: page.items,
     })
 }
 

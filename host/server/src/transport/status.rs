@@ -12,6 +12,8 @@ impl From<ResourceError> for Status {
             ResourceError::AlreadyExists { .. } => Status::already_exists(e.to_string()),
             ResourceError::Conflict { .. } => Status::aborted(e.to_string()),
             ResourceError::Invalid(_) => Status::invalid_argument(e.to_string()),
+            // Asking again will not help: the caller has to page.
+            ResourceError::TooMany { .. } => Status::failed_precondition(e.to_string()),
             ResourceError::Corrupt { .. } => {
                 tracing::error!(error = %e, "corrupt record");
                 Status::data_loss(e.to_string())

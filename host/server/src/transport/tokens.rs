@@ -63,10 +63,14 @@ pub(super) async fn list(
         Target::default().secrets(secrets),
     )
     .await?;
-    let tokens = state.tokens.list().await?;
-    let tokens = tokens.into_iter().map(|t| t.secrets_if(secrets)).collect();
+    let req = request.get_ref();
+    let page = state
+        .tokens
+        .page(req.limit, &req.start_after, state.max_unpaged_list)
+        .await?;
     Ok(ProvisionTokenV2List {
-        provision_tokens: tokens,
+        next_start_after: page.next_start_after(),
+        provision_tokens: page.map(|t| t.secrets_if(secrets)).items,
     })
 }
 

@@ -1,5 +1,6 @@
 //! User handlers: decode, authorize, one call into [`crate::users`], encode.
 
+use futures::TryStreamExt;
 use portcullis_api::auth::{DeleteUserRequest, GetUserRequest, GetUsersRequest};
 use portcullis_api::services::UserV2;
 use portcullis_api::BoxStream;
@@ -28,7 +29,9 @@ pub(super) async fn list(
     state: &State,
     request: Request<GetUsersRequest>,
 ) -> Result<BoxStream<UserV2>, Status> {
-    let secrets = request.get_ref().with_secrets;
+    let req = request.get_ref();
+    let secrets = req.with_secrets;
+    let page = state.page_by_name("user", req.limit, &req.start_after)?;
     authorize(
         state,
         &request,
@@ -36,9 +39,8 @@ pub(super) async fn list(
         Target::default().secrets(secrets),
     )
     .await?;
-    let all = users::list(&state.users, secrets).await?;
-    let items = all.into_iter().map(Ok);
-    Ok(Box::pin(futures::stream::iter(items)))
+    let users = users::stream(state.users.clone(), secrets, page);
+    Ok(Box::pin(users.map_err(Status::from)))
 }
 
 pub(super) async fn create(state: &State, request: Request<UserV2>) -> Result<(), Status> {

@@ -27,12 +27,16 @@ pub(super) async fn list(
     state: &State,
     request: Request<GetWebSessionsRequest>,
 ) -> Result<WebSessionList, Status> {
-    let user = &request.get_ref().user;
-    validate_name("user", user)?;
-    let target = for_user(KIND_WEB_SESSION, "", user);
+    let req = request.get_ref();
+    validate_name("user", &req.user)?;
+    let page = state.page_by_name(KIND_WEB_SESSION, req.limit, &req.start_after)?;
+    let target = for_user(KIND_WEB_SESSION, "", &req.user);
     authorize(state, &request, "GetWebSessions", target).await?;
-    let sessions = web_sessions::list(&state.backend, &request.get_ref().user).await?;
-    Ok(WebSessionList { sessions })
+    let page = web_sessions::list(&state.backend, &request.get_ref().user, &page).await?;
+    Ok(WebSessionList {
+        next_start_after: page.next_start_after(),
+        sessions: page.items,
+    })
 }
 
 pub(super) async fn delete(

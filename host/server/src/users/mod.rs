@@ -29,7 +29,8 @@ use portcullis_store::Backend;
 
 use crate::audit::AuditLog;
 use crate::resources::validate::normalize_user;
-use crate::resources::{Collection, ResourceError, WithoutSecrets};
+use crate::resources::{Collection, Page, PageRequest, PageSize, ResourceError, WithoutSecrets};
+use futures::{stream, Stream, TryStreamExt};
 
 pub use error::{Result, UserError};
 pub use settings::Settings;
@@ -91,17 +92,51 @@ pub async fn policy_view(
     Ok(user.and_then(|user| serde_json::to_value(user.without_secrets()).ok()))
 }
 
-/// Every user, by name, with their secrets only if `with_secrets`.
+/// The users `request` asks for, by name, with their secrets only if `with_secrets`.
 pub async fn list(
     users: &Collection<UserV2>,
     with_secrets: bool,
-) -> Result<Vec<UserV2>, ResourceError> {
-    let all = users.list().await?;
+    request: &PageRequest,
+) -> Result<Page<UserV2>, ResourceError> {
+    let page = users.page(request).await?;
     let now = SystemTime::now();
-    Ok(all
-        .into_iter()
-        .map(|u| lockout::as_of(u.secrets_if(with_secrets), now))
-        .collect())
+    Ok(page.map(|u| lockout::as_of(u.secrets_if(with_secrets), now)))
+}
+
+/// How many users one store read of [`stream`] fetches.
+const STREAM_PAGE: usize = 500;
+
+/// The users `request` asks for (all of them when unpaged: a stream never holds more than
+/// a page), by name, read from the store a page at a time as the stream is consumed.
+pub fn stream(
+    users: Collection<UserV2>,
+    with_secrets: bool,
+    request: PageRequest,
+) -> impl Stream<Item = Result<UserV2, ResourceError>> + Send + 'static {
+    let left = match request.size {
+        PageSize::Paged(size) => Some(size),
+        PageSize::Unpaged { .. } => None,
+    };
+    let start = (request.start_after, left, false);
+    stream::try_unfold(start, move |(after, left, done)| {
+        let users = users.clone();
+        async move {
+            if done || left == Some(0) {
+                return Ok::<_, ResourceError>(None);
+            }
+            let size = left.map_or(STREAM_PAGE, |left| left.min(STREAM_PAGE));
+            let request = PageRequest {
+                start_after: after,
+                size: PageSize::Paged(size),
+            };
+            let page = list(&users, with_secrets, &request).await?;
+            let left = left.map(|left| left.saturating_sub(page.items.len()));
+            let done = page.next.is_none();
+            Ok(Some((page.items, (page.next, left, done))))
+        }
+    })
+    .map_ok(|items| stream::iter(items.into_iter().map(Ok)))
+    .try_flatten()
 }
 
 /// Creates `user` (refused if it exists, or if it names a role that does not exist).

@@ -59,7 +59,14 @@ async fn users_are_normalized_and_never_carry_credentials() {
         matches!(refused, Err(ResourceError::Invalid(_))),
         "{refused:?}"
     );
-    assert_eq!(list(&users, true).await.unwrap().len(), 1);
+    assert_eq!(
+        list(&users, true, &PageRequest::everything(100))
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
     assert_eq!(
         get(&users, "alice", true)
             .await
@@ -78,13 +85,21 @@ async fn bad_users_are_refused_and_nothing_is_written() {
         .await
         .unwrap_err();
     assert!(matches!(err, ResourceError::Invalid(_)), "{err}");
-    assert!(list(&users, true).await.unwrap().is_empty());
+    assert!(list(&users, true, &PageRequest::everything(100))
+        .await
+        .unwrap()
+        .items
+        .is_empty());
     let unknown = create(&users, &roles, user("alice", &["dev", "nope"])).await;
     assert!(
         matches!(&unknown, Err(ResourceError::Invalid(m)) if m.contains("role `nope`, which does not exist")),
         "{unknown:?}"
     );
-    assert!(list(&users, true).await.unwrap().is_empty());
+    assert!(list(&users, true, &PageRequest::everything(100))
+        .await
+        .unwrap()
+        .items
+        .is_empty());
     create(&users, &roles, user("alice", &["dev", "admin"]))
         .await
         .unwrap();
@@ -395,9 +410,11 @@ async fn deleting_a_user_deletes_its_credentials_sessions_and_tokens() {
         credentials::read(&f.backend, "alice").await.unwrap(),
         Default::default()
     );
-    assert!(crate::web_sessions::list(&f.backend, "alice")
+    let everything = crate::resources::PageRequest::everything(100);
+    assert!(crate::web_sessions::list(&f.backend, "alice", &everything)
         .await
         .unwrap()
+        .items
         .is_empty());
     let id = token.metadata.unwrap().name;
     let gone = reset_tokens::get(&f.backend, &id, now).await;
@@ -413,4 +430,27 @@ async fn deleting_a_user_deletes_its_credentials_sessions_and_tokens() {
             .all(|k| !k.contains("alice") || k.starts_with("/audit/")),
         "{keys:?}"
     );
+}
+
+#[tokio::test]
+async fn the_user_stream_reads_the_store_a_page_at_a_time() {
+    use futures::TryStreamExt;
+    let (users, roles) = collections().await;
+    let names: Vec<String> = (0..1234).map(|i| format!("u{i:04}")).collect();
+    for name in &names {
+        users.create(&user(name, &["dev"])).await.unwrap();
+    }
+    drop(roles);
+    let all: Vec<UserV2> = stream(users.clone(), false, PageRequest::everything(1))
+        .try_collect()
+        .await
+        .unwrap();
+    let listed: Vec<&str> = all.iter().map(|u| u.name()).collect();
+    assert_eq!(listed, names);
+    // A limit and a start: the 600 users after u0100.
+    let page = PageRequest::by_name("user", 600, "u0100", 1).unwrap();
+    let some: Vec<UserV2> = stream(users, false, page).try_collect().await.unwrap();
+    assert_eq!(some.len(), 600);
+    assert_eq!(some[0].name(), "u0101");
+    assert_eq!(some[599].name(), "u0700");
 }

@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::resources::validate::validate_name;
-use crate::resources::{Collection, Resource, ResourceError};
+use crate::resources::{paging, Collection, Page, PageRequest, Resource, ResourceError};
 
 /// The resource kind of web sessions.
 pub const KIND_WEB_SESSION: &str = "web_session";
@@ -175,25 +175,22 @@ pub async fn authenticate(
     }
 }
 
-/// The web sessions of `user`, by ID (without bearer tokens).
-pub async fn list(backend: &Arc<dyn Backend>, user: &str) -> Result<Vec<WebSessionV2>> {
+/// The web sessions of `user` that `request` asks for, by ID (without bearer tokens).
+pub async fn list(
+    backend: &Arc<dyn Backend>,
+    user: &str,
+    request: &PageRequest,
+) -> Result<Page<WebSessionV2>> {
     validate_name("user", user).map_err(|e| WebSessionError::Invalid(e.to_string()))?;
     let prefix = format!("{PREFIX}{user}/");
-    let mut out = Vec::new();
-    let mut after: Option<Vec<u8>> = None;
-    loop {
-        let page = backend
-            .range(prefix.as_bytes(), after.as_deref(), 500)
-            .await
-            .map_err(ResourceError::Store)?;
-        for item in &page.items {
-            out.push(without_bearer(Collection::<WebSessionV2>::decode(item)?));
-        }
-        match page.next {
-            Some(next) => after = Some(next),
-            None => return Ok(out),
-        }
-    }
+    Ok(
+        paging::scan(&**backend, &prefix, KIND_WEB_SESSION, request, |item| {
+            Ok::<_, ResourceError>(Some(without_bearer(Collection::<WebSessionV2>::decode(
+                item,
+            )?)))
+        })
+        .await?,
+    )
 }
 
 /// Ends the web session `id` of `user`.
@@ -212,13 +209,21 @@ pub async fn delete(backend: &Arc<dyn Backend>, user: &str, id: &str) -> Result<
 
 /// Ends every web session of `user`; returns how many there were.
 pub async fn delete_all(backend: &Arc<dyn Backend>, user: &str) -> Result<usize> {
-    let sessions = list(backend, user).await?;
-    for session in &sessions {
-        let key = format!("{PREFIX}{user}/{}", session.name());
-        match backend.delete(key.as_bytes()).await {
-            Ok(_) | Err(StoreError::NotFound { .. }) => {}
-            Err(e) => return Err(ResourceError::Store(e).into()),
+    let mut deleted = 0;
+    let mut request = PageRequest::first(paging::MAX_PAGE);
+    loop {
+        let page = list(backend, user, &request).await?;
+        for session in &page.items {
+            let key = format!("{PREFIX}{user}/{}", session.name());
+            match backend.delete(key.as_bytes()).await {
+                Ok(_) | Err(StoreError::NotFound { .. }) => {}
+                Err(e) => return Err(ResourceError::Store(e).into()),
+            }
+            deleted += 1;
+        }
+        match page.next {
+            Some(next) => request.start_after = Some(next),
+            None => return Ok(deleted),
         }
     }
-    Ok(sessions.len())
 }

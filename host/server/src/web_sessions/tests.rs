@@ -61,12 +61,19 @@ async fn sessions_keep_the_roles_hide_the_bearer_and_end() {
     create(&backend, &alice(), Duration::from_secs(3600), now)
         .await
         .unwrap();
-    let listed = list(&backend, "alice").await.unwrap();
+    let listed = list(&backend, "alice", &PageRequest::everything(100))
+        .await
+        .unwrap()
+        .items;
     assert_eq!(listed.len(), 2);
     assert!(listed
         .iter()
         .all(|s| s.spec.as_ref().unwrap().bearer_token_hash.is_empty()));
-    assert!(list(&backend, "bob").await.unwrap().is_empty());
+    assert!(list(&backend, "bob", &PageRequest::everything(100))
+        .await
+        .unwrap()
+        .items
+        .is_empty());
 
     delete(&backend, "alice", &id).await.unwrap();
     let again = delete(&backend, "alice", &id).await;
@@ -77,5 +84,9 @@ async fn sessions_keep_the_roles_hide_the_bearer_and_end() {
     let bad = get(&backend, "alice", "../x").await;
     assert!(matches!(bad, Err(WebSessionError::Invalid(_))), "{bad:?}");
     assert_eq!(delete_all(&backend, "alice").await.unwrap(), 1);
-    assert!(list(&backend, "alice").await.unwrap().is_empty());
+    assert!(list(&backend, "alice", &PageRequest::everything(100))
+        .await
+        .unwrap()
+        .items
+        .is_empty());
 }

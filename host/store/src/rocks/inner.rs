@@ -30,7 +30,7 @@ pub(super) const EXPIRY_CF: &str = "expiry";
 pub(super) const REVISION_KEY: &[u8] = b"revision";
 
 /// How many expired items one sweep batch deletes while holding the write lock.
-const SWEEP_CHUNK: usize = 256;
+pub(super) const SWEEP_CHUNK: usize = 256;
 
 /// The shared state of a [`RocksBackend`](super::RocksBackend).
 pub(super) struct Inner {
@@ -138,8 +138,11 @@ impl Inner {
         let mut last = lock(&self.writer);
         let now = now_nanos();
         let mut olds = Vec::with_capacity(ops.len());
-        for (i, (key, condition, _)) in ops.iter().enumerate() {
-            if ops[..i].iter().any(|(other, _, _)| other == key) {
+        // A set, not a search of the keys before each one: a batch of n keys is checked in
+        // O(n), not O(n²).
+        let mut seen = std::collections::HashSet::with_capacity(ops.len());
+        for (key, condition, _) in &ops {
+            if !seen.insert(key.as_slice()) {
                 return Err(Error::AlreadyExists { key: key.clone() });
             }
             let old = match self.read_record(key) {
@@ -216,18 +219,26 @@ impl Inner {
     }
 
     /// Deletes every item whose expiry has passed, in chunks.
+    ///
+    /// Each chunk goes on from the last index entry of the one before rather than from the
+    /// start of the index: the entries a chunk deletes stay behind as tombstones until a
+    /// compaction, and starting every chunk from the start would step over all of them
+    /// again, which made sweeping n items O(n²) (100,000 expired items took 12 s, 122 µs
+    /// each, in `--bench scale`).
     pub(super) fn sweep(&self) -> Result<usize> {
         let now = now_nanos();
         let mut deleted = 0;
         let mut last_revision = None;
+        let mut after: Option<Box<[u8]>> = None;
         loop {
-            let entries = self.expired_entries(now)?;
+            let entries = self.expired_entries(now, after.as_deref())?;
             let (count, revision) = self.delete_expired(&entries)?;
             deleted += count;
             last_revision = revision.or(last_revision);
             if entries.len() < SWEEP_CHUNK {
                 break;
             }
+            after = entries.last().cloned();
         }
         if let Some(revision) = last_revision {
             self.sync_through(revision)?;
@@ -235,12 +246,20 @@ impl Inner {
         Ok(deleted)
     }
 
-    /// Up to [`SWEEP_CHUNK`] expiry-index keys expiring at or before `now`.
-    fn expired_entries(&self, now: i64) -> Result<Vec<Box<[u8]>>> {
+    /// Up to [`SWEEP_CHUNK`] expiry-index keys expiring at or before `now`, after the key
+    /// `after` when given.
+    fn expired_entries(&self, now: i64, after: Option<&[u8]>) -> Result<Vec<Box<[u8]>>> {
         let mut options = ReadOptions::default();
         options.set_iterate_upper_bound(index_end(now));
+        let mode = match after {
+            Some(key) => IteratorMode::From(key, Direction::Forward),
+            None => IteratorMode::Start,
+        };
         self.db
-            .iterator_cf_opt(self.cf(EXPIRY_CF)?, options, IteratorMode::Start)
+            .iterator_cf_opt(self.cf(EXPIRY_CF)?, options, mode)
+            .filter(
+                |entry| !matches!((entry, after), (Ok((key, _)), Some(after)) if **key == *after),
+            )
             .take(SWEEP_CHUNK)
             .map(|entry| Ok(entry?.0))
             .collect()

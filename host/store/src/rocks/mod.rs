@@ -67,8 +67,20 @@ impl RocksBackend {
         let mut options = Options::default();
         options.create_if_missing(true);
         options.create_missing_column_families(true);
-        let families = [rocksdb::DEFAULT_COLUMN_FAMILY_NAME, META_CF, EXPIRY_CF]
-            .map(|name| ColumnFamilyDescriptor::new(name, Options::default()));
+        // Items are read by key on every request (the caller's user and roles) and checked
+        // for absence on every create: a Bloom filter lets a point read skip the files
+        // that cannot hold its key, so its cost does not grow with the number of files a
+        // large store has (without one, creating a million items slowed from 30,000/s to
+        // 17,000/s as the store grew, in `--bench scale`).
+        let mut items = Options::default();
+        let mut table = rocksdb::BlockBasedOptions::default();
+        table.set_bloom_filter(10.0, false);
+        items.set_block_based_table_factory(&table);
+        let families = [
+            ColumnFamilyDescriptor::new(rocksdb::DEFAULT_COLUMN_FAMILY_NAME, items),
+            ColumnFamilyDescriptor::new(META_CF, Options::default()),
+            ColumnFamilyDescriptor::new(EXPIRY_CF, Options::default()),
+        ];
         let db = DB::open_cf_descriptors(&options, path, families)
             .map_err(|err| open_error(err.into()))?;
         let meta = db

@@ -219,3 +219,28 @@ fn acknowledged_writes_survive_kill() {
         assert!(b.current_revision() >= 200);
     });
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_sweep_removes_many_chunks_with_one_revision_each() {
+    let dir = tempfile::tempdir().unwrap();
+    let b = open(dir.path());
+    let past = Some(SystemTime::UNIX_EPOCH + Duration::from_secs(1));
+    let later = Some(SystemTime::now() + Duration::from_secs(3600));
+    // Several chunks of expired items, with live ones (and a later expiry) between them.
+    let count = super::inner::SWEEP_CHUNK * 3 + 17;
+    let items = (0..count)
+        .map(|i| NewItem {
+            key: format!("/x/{i:05}").into_bytes(),
+            value: Vec::new(),
+            expires: if i % 7 == 0 { later } else { past },
+        })
+        .collect();
+    b.create_all(items).await.unwrap();
+    let expired = (0..count).filter(|i| i % 7 != 0).count();
+    let before = b.current_revision();
+    assert_eq!(b.sweep_expired().await.unwrap(), expired);
+    assert_eq!(b.current_revision(), before + expired as u64);
+    assert_eq!(b.sweep_expired().await.unwrap(), 0);
+    let left = b.range(b"/x/", None, 0).await.unwrap().items;
+    assert_eq!(left.len(), count - expired);
+}
