@@ -107,3 +107,19 @@ pub async fn alice_cert_pair(client: &portcullis_api::Client, public_key: Vec<u8
         .into_inner();
     assert!(!certs.ssh.is_empty() && !certs.tls.is_empty());
 }
+
+/// The CPU time (user + system) process `pid` used so far, or this process's with `None`:
+/// fields 14 and 15 of `/proc/PID/stat`, in clock ticks (10 ms on Linux); `None` where
+/// there is no such file.
+pub fn process_cpu_time(pid: Option<u32>) -> Option<Duration> {
+    let path = match pid {
+        Some(pid) => format!("/proc/{pid}/stat"),
+        None => "/proc/self/stat".to_owned(),
+    };
+    let stat = std::fs::read_to_string(path).ok()?;
+    // The command name (field 2) may hold spaces: count from the parenthesis closing it, so
+    // that `fields` starts at field 3.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let field = |n: usize| fields.get(n - 3)?.parse::<u64>().ok();
+    Some(Duration::from_millis((field(14)? + field(15)?) * 10))
+}

@@ -210,6 +210,26 @@ impl Server {
         }
     }
 
+    /// The process id of the server (e.g. to read `/proc/PID/status`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The server's resident set size in bytes (`VmRSS` of `/proc/PID/status`); `None`
+    /// where there is no such file (not Linux, or the process is gone).
+    pub fn rss_bytes(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib * 1024)
+    }
+
+    /// The CPU time the server used so far (user + system, see
+    /// [`bench::process_cpu_time`]); `None` where it cannot be read.
+    pub fn cpu_time(&self) -> Option<Duration> {
+        bench::process_cpu_time(Some(self.pid()))
+    }
+
     /// Starts a server with data directory `dir/data` and the configuration file
     /// `dir/config.yaml`, written with `config` (YAML) and private to the user, as a config
     /// that may hold static tokens must be.
