@@ -29,6 +29,7 @@ use futures::StreamExt;
 use portcullis_api::auth::event::Resource;
 use portcullis_api::auth::{Event, Operation, WatchKind};
 use portcullis_api::Client;
+use portcullis_tests::bench::env_usize;
 use portcullis_tests::{role, Server};
 use tokio::sync::Notify;
 
@@ -40,13 +41,6 @@ const SETTLE: Duration = Duration::from_millis(100);
 
 /// Streams opened at once while setting up.
 const OPENING: usize = 200;
-
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-}
 
 /// Opens `count` role watches spread round-robin over `clients` (each returns once its INIT
 /// arrived, so the watch is in place).
@@ -188,6 +182,15 @@ struct Latencies {
     writes: Vec<Duration>,
 }
 
+/// `a / b` with one decimal, or `-` when `b` is zero.
+fn ratio(a: Duration, b: Duration) -> String {
+    if b.is_zero() {
+        "-".to_owned()
+    } else {
+        format!("{:.1}", a.as_secs_f64() / b.as_secs_f64())
+    }
+}
+
 /// p50, p99 and max of `times` (which it sorts).
 fn percentiles(times: &mut [Duration]) -> (Duration, Duration, Duration) {
     let (p50, p99) = portcullis_tests::bench::p50_p99(times);
@@ -204,9 +207,9 @@ fn mib(bytes: u64) -> f64 {
 }
 
 fn main() {
-    let connections = env_or("BENCH_CONNECTIONS", 100).max(1);
-    let per_connection = env_or("BENCH_STREAMS", 100).max(1);
-    let writes = env_or("BENCH_WRITES", 20).max(1);
+    let connections = env_usize("BENCH_CONNECTIONS", 100).max(1);
+    let per_connection = env_usize("BENCH_STREAMS", 100).max(1);
+    let writes = env_usize("BENCH_WRITES", 20).max(1);
     let streams = connections * per_connection;
     let rt = portcullis_tests::bench::runtime();
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -251,47 +254,38 @@ fn main() {
             "{writes} role upserts, each once the previous one reached every stream; per \
              delivery (stream x write), the time to the stream's receipt"
         );
-        println!(
-            "{:<44} {:>10} {:>10} {:>10} {:>7} {:>7}",
-            "from the write's acknowledgement", "p50", "p99", "max", "p50 x", "p99 x"
-        );
-        let row = |label: String, times: &mut [Duration], base: &mut [Duration]| {
-            let (b50, b99, _) = percentiles(base);
-            let (p50, p99, max) = percentiles(times);
-            let ratio = |a: Duration, b: Duration| {
-                if b.is_zero() {
-                    "-".to_owned()
-                } else {
-                    format!("{:.1}", a.as_secs_f64() / b.as_secs_f64())
-                }
-            };
+        let many_label = format!("{streams} streams on {connections} connections");
+        let tables = [
+            (
+                "from the write's acknowledgement",
+                &mut fanned.from_ack,
+                &mut alone.from_ack,
+            ),
+            (
+                "from the write's send (includes the write)",
+                &mut fanned.from_send,
+                &mut alone.from_send,
+            ),
+        ];
+        for (title, many, one) in tables {
+            let (m, o) = (percentiles(many), percentiles(one));
             println!(
-                "{label:<44} {p50:>10.1?} {p99:>10.1?} {max:>10.1?} {:>7} {:>7}",
-                ratio(p50, b50),
-                ratio(p99, b99)
+                "{title:<44} {:>10} {:>10} {:>10} {:>7} {:>7}",
+                "p50", "p99", "max", "p50 x", "p99 x"
             );
-        };
-        row(
-            format!("{streams} streams on {connections} connections"),
-            &mut fanned.from_ack,
-            &mut alone.from_ack.clone(),
-        );
-        row(
-            "baseline: 1 stream alone".into(),
-            &mut alone.from_ack.clone(),
-            &mut alone.from_ack,
-        );
-        println!("from the write's send (includes the write)");
-        row(
-            format!("{streams} streams on {connections} connections"),
-            &mut fanned.from_send,
-            &mut alone.from_send.clone(),
-        );
-        row(
-            "baseline: 1 stream alone".into(),
-            &mut alone.from_send.clone(),
-            &mut alone.from_send,
-        );
+            println!(
+                "{many_label:<44} {:>10.1?} {:>10.1?} {:>10.1?} {:>7} {:>7}",
+                m.0,
+                m.1,
+                m.2,
+                ratio(m.0, o.0),
+                ratio(m.1, o.1)
+            );
+            println!(
+                "{:<44} {:>10.1?} {:>10.1?} {:>10.1?} {:>7} {:>7}",
+                "baseline: 1 stream alone", o.0, o.1, o.2, "1.0", "1.0"
+            );
+        }
         let (w50, w99, _) = percentiles(&mut fanned.writes);
         let (o50, o99, _) = percentiles(&mut alone.writes);
         println!(
@@ -311,11 +305,12 @@ fn main() {
             own_cpu.as_secs_f64() * 1e6 / deliveries,
         );
         println!(
-            "server RSS: {:.1} MiB before the streams, {:.1} MiB with them open (idle), \
-             {:.1} MiB after the writes; {:.1} KiB per stream",
+            "server RSS: {:.1} MiB before the streams; with them open {:.1} MiB idle, {:.1} MiB \
+             after the writes; per stream {:.1} KiB idle, {:.1} KiB after the writes",
             mib(before),
             mib(idle),
             mib(busy),
+            idle.saturating_sub(before) as f64 / 1024.0 / streams as f64,
             busy.saturating_sub(before) as f64 / 1024.0 / streams as f64
         );
         drop(clients);

@@ -33,7 +33,7 @@ use portcullis_api::services::{KeepAlive, ServerV2};
 use portcullis_api::{Client, TlsFiles};
 use portcullis_ca::ClientKey;
 use portcullis_store::{Backend, EtcdBackend, EtcdOptions, EtcdTls, RocksBackend};
-use portcullis_tests::bench::{measure, seconds};
+use portcullis_tests::bench::{env_usize, measure, seconds};
 use portcullis_tests::etcd::EtcdCluster;
 use portcullis_tests::Server;
 use tokio_stream::wrappers::ReceiverStream;
@@ -45,13 +45,6 @@ const FDS_PER_NODE: u64 = 2;
 /// node) announces itself with a 30 s TTL (`--ttl-secs`) and keeps it alive every third of
 /// it.
 const HEARTBEAT: Duration = Duration::from_secs(10);
-
-fn nodes() -> usize {
-    std::env::var("BENCH_NODES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1000)
-}
 
 /// The soft limit on open files (the server inherits it), from /proc.
 fn open_files_limit() -> Option<u64> {
@@ -259,7 +252,7 @@ async fn etcd_backend(etcd: &EtcdCluster, prefix: &str) -> Arc<dyn Backend> {
 }
 
 fn main() {
-    let n = nodes();
+    let n = env_usize("BENCH_NODES", 1000);
     if let Some(limit) = open_files_limit() {
         let needed = n as u64 * FDS_PER_NODE + 200;
         if limit < needed {
@@ -287,13 +280,10 @@ fn main() {
     let etcd = EtcdCluster::start(&tmp.path().join("etcd"), 3);
     let etcd_store =
         rt.block_on(async { store_figures(etcd_backend(&etcd, "/bench-baseline").await, n).await });
-    let config = format!("log_level: warn\n{}", etcd.storage_yaml());
-    let start = |name: &str| {
-        let dir = tmp.path().join(name);
-        std::fs::create_dir_all(&dir).expect("server dir");
-        Server::start_with_config(&dir, &config)
-    };
-    let (a, b) = (start("a"), start("b"));
+    let (a, b) = (
+        etcd.auth_server(&tmp.path().join("a")),
+        etcd.auth_server(&tmp.path().join("b")),
+    );
     let two = rt.block_on(figures(&[&a, &b], &tmp.path().join("ids-etcd"), n));
     a.stop();
     b.stop();

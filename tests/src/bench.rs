@@ -18,6 +18,15 @@ pub fn seconds() -> Duration {
     Duration::from_secs(s)
 }
 
+/// The number in the environment variable `name`, or `default` when it is unset or not a
+/// number.
+pub fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
 /// Runs `tasks` copies of `op` (given the task index and the iteration) for the measurement
 /// time and returns operations per second.
 pub async fn measure<F, Fut>(tasks: usize, op: F) -> f64

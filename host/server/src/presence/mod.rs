@@ -294,25 +294,14 @@ impl<'a> Registry<'a> {
     ) -> Result<(), PresenceError> {
         let key = self.kind.key(namespace, name);
         if let Some(known) = last.take().filter(|known| known.lease_id == lease_id) {
-            let swap = Swap {
-                key: key.clone(),
-                expected_revision: known.revision,
-                value: known.value,
-                expires: Some(expires),
-            };
-            match self.swap(swap).await {
-                Ok(item) => {
-                    *last = Some(Extended {
-                        lease_id,
-                        revision: item.revision,
-                        value: item.value,
-                    });
-                    return Ok(());
-                }
-                // Changed or gone since that keep-alive: read what is there now.
-                Err(StoreError::RevisionMismatch { .. } | StoreError::NotFound { .. }) => {}
-                Err(e) => return Err(self.store_error(e)),
+            let (revision, value) = (known.revision, known.value);
+            if self
+                .rewrite(&key, lease_id, revision, value, expires, last)
+                .await?
+            {
+                return Ok(());
             }
+            // Changed or gone since that keep-alive: read what is there now.
         }
         let not_registered = || PresenceError::NotRegistered {
             kind: self.kind.name(),
@@ -333,31 +322,52 @@ impl<'a> Registry<'a> {
                     given: lease_id,
                 });
             }
-            let swap = Swap {
-                key: key.clone(),
-                expected_revision: item.revision,
-                value: item.value,
-                expires: Some(expires),
-            };
-            match self.swap(swap).await {
-                Ok(item) => {
-                    *last = Some(Extended {
-                        lease_id,
-                        revision: item.revision,
-                        value: item.value,
-                    });
-                    return Ok(());
-                }
-                // Written or deleted since the read: look again.
-                Err(StoreError::RevisionMismatch { .. } | StoreError::NotFound { .. }) => {}
-                Err(e) => return Err(self.store_error(e)),
+            let (revision, value) = (item.revision, item.value);
+            if self
+                .rewrite(&key, lease_id, revision, value, expires, last)
+                .await?
+            {
+                return Ok(());
             }
+            // Written or deleted since the read: look again.
         }
         Err(PresenceError::Contended {
             kind: self.kind.name(),
             name: name.to_owned(),
             attempts: KEEP_ALIVE_ATTEMPTS,
         })
+    }
+
+    /// Writes `value` (a registration under `lease_id`) back under `key` until `expires`,
+    /// if the live record there still has `revision`, and keeps the write in `last`. False
+    /// when the record changed or went since.
+    async fn rewrite(
+        &self,
+        key: &[u8],
+        lease_id: i64,
+        revision: u64,
+        value: Vec<u8>,
+        expires: SystemTime,
+        last: &mut Option<Extended>,
+    ) -> Result<bool, PresenceError> {
+        let swap = Swap {
+            key: key.to_vec(),
+            expected_revision: revision,
+            value,
+            expires: Some(expires),
+        };
+        match self.swap(swap).await {
+            Ok(item) => {
+                *last = Some(Extended {
+                    lease_id,
+                    revision: item.revision,
+                    value: item.value,
+                });
+                Ok(true)
+            }
+            Err(StoreError::RevisionMismatch { .. } | StoreError::NotFound { .. }) => Ok(false),
+            Err(e) => Err(self.store_error(e)),
+        }
     }
 
     /// Removes the registration of `name` (and its lease).

@@ -109,20 +109,13 @@ struct Watching {
     _watcher: WatcherGuard,
 }
 
-/// What a watch does next.
-enum Next {
-    /// Passes an event on.
-    Event(Event),
-    /// Ends the stream with this status.
-    End(Status),
-}
-
 impl Watching {
-    async fn next(&mut self) -> Next {
+    /// The next event to pass on, or the status that ends the stream.
+    async fn next(&mut self) -> Result<Event, Status> {
         loop {
             let next = tokio::select! {
-                () = &mut self.stopping => return Next::End(WatchEnd::ShuttingDown.into()),
-                () = &mut self.expiry => return Next::End(WatchEnd::CertificateExpired.into()),
+                () = &mut self.stopping => return Err(WatchEnd::ShuttingDown.into()),
+                () = &mut self.expiry => return Err(WatchEnd::CertificateExpired.into()),
                 next = self.subscription.recv() => next,
             };
             let event = match next {
@@ -135,14 +128,14 @@ impl Watching {
                         }
                         other => WatchEnd::Store(other),
                     };
-                    return Next::End(end.into());
+                    return Err(end.into());
                 }
-                None => return Next::End(WatchEnd::FeedClosed.into()),
+                None => return Err(WatchEnd::FeedClosed.into()),
             };
             match self.selection.select(&event) {
-                Ok(Some(change)) => return Next::Event(present(change)),
+                Ok(Some(change)) => return Ok(present(change)),
                 Ok(None) => {}
-                Err(e) => return Next::End(Status::from(e)),
+                Err(e) => return Err(Status::from(e)),
             }
         }
     }
@@ -172,8 +165,8 @@ fn events(
     futures::stream::unfold(Some(watching), |watching| async move {
         let mut watching = watching?;
         match watching.next().await {
-            Next::Event(event) => Some((Ok(event), Some(watching))),
-            Next::End(status) => Some((Err(status), None)),
+            Ok(event) => Some((Ok(event), Some(watching))),
+            Err(status) => Some((Err(status), None)),
         }
     })
 }

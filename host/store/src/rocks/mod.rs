@@ -173,20 +173,7 @@ impl Backend for RocksBackend {
     }
 
     async fn compare_and_swap_each(&self, swaps: Vec<Swap>) -> Result<Vec<Result<Item>>> {
-        let ops = swaps
-            .into_iter()
-            .map(|swap| {
-                let change = Change::Put {
-                    value: swap.value,
-                    expires: swap.expires,
-                };
-                (
-                    swap.key,
-                    Condition::Revision(swap.expected_revision),
-                    change,
-                )
-            })
-            .collect();
+        let ops = swaps.into_iter().map(Swap::into_op).collect();
         self.blocking(move |inner| inner.write_each(ops)).await
     }
 
