@@ -138,13 +138,10 @@ fn main() {
     rocks.stop();
 
     let etcd = EtcdCluster::start(&tmp.path().join("etcd"), 3);
-    let config = format!("log_level: warn\n{}", etcd.storage_yaml());
-    let start = |name: &str| {
-        let dir = tmp.path().join(name);
-        std::fs::create_dir_all(&dir).expect("server dir");
-        Server::start_with_config(&dir, &config)
-    };
-    let (a, b) = (start("a"), start("b"));
+    let (a, b) = (
+        etcd.auth_server(&tmp.path().join("a")),
+        etcd.auth_server(&tmp.path().join("b")),
+    );
     a.pctl_ok(&["create", users.to_str().unwrap()]);
     let one = rt.block_on(figures(&[&a], &public));
     let two = rt.block_on(figures(&[&a, &b], &public));

@@ -27,7 +27,7 @@ use portcullis_api::services::{AccessRequestFilter, RequestState, RoleV3, UserV2
 use portcullis_api::{Client, TlsFiles};
 use portcullis_server::access_requests::{new_request, resolve, Resolution};
 use portcullis_store::{Backend, NewItem, RocksBackend};
-use portcullis_tests::bench::p50_p99;
+use portcullis_tests::bench::{env_usize, p50_p99, proc_status_kib};
 use portcullis_tests::{http_get, s, Server};
 
 const REQUESTS_PREFIX: &str = "/access_requests/";
@@ -42,13 +42,6 @@ const BENCH_USER: &str = "bench-user";
 const SIZES: [usize; 2] = [100, 1000];
 /// The page size of the walks through everything.
 const WALK_PAGE: u32 = 1000;
-
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-}
 
 /// A stored role as the server would keep it: a login and a rule of its own.
 fn bench_role(name: &str) -> RoleV3 {
@@ -231,17 +224,8 @@ async fn fill(store: &RocksBackend, roles: usize, requests: usize) -> Filled {
 
 /// Resident and peak resident memory of process `pid`, in MiB.
 fn rss(pid: u32) -> (f64, f64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|kb| kb.parse::<f64>().ok())
-            .unwrap_or(0.0)
-            / 1024.0
-    };
-    (field("VmRSS:"), field("VmHWM:"))
+    let mib = |name| proc_status_kib(pid, name).unwrap_or(0) as f64 / 1024.0;
+    (mib("VmRSS:"), mib("VmHWM:"))
 }
 
 /// Starts a server on `dir` (config `config`) and times it until it answers the admin.
@@ -436,8 +420,8 @@ async fn decision(server: &Server, dir: &Path) -> Duration {
 }
 
 fn main() {
-    let requests = env("BENCH_REQUESTS", 1_000_000);
-    let roles = env("BENCH_ROLES", (requests / 10).max(10));
+    let requests = env_usize("BENCH_REQUESTS", 1_000_000);
+    let roles = env_usize("BENCH_ROLES", (requests / 10).max(10));
     let rt = portcullis_tests::bench::runtime();
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path().join("big");

@@ -23,7 +23,7 @@ use std::time::Instant;
 use portcullis_api::auth::{Operation, WatchKind};
 use portcullis_api::Client;
 use portcullis_store::{Backend, MemoryBackend};
-use portcullis_tests::bench::admin_clients;
+use portcullis_tests::bench::{admin_clients, env_usize};
 use portcullis_tests::{role, Server};
 
 /// Connections the streams share.
@@ -31,13 +31,6 @@ const CONNECTIONS: usize = 8;
 
 /// Concurrent writers.
 const WRITERS: usize = 16;
-
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-}
 
 /// Opens `count` role watches spread over `clients` (each returns once established).
 async fn open_streams(
@@ -132,8 +125,8 @@ async fn feed_fan_out(count: usize, writes: usize) -> f64 {
 }
 
 fn main() {
-    let watchers = env_or("BENCH_WATCHERS", 1000);
-    let writes = env_or("BENCH_WRITES", 2000);
+    let watchers = env_usize("BENCH_WATCHERS", 1000);
+    let writes = env_usize("BENCH_WRITES", 2000);
     assert!(
         writes < portcullis_store::DEFAULT_FEED_CAPACITY,
         "BENCH_WRITES must stay below the feed's buffer ({})",

@@ -18,6 +18,15 @@ pub fn seconds() -> Duration {
     Duration::from_secs(s)
 }
 
+/// The number in the environment variable `name`, or `default` when it is unset or not a
+/// number.
+pub fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
 /// Runs `tasks` copies of `op` (given the task index and the iteration) for the measurement
 /// time and returns operations per second.
 pub async fn measure<F, Fut>(tasks: usize, op: F) -> f64
@@ -106,4 +115,28 @@ pub async fn alice_cert_pair(client: &portcullis_api::Client, public_key: Vec<u8
         .expect("GenerateUserCerts")
         .into_inner();
     assert!(!certs.ssh.is_empty() && !certs.tls.is_empty());
+}
+
+/// The CPU time (user + system) process `pid` used so far, or this process's with `None`:
+/// fields 14 and 15 of `/proc/PID/stat`, in clock ticks (10 ms on Linux); `None` where
+/// there is no such file.
+pub fn process_cpu_time(pid: Option<u32>) -> Option<Duration> {
+    let path = match pid {
+        Some(pid) => format!("/proc/{pid}/stat"),
+        None => "/proc/self/stat".to_owned(),
+    };
+    let stat = std::fs::read_to_string(path).ok()?;
+    // The command name (field 2) may hold spaces: count from the parenthesis closing it, so
+    // that `fields` starts at field 3.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let field = |n: usize| fields.get(n - 3)?.parse::<u64>().ok();
+    Some(Duration::from_millis((field(14)? + field(15)?) * 10))
+}
+
+/// Field `name` (e.g. `"VmRSS:"`, `"VmHWM:"`) of `/proc/PID/status`, in KiB; `None` where
+/// there is no such file (not Linux, or the process is gone) or no such field.
+pub fn proc_status_kib(pid: u32, name: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with(name))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }

@@ -202,6 +202,14 @@ impl EtcdCluster {
         storage_yaml(&self.endpoints(), &self.tls, prefix)
     }
 
+    /// Starts an auth server on this cluster (default prefix, log level `warn`), with its
+    /// configuration and data under `dir` (created); see [`crate::Server::start_with_config`].
+    pub fn auth_server(&self, dir: &Path) -> crate::Server {
+        std::fs::create_dir_all(dir).expect("server dir");
+        let config = format!("log_level: warn\n{}", self.storage_yaml());
+        crate::Server::start_with_config(dir, &config)
+    }
+
     /// Runs `etcdctl` (API v3) with `args` against the running members, with the client
     /// certificate and 3 s dial and 5 s command timeouts.
     pub fn etcdctl(&self, args: &[&str]) -> Output {

@@ -210,6 +210,23 @@ impl Server {
         }
     }
 
+    /// The process id of the server (e.g. to read `/proc/PID/status`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The server's resident set size in bytes (`VmRSS` of `/proc/PID/status`); `None`
+    /// where there is no such file (not Linux, or the process is gone).
+    pub fn rss_bytes(&self) -> Option<u64> {
+        Some(bench::proc_status_kib(self.pid(), "VmRSS:")? * 1024)
+    }
+
+    /// The CPU time the server used so far (user + system, see
+    /// [`bench::process_cpu_time`]); `None` where it cannot be read.
+    pub fn cpu_time(&self) -> Option<Duration> {
+        bench::process_cpu_time(Some(self.pid()))
+    }
+
     /// Starts a server with data directory `dir/data` and the configuration file
     /// `dir/config.yaml`, written with `config` (YAML) and private to the user, as a config
     /// that may hold static tokens must be.
@@ -396,11 +413,6 @@ impl Server {
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-
-    /// The server's process ID (e.g. to read `/proc/PID/status`).
-    pub fn pid(&self) -> u32 {
-        self.child.id()
     }
 
     /// What the server wrote to standard error so far.

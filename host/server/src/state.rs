@@ -63,6 +63,8 @@ pub struct State {
     pub max_unpaged_list: usize,
     /// Set once the server is stopping: long-lived streams (WatchEvents) end then.
     shutdown: tokio::sync::watch::Sender<bool>,
+    /// The writes of keep-alives, grouped across streams (started on first use).
+    keep_alive_writes: std::sync::OnceLock<crate::presence::Batcher>,
 }
 
 impl State {
@@ -98,8 +100,17 @@ impl State {
             user_settings: crate::users::Settings::default(),
             max_unpaged_list: crate::resources::paging::DEFAULT_MAX_UNPAGED,
             shutdown: tokio::sync::watch::Sender::new(false),
+            keep_alive_writes: std::sync::OnceLock::new(),
             backend,
         }
+    }
+
+    /// Where keep-alives write: grouped with those of other streams (see
+    /// [`crate::presence::Batcher`]). Its task starts in the current tokio runtime on the
+    /// first call.
+    pub fn keep_alive_writes(&self) -> &crate::presence::Batcher {
+        self.keep_alive_writes
+            .get_or_init(|| crate::presence::Batcher::start(self.backend.clone()))
     }
 
     /// Tells long-lived streams that the server is stopping.

@@ -7,7 +7,7 @@ use std::{
 
 use crate::{
     spawn_sweeper, Backend, Error, Event, EventKind, Item, MemoryBackend, NewItem, RocksBackend,
-    Subscription,
+    Subscription, Swap,
 };
 
 /// The feed capacity of the backends under test.
@@ -205,6 +205,84 @@ async fn compare_and_swap(b: Arc<dyn Backend>) {
         .compare_and_swap(b"/expired", expired.revision, Vec::new(), None)
         .await;
     assert!(matches!(err, Err(Error::NotFound { .. })));
+}
+
+async fn compare_and_swap_each(b: Arc<dyn Backend>) {
+    let a = b.put(b"/a", b"a1".to_vec(), None).await.unwrap();
+    let c = b.put(b"/c", b"c1".to_vec(), None).await.unwrap();
+    let expired = b.put(b"/expired", Vec::new(), past()).await.unwrap();
+    let mut sub = b.subscribe();
+    let swap = |key: &[u8], expected_revision, value: &[u8]| Swap {
+        key: key.to_vec(),
+        expected_revision,
+        value: value.to_vec(),
+        expires: future(),
+    };
+    // Every one holds: all written, in order, each with its event.
+    let results = b
+        .compare_and_swap_each(vec![
+            swap(b"/a", a.revision, b"a2"),
+            swap(b"/c", c.revision, b"c2"),
+        ])
+        .await
+        .unwrap();
+    let written: Vec<Item> = results.into_iter().map(Result::unwrap).collect();
+    assert_eq!(written[0].value, b"a2");
+    assert_eq!(written[1].value, b"c2");
+    assert!(written[0].revision > c.revision);
+    assert!(written[1].revision >= written[0].revision);
+    assert_eq!(b.get(b"/a").await.unwrap(), Some(written[0].clone()));
+    assert_eq!(b.get(b"/c").await.unwrap(), Some(written[1].clone()));
+    for item in &written {
+        let event = next_event(&mut sub).await;
+        assert_eq!((event.kind, &event.item), (EventKind::Put, item));
+    }
+
+    // One fails: the others are written all the same, and each failure is the one
+    // compare_and_swap would give.
+    let (a2, c2) = (written[0].clone(), written[1].clone());
+    let results = b
+        .compare_and_swap_each(vec![
+            swap(b"/a", a.revision, b"stale"),
+            swap(b"/c", c2.revision, b"c3"),
+            swap(b"/missing", 1, b"x"),
+            swap(b"/expired", expired.revision, b"x"),
+            swap(b"/c", c2.revision, b"twice"),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(results.len(), 5);
+    assert!(
+        matches!(&results[0], Err(Error::RevisionMismatch { key, expected, actual })
+            if key == b"/a" && (*expected, *actual) == (a.revision, a2.revision)),
+        "{:?}",
+        results[0]
+    );
+    let c3 = results[1].as_ref().unwrap().clone();
+    assert_eq!(c3.value, b"c3");
+    assert!(c3.revision > c2.revision);
+    assert!(matches!(&results[2], Err(Error::NotFound { key }) if key == b"/missing"));
+    assert!(matches!(&results[3], Err(Error::NotFound { key }) if key == b"/expired"));
+    assert!(matches!(&results[4], Err(Error::AlreadyExists { key }) if key == b"/c"));
+    assert_eq!(b.get(b"/a").await.unwrap(), Some(a2));
+    assert_eq!(b.get(b"/c").await.unwrap(), Some(c3.clone()));
+    assert_eq!(b.get(b"/expired").await.unwrap(), None);
+    let event = next_event(&mut sub).await;
+    assert_eq!((event.kind, event.item), (EventKind::Put, c3));
+
+    // None holds, or none given: nothing written.
+    let before = b.current_revision();
+    let results = b
+        .compare_and_swap_each(vec![swap(b"/a", a.revision, b"stale")])
+        .await
+        .unwrap();
+    assert!(matches!(&results[0], Err(Error::RevisionMismatch { .. })));
+    assert!(b
+        .compare_and_swap_each(Vec::new())
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(b.current_revision(), before);
 }
 
 async fn delete(b: Arc<dyn Backend>) {
@@ -502,6 +580,7 @@ conformance!(
     create_if_absent,
     create_all_or_none,
     compare_and_swap,
+    compare_and_swap_each,
     delete,
     range_prefix,
     paging,

@@ -38,6 +38,20 @@ pub struct NewItem {
     pub expires: Option<SystemTime>,
 }
 
+/// One compare-and-swap of [`Backend::compare_and_swap_each`](crate::Backend::compare_and_swap_each):
+/// the arguments of [`Backend::compare_and_swap`](crate::Backend::compare_and_swap).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Swap {
+    /// The key.
+    pub key: Vec<u8>,
+    /// The revision the live item under `key` must have.
+    pub expected_revision: u64,
+    /// The new value.
+    pub value: Vec<u8>,
+    /// When the new item expires, if it does.
+    pub expires: Option<SystemTime>,
+}
+
 /// One page of a `range` query.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Page {

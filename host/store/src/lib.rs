@@ -32,7 +32,7 @@ pub use backend::Backend;
 pub use error::{BoxError, Error, Result};
 pub use etcd::{EtcdBackend, EtcdOptions, EtcdTls};
 pub use feed::{Subscription, DEFAULT_FEED_CAPACITY};
-pub use item::{Event, EventKind, Item, NewItem, Page};
+pub use item::{Event, EventKind, Item, NewItem, Page, Swap};
 pub use memory::MemoryBackend;
 pub use rocks::RocksBackend;
 pub use sweeper::{spawn_sweeper, sweep_once};

@@ -104,6 +104,21 @@ impl PageBuilder {
     }
 }
 
+impl crate::Swap {
+    /// The write of this swap: its key, the revision it must find, the put.
+    pub(crate) fn into_op(self) -> (Vec<u8>, Condition, Change) {
+        let change = Change::Put {
+            value: self.value,
+            expires: self.expires,
+        };
+        (
+            self.key,
+            Condition::Revision(self.expected_revision),
+            change,
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

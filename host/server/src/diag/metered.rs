@@ -4,7 +4,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-use portcullis_store::{Backend, Error, Item, NewItem, Page, Result, Subscription};
+use portcullis_store::{Backend, Error, Item, NewItem, Page, Result, Subscription, Swap};
 
 use super::metrics;
 
@@ -79,6 +79,14 @@ impl Backend for MeteredBackend {
             .inner
             .compare_and_swap(key, expected_revision, value, expires);
         timed("compare_and_swap", swap).await
+    }
+
+    async fn compare_and_swap_each(&self, swaps: Vec<Swap>) -> Result<Vec<Result<Item>>> {
+        timed(
+            "compare_and_swap_each",
+            self.inner.compare_and_swap_each(swaps),
+        )
+        .await
     }
 
     async fn delete(&self, key: &[u8]) -> Result<u64> {

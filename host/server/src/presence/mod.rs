@@ -31,12 +31,17 @@
 //!   write came between), so it never resurrects a record deleted or replaced meanwhile and
 //!   never rewrites the announced server. The `metadata.expires` a listing reports is the
 //!   record's current expiry.
+//! - A stream's later keep-alives of the same lease skip the read: they compare-and-swap
+//!   the bytes the previous one wrote on the revision it got ([`Registry::extend`]), which
+//!   only succeeds while the record is exactly that (same lease, same server, live); any
+//!   other outcome falls back to the read. A steady keep-alive is one store round trip.
 //! - Expiries are bounded ([`validate::expiry`]): none given means the default announce
 //!   TTL (10 minutes), later than an hour is cut to an hour, a past expiry is refused.
 //!
 //! Who may register or keep alive what is decided by the service (`service/presence.rs`):
 //! the RBAC table, plus "a host only announces itself".
 
+mod batch;
 mod error;
 pub mod hosts;
 pub mod services;
@@ -47,9 +52,10 @@ use std::time::SystemTime;
 
 use portcullis_api::services::keep_alive::KeepAliveType;
 use portcullis_api::services::{KeepAlive, ServerV2};
-use portcullis_store::{Backend, Error as StoreError, Item};
+use portcullis_store::{Backend, Error as StoreError, Item, Swap};
 use rand::Rng;
 
+pub use batch::Batcher;
 pub use error::PresenceError;
 
 use crate::resources::kinds::{
@@ -164,16 +170,57 @@ pub fn listed_server(kind: ServerKind, item: &Item) -> Result<Option<ServerV2>, 
     Ok(Some(server))
 }
 
+/// What a keep-alive wrote: the lease it extended, the revision its write got and the bytes
+/// it wrote (the record as registered), so that the next keep-alive of the same server can
+/// write without reading first (see [`Registry::extend`]).
+#[derive(Debug, Clone)]
+pub struct Extended {
+    lease_id: i64,
+    revision: u64,
+    value: Vec<u8>,
+}
+
 /// The registered servers of one kind in a store.
 pub struct Registry<'a> {
     backend: &'a dyn Backend,
     kind: ServerKind,
+    /// Where keep-alives write, when not straight to the backend.
+    batcher: Option<&'a Batcher>,
 }
 
 impl<'a> Registry<'a> {
     /// The servers of `kind` in `backend`.
     pub fn new(backend: &'a dyn Backend, kind: ServerKind) -> Self {
-        Registry { backend, kind }
+        Registry {
+            backend,
+            kind,
+            batcher: None,
+        }
+    }
+
+    /// The same, with keep-alives written through `batcher` (together with those of other
+    /// streams; `batcher` writes to the same store).
+    pub fn with_batcher(mut self, batcher: &'a Batcher) -> Self {
+        self.batcher = Some(batcher);
+        self
+    }
+
+    /// The compare-and-swap of a keep-alive, through the batcher if there is one.
+    async fn swap(&self, swap: Swap) -> Result<Item, StoreError> {
+        match self.batcher {
+            Some(batcher) => batcher.compare_and_swap(swap).await,
+            None => {
+                let Swap {
+                    key,
+                    expected_revision,
+                    value,
+                    expires,
+                } = swap;
+                self.backend
+                    .compare_and_swap(&key, expected_revision, value, expires)
+                    .await
+            }
+        }
     }
 
     fn store_error(&self, e: StoreError) -> PresenceError {
@@ -223,7 +270,39 @@ impl<'a> Registry<'a> {
         lease_id: i64,
         expires: SystemTime,
     ) -> Result<(), PresenceError> {
+        self.extend(namespace, name, lease_id, expires, &mut None)
+            .await
+    }
+
+    /// Extends the registration of `name` under `lease_id` to `expires`, as
+    /// [`Registry::keep_alive`], given what the previous keep-alive of the same server on
+    /// the same stream wrote (`last`, updated here; `None` at first).
+    ///
+    /// When `last` names the same lease, the keep-alive is one store write: a
+    /// compare-and-swap of the bytes it wrote, on the revision its write got. The swap only
+    /// succeeds while the record is exactly what that keep-alive left (same lease, same
+    /// announced server) and live, so it checks what a read would have. Otherwise (the
+    /// record was written, replaced, deleted or lapsed since, or this is the first
+    /// keep-alive) the record is read and its lease checked first.
+    pub async fn extend(
+        &self,
+        namespace: &str,
+        name: &str,
+        lease_id: i64,
+        expires: SystemTime,
+        last: &mut Option<Extended>,
+    ) -> Result<(), PresenceError> {
         let key = self.kind.key(namespace, name);
+        if let Some(known) = last.take().filter(|known| known.lease_id == lease_id) {
+            let (revision, value) = (known.revision, known.value);
+            if self
+                .rewrite(&key, lease_id, revision, value, expires, last)
+                .await?
+            {
+                return Ok(());
+            }
+            // Changed or gone since that keep-alive: read what is there now.
+        }
         let not_registered = || PresenceError::NotRegistered {
             kind: self.kind.name(),
             namespace: namespace.to_owned(),
@@ -243,22 +322,52 @@ impl<'a> Registry<'a> {
                     given: lease_id,
                 });
             }
-            match self
-                .backend
-                .compare_and_swap(&key, item.revision, item.value, Some(expires))
-                .await
+            let (revision, value) = (item.revision, item.value);
+            if self
+                .rewrite(&key, lease_id, revision, value, expires, last)
+                .await?
             {
-                Ok(_) => return Ok(()),
-                // Written or deleted since the read: look again.
-                Err(StoreError::RevisionMismatch { .. } | StoreError::NotFound { .. }) => {}
-                Err(e) => return Err(self.store_error(e)),
+                return Ok(());
             }
+            // Written or deleted since the read: look again.
         }
         Err(PresenceError::Contended {
             kind: self.kind.name(),
             name: name.to_owned(),
             attempts: KEEP_ALIVE_ATTEMPTS,
         })
+    }
+
+    /// Writes `value` (a registration under `lease_id`) back under `key` until `expires`,
+    /// if the live record there still has `revision`, and keeps the write in `last`. False
+    /// when the record changed or went since.
+    async fn rewrite(
+        &self,
+        key: &[u8],
+        lease_id: i64,
+        revision: u64,
+        value: Vec<u8>,
+        expires: SystemTime,
+        last: &mut Option<Extended>,
+    ) -> Result<bool, PresenceError> {
+        let swap = Swap {
+            key: key.to_vec(),
+            expected_revision: revision,
+            value,
+            expires: Some(expires),
+        };
+        match self.swap(swap).await {
+            Ok(item) => {
+                *last = Some(Extended {
+                    lease_id,
+                    revision: item.revision,
+                    value: item.value,
+                });
+                Ok(true)
+            }
+            Err(StoreError::RevisionMismatch { .. } | StoreError::NotFound { .. }) => Ok(false),
+            Err(e) => Err(self.store_error(e)),
+        }
     }
 
     /// Removes the registration of `name` (and its lease).

@@ -1,12 +1,13 @@
 //! Unit tests of the registry: leases, expiry, listings.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use portcullis_api::services::{Metadata, ServerV2};
 use portcullis_store::{Backend, MemoryBackend};
 
-use super::{PresenceError, Registry, ServerKind};
+use super::{Batcher, PresenceError, Registry, ServerKind};
 
 fn node(name: &str, env: &str) -> ServerV2 {
     ServerV2 {
@@ -109,6 +110,89 @@ async fn leases_extend_registrations_and_lapse() {
         e.to_string().contains("node `n1` in namespace `default`"),
         "{e}"
     );
+}
+
+/// A stream's keep-alives after the first write without reading, and still see every change
+/// a read would: another lease, a deletion, a lapse, an announcement that changed.
+#[tokio::test]
+async fn a_streams_later_keep_alives_write_once_and_see_every_change() {
+    let backend = Arc::new(MemoryBackend::new());
+    let batcher = Batcher::start(backend.clone());
+    let nodes = Registry::new(backend.as_ref(), ServerKind::Node).with_batcher(&batcher);
+    let now = SystemTime::now();
+    let lease = nodes
+        .upsert(node("n1", "prod"), now + Duration::from_secs(60))
+        .await
+        .unwrap();
+    let mut last = None;
+    let at = |secs| now + Duration::from_secs(secs);
+    for secs in [70, 80, 90] {
+        let before = backend.current_revision();
+        nodes
+            .extend("default", "n1", lease.lease_id, at(secs), &mut last)
+            .await
+            .unwrap();
+        // One write, the record kept as announced, the new expiry.
+        assert_eq!(backend.current_revision(), before + 1);
+        let item = backend.get(b"/nodes/default/n1").await.unwrap().unwrap();
+        assert_eq!(item.expires, Some(at(secs)));
+        let listed = nodes.list("default", &BTreeMap::new()).await.unwrap();
+        assert_eq!(listed[0].metadata.as_ref().unwrap().labels["env"], "prod");
+    }
+
+    // Announced again (a new lease): the old lease is refused, the new one works.
+    let again = nodes.upsert(node("n1", "dev"), at(60)).await.unwrap();
+    let e = nodes
+        .extend("default", "n1", lease.lease_id, at(100), &mut last)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, PresenceError::LeaseMismatch { .. }), "{e}");
+    nodes
+        .extend("default", "n1", again.lease_id, at(100), &mut last)
+        .await
+        .unwrap();
+    let listed = nodes.list("default", &BTreeMap::new()).await.unwrap();
+    assert_eq!(listed[0].metadata.as_ref().unwrap().labels["env"], "dev");
+
+    // Deleted: refused, and nothing comes back.
+    nodes.delete("default", "n1").await.unwrap();
+    let e = nodes
+        .extend("default", "n1", again.lease_id, at(110), &mut last)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, PresenceError::NotRegistered { .. }), "{e}");
+    assert_eq!(backend.get(b"/nodes/default/n1").await.unwrap(), None);
+
+    // Lapsed: refused, and it stays gone.
+    let short = nodes
+        .upsert(
+            node("n1", "prod"),
+            SystemTime::now() + Duration::from_millis(200),
+        )
+        .await
+        .unwrap();
+    let mut last = None;
+    nodes
+        .extend(
+            "default",
+            "n1",
+            short.lease_id,
+            SystemTime::now() + Duration::from_millis(300),
+            &mut last,
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let e = nodes
+        .extend("default", "n1", short.lease_id, at(120), &mut last)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, PresenceError::NotRegistered { .. }), "{e}");
+    assert!(nodes
+        .list("default", &BTreeMap::new())
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@
 //! `update` to keep alive, `list`+`read` to list), and on top of it the rules of
 //! [`crate::presence::hosts`] (a host announces only itself).
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::time::SystemTime;
 
 use portcullis_api::auth::{GetNodesRequest, ServerList};
@@ -16,7 +16,7 @@ use tonic::{Request, Status, Streaming};
 use super::authorize;
 use super::caller;
 use crate::presence::validate::{expiry, namespace};
-use crate::presence::{hosts, Registry, ServerKind};
+use crate::presence::{hosts, Extended, Registry, ServerKind};
 use crate::rbac::{Authorized, Target};
 use crate::state::State;
 use portcullis_authz::access::Target::Node;
@@ -74,14 +74,17 @@ pub(super) async fn proxies(state: &State, request: Request<()>) -> Result<Serve
 /// `SendKeepAlives`: extends the lease each keep-alive names, in order, until the client
 /// closes the stream (answered OK) or a keep-alive fails (the stream ends with that
 /// status, naming the server). Each server is authorized on its first keep-alive of the
-/// stream; the caller's certificate is checked to be still valid on every one.
+/// stream; the caller's certificate is checked to be still valid on every one. The stream
+/// keeps what each server's last keep-alive wrote, so that the next one is a single store
+/// write (see [`Registry::extend`]).
 pub(super) async fn keep_alives(
     state: &State,
     request: Request<Streaming<KeepAlive>>,
 ) -> Result<(), Status> {
     let identity = caller(&request)?;
     let mut stream = request.into_inner();
-    let mut authorized: HashSet<(ServerKind, String, String)> = HashSet::new();
+    // The servers authorized on this stream, each with what its last keep-alive wrote.
+    let mut authorized: HashMap<(ServerKind, String, String), Option<Extended>> = HashMap::new();
     while let Some(keep_alive) = stream.message().await? {
         let now = SystemTime::now();
         if identity.expires.is_some_and(|at| at <= now) {
@@ -90,18 +93,22 @@ pub(super) async fn keep_alives(
         }
         let key = hosts::keep_alive_target(&keep_alive)?;
         let kind = key.0;
-        if !authorized.contains(&key) {
+        if !authorized.contains_key(&key) {
             let target = Target::named(kind.name(), &key.2).in_namespace(&key.1);
             Authorized::new(identity.clone())
                 .check(state, "SendKeepAlives", Some(kind.name()), target)
                 .await?;
             hosts::check_self(&state.cluster_name, &identity, kind, &key.2)?;
-            authorized.insert(key.clone());
+            authorized.insert(key.clone(), None);
         }
-        let (kind, namespace, name) = &key;
         let expires = expiry(keep_alive.expires, now, "keep-alive Expires")?;
+        let (kind, namespace, name) = &key;
+        let Some(last) = authorized.get_mut(&key) else {
+            return Err(Status::internal("a keep-alive's server was not kept"));
+        };
         Registry::new(&*state.backend, *kind)
-            .keep_alive(namespace, name, keep_alive.lease_id, expires)
+            .with_batcher(state.keep_alive_writes())
+            .extend(namespace, name, keep_alive.lease_id, expires, last)
             .await?;
     }
     Ok(())

@@ -13,24 +13,23 @@
 //! client goes away or the server stops (UNAVAILABLE).
 
 use std::future::Future;
+use std::pin::Pin;
 use std::time::SystemTime;
 
+use futures::{Stream, StreamExt};
 use portcullis_api::auth::event::Resource as EventResource;
 use portcullis_api::auth::{Event, Operation, Watch};
 use portcullis_api::BoxStream;
 use portcullis_store::{Error as StoreError, Subscription};
-use tokio::sync::mpsc;
 use tonic::{Request, Status};
 
 use super::caller;
+use crate::diag::WatcherGuard;
 use crate::rbac::{Authorized, Target};
 use crate::resources::WithoutSecrets;
 use crate::state::State;
 use crate::tokens::redact;
 use crate::watch::{Change, Selection, Selector, WatchEnd, WatchedKind};
-
-/// Events buffered between the feed and the client's stream.
-const BUFFER: usize = 64;
 
 pub(super) async fn watch(
     state: &State,
@@ -45,17 +44,16 @@ pub(super) async fn watch(
     }
     let subscription = state.backend.subscribe();
     selection.load_matching(state.backend.as_ref()).await?;
-    let (tx, rx) = mpsc::channel(BUFFER);
     let init = Event {
         r#type: Operation::Init.into(),
         resource: None,
     };
-    // The channel is new and empty: this cannot fail for lack of room.
-    tx.try_send(Ok(init)).map_err(|_| WatchEnd::NotStarted)?;
     tracing::debug!(user = %identity.username, kinds = selection.selectors().len(), "watch started");
     let ends = identity.expires;
-    tokio::spawn(forward(state.stopping(), subscription, selection, tx, ends));
-    Ok(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx)))
+    let changes = events(state.stopping(), subscription, selection, ends);
+    Ok(Box::pin(
+        futures::stream::once(std::future::ready(Ok(init))).chain(changes),
+    ))
 }
 
 /// Checks that the caller may watch what `selector` selects.
@@ -98,73 +96,79 @@ async fn authorize(
     })
 }
 
-type Sender = mpsc::Sender<Result<Event, Status>>;
+/// A future the watch holds across polls.
+type Held = Pin<Box<dyn Future<Output = ()> + Send>>;
 
-/// Passes what the selection keeps of the feed to the client until the client goes away,
-/// the feed ends or lags, `stopping` resolves or the certificate expires.
-async fn forward(
-    stopping: impl Future<Output = ()>,
-    mut subscription: Subscription,
-    mut selection: Selection,
-    tx: Sender,
-    certificate_expires: Option<SystemTime>,
-) {
-    let _watcher = crate::diag::metrics().watcher();
-    tokio::pin!(stopping);
-    let expiry = until(certificate_expires);
-    tokio::pin!(expiry);
-    loop {
-        let next = tokio::select! {
-            () = tx.closed() => return,
-            () = &mut stopping => {
-                let _ = tx.try_send(Err(WatchEnd::ShuttingDown.into()));
-                return;
+/// One watch between two events: what it waits on, and what it keeps of the feed.
+struct Watching {
+    stopping: Held,
+    expiry: Held,
+    subscription: Subscription,
+    selection: Selection,
+    /// Counts the stream as open until it is dropped.
+    _watcher: WatcherGuard,
+}
+
+impl Watching {
+    /// The next event to pass on, or the status that ends the stream.
+    async fn next(&mut self) -> Result<Event, Status> {
+        loop {
+            let next = tokio::select! {
+                () = &mut self.stopping => return Err(WatchEnd::ShuttingDown.into()),
+                () = &mut self.expiry => return Err(WatchEnd::CertificateExpired.into()),
+                next = self.subscription.recv() => next,
+            };
+            let event = match next {
+                Some(Ok(event)) => event,
+                Some(Err(e)) => {
+                    let end = match e {
+                        StoreError::FeedLagged { missed } => WatchEnd::Lagged { missed },
+                        StoreError::FeedInterrupted { reason } => {
+                            WatchEnd::StoreUnreachable { reason }
+                        }
+                        other => WatchEnd::Store(other),
+                    };
+                    return Err(end.into());
+                }
+                None => return Err(WatchEnd::FeedClosed.into()),
+            };
+            match self.selection.select(&event) {
+                Ok(Some(change)) => return Ok(present(change)),
+                Ok(None) => {}
+                Err(e) => return Err(Status::from(e)),
             }
-            () = &mut expiry => {
-                let _ = tx.try_send(Err(WatchEnd::CertificateExpired.into()));
-                return;
-            }
-            next = subscription.recv() => next,
-        };
-        let event = match next {
-            Some(Ok(event)) => event,
-            Some(Err(e)) => {
-                let end = match e {
-                    StoreError::FeedLagged { missed } => WatchEnd::Lagged { missed },
-                    StoreError::FeedInterrupted { reason } => WatchEnd::StoreUnreachable { reason },
-                    other => WatchEnd::Store(other),
-                };
-                send(&tx, Err(end.into()), &mut stopping).await;
-                return;
-            }
-            None => {
-                send(&tx, Err(WatchEnd::FeedClosed.into()), &mut stopping).await;
-                return;
-            }
-        };
-        let out = match selection.select(&event) {
-            Ok(Some(change)) => Ok(present(change)),
-            Ok(None) => continue,
-            Err(e) => Err(Status::from(e)),
-        };
-        let failed = out.is_err();
-        if !send(&tx, out, &mut stopping).await || failed {
-            return;
         }
     }
 }
 
-/// Sends one item, waiting for room unless the server stops first; false if it was not
-/// sent.
-async fn send(
-    tx: &Sender,
-    item: Result<Event, Status>,
-    stopping: &mut (impl Future<Output = ()> + Unpin),
-) -> bool {
-    tokio::select! {
-        sent = tx.send(item) => sent.is_ok(),
-        () = stopping => false,
-    }
+/// What the selection keeps of the feed, until the feed ends or lags, `stopping` resolves
+/// or the certificate expires (each told by a last error), or the stream is dropped (the
+/// client went away).
+///
+/// The stream is polled by the task that sends it to the client, whenever the client's
+/// HTTP/2 stream has room: no task or buffer of its own between the feed and the client (a
+/// watcher that falls behind lags in the feed's buffer, as with one). Every event is decoded
+/// and encoded per stream, only when the stream is polled.
+fn events(
+    stopping: impl Future<Output = ()> + Send + 'static,
+    subscription: Subscription,
+    selection: Selection,
+    certificate_expires: Option<SystemTime>,
+) -> impl Stream<Item = Result<Event, Status>> + Send + 'static {
+    let watching = Watching {
+        stopping: Box::pin(stopping),
+        expiry: Box::pin(until(certificate_expires)),
+        subscription,
+        selection,
+        _watcher: crate::diag::metrics().watcher(),
+    };
+    futures::stream::unfold(Some(watching), |watching| async move {
+        let mut watching = watching?;
+        match watching.next().await {
+            Ok(event) => Some((Ok(event), Some(watching))),
+            Err(status) => Some((Err(status), None)),
+        }
+    })
 }
 
 /// Resolves at `at` (never when `None`).

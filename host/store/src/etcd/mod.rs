@@ -35,11 +35,18 @@ use etcd_client::{
 
 use crate::feed::Feed;
 use crate::ops::{prefix_end, range_start, PageBuilder};
-use crate::{Backend, Error, Item, NewItem, Page, Result, Subscription, DEFAULT_FEED_CAPACITY};
+use crate::{
+    Backend, Error, Item, NewItem, Page, Result, Subscription, Swap, DEFAULT_FEED_CAPACITY,
+};
 use record::{encode, etcd_revision, live_marker, store_revision, Record};
 
 /// How often a conditional write that lost a race with an expiring item is retried.
 const MAX_ATTEMPTS: usize = 16;
+
+/// Swaps per transaction of `compare_and_swap_each`: each compares two things (revision and
+/// liveness), and etcd refuses a transaction of more than 128 compares by default
+/// (`--max-txn-ops`).
+const SWAPS_PER_TXN: usize = 64;
 
 /// Keys fetched per etcd request while ranging or sweeping.
 const CHUNK: i64 = 500;
@@ -353,6 +360,107 @@ impl EtcdBackend {
         })
     }
 
+    /// The conditions of a compare-and-swap or `delete_if` of `full` (an etcd key) at `now`:
+    /// the item has the store revision `expected` and is live.
+    fn live_at(full: &[u8], expected: u64, now: SystemTime) -> [Compare; 2] {
+        [
+            Compare::mod_revision(full.to_vec(), CompareOp::Equal, etcd_revision(expected)),
+            Compare::value(full.to_vec(), CompareOp::Greater, live_marker(now)),
+        ]
+    }
+
+    /// Swaps `indices` (into `swaps`, distinct keys, at most [`SWAPS_PER_TXN`]) in one
+    /// transaction, and sets their results. When one of them fails, the transaction writes
+    /// nothing and reads them all instead: those that fail get their error, and the others
+    /// are tried again together.
+    async fn swap_together(
+        &self,
+        swaps: &[Swap],
+        indices: &[usize],
+        results: &mut [Option<Result<Item>>],
+    ) -> Result<()> {
+        // Per swap still to do: its index, etcd key and stored bytes.
+        let mut todo: Vec<(usize, Vec<u8>, Vec<u8>)> = indices
+            .iter()
+            .map(|&i| {
+                let swap = &swaps[i];
+                (
+                    i,
+                    self.full_key(&swap.key),
+                    encode(&swap.value, swap.expires),
+                )
+            })
+            .collect();
+        let written = |swap: &Swap, revision: u64| {
+            Some(Ok(Item {
+                key: swap.key.clone(),
+                value: swap.value.clone(),
+                revision,
+                expires: swap.expires,
+            }))
+        };
+        // Whether an attempt went unanswered (it may have been applied).
+        let mut unanswered = false;
+        for _ in 0..MAX_ATTEMPTS {
+            if todo.is_empty() {
+                return Ok(());
+            }
+            let now = SystemTime::now();
+            let mut when = Vec::with_capacity(2 * todo.len());
+            let (mut puts, mut reads) = (Vec::new(), Vec::new());
+            for (i, full, encoded) in &todo {
+                when.extend(Self::live_at(full, swaps[*i].expected_revision, now));
+                puts.push(TxnOp::put(full.clone(), encoded.clone(), None));
+                reads.push(TxnOp::get(full.clone(), None));
+            }
+            let txn = Txn::new().when(when).and_then(puts).or_else(reads);
+            let (response, retried) = self.txn(txn).await?;
+            unanswered |= retried;
+            if response.succeeded() {
+                let revision = self.wrote(response.header())?;
+                for (i, _, _) in todo {
+                    results[i] = written(&swaps[i], revision);
+                }
+                return Ok(());
+            }
+            let responses = response.op_responses();
+            if responses.len() != todo.len() {
+                return Err(Error::Storage("etcd answered reads out of order".into()));
+            }
+            let mut again = Vec::with_capacity(todo.len());
+            for ((i, full, encoded), op) in todo.into_iter().zip(responses) {
+                let TxnOpResponse::Get(get) = op else {
+                    return Err(Error::Storage("etcd answered reads out of order".into()));
+                };
+                let current = get.kvs().iter().find(|kv| kv.key() == full).cloned();
+                let swap = &swaps[i];
+                match &current {
+                    // An unanswered attempt was the one that wrote it.
+                    Some(kv) if unanswered && kv.value() == encoded => {
+                        results[i] = written(swap, store_revision(kv.mod_revision()));
+                        continue;
+                    }
+                    Some(kv) => {
+                        let live = self.live(kv, now)?;
+                        if live.is_some_and(|item| item.revision == swap.expected_revision) {
+                            // It holds: another swap of the transaction failed.
+                            again.push((i, full, encoded));
+                            continue;
+                        }
+                    }
+                    None => {}
+                }
+                let error = self.mismatch(&swap.key, swap.expected_revision, current, now)?;
+                results[i] = Some(Err(error));
+            }
+            todo = again;
+        }
+        for (i, _, _) in todo {
+            results[i] = Some(Err(contended(&swaps[i].key)));
+        }
+        Ok(())
+    }
+
     /// Lists raw key-values in `[start, end)` at one etcd revision, chunk by chunk, until
     /// `visit` returns `false`.
     async fn scan(
@@ -547,14 +655,7 @@ impl Backend for EtcdBackend {
     ) -> Result<Item> {
         let full = self.full_key(key);
         let now = SystemTime::now();
-        let when = vec![
-            Compare::mod_revision(
-                full.clone(),
-                CompareOp::Equal,
-                etcd_revision(expected_revision),
-            ),
-            Compare::value(full.clone(), CompareOp::Greater, live_marker(now)),
-        ];
+        let when = Self::live_at(&full, expected_revision, now).to_vec();
         match self.put_when(&full, when, &value, expires).await? {
             Ok(revision) => Ok(Item {
                 key: key.to_vec(),
@@ -564,6 +665,30 @@ impl Backend for EtcdBackend {
             }),
             Err(current) => Err(self.mismatch(key, expected_revision, current, now)?),
         }
+    }
+
+    async fn compare_and_swap_each(&self, swaps: Vec<Swap>) -> Result<Vec<Result<Item>>> {
+        let mut results: Vec<Option<Result<Item>>> = swaps.iter().map(|_| None).collect();
+        let mut seen = HashSet::new();
+        let mut todo = Vec::with_capacity(swaps.len());
+        for (i, swap) in swaps.iter().enumerate() {
+            if seen.insert(swap.key.as_slice()) {
+                todo.push(i);
+            } else {
+                results[i] = Some(Err(Error::AlreadyExists {
+                    key: swap.key.clone(),
+                }));
+            }
+        }
+        for chunk in todo.chunks(SWAPS_PER_TXN) {
+            self.swap_together(&swaps, chunk, &mut results).await?;
+        }
+        Ok(results
+            .into_iter()
+            .map(|result| {
+                result.unwrap_or_else(|| Err(Error::Storage("a swap got no result".into())))
+            })
+            .collect())
     }
 
     async fn delete(&self, key: &[u8]) -> Result<u64> {
@@ -582,14 +707,7 @@ impl Backend for EtcdBackend {
     async fn delete_if(&self, key: &[u8], expected_revision: u64) -> Result<u64> {
         let full = self.full_key(key);
         let now = SystemTime::now();
-        let when = vec![
-            Compare::mod_revision(
-                full.clone(),
-                CompareOp::Equal,
-                etcd_revision(expected_revision),
-            ),
-            Compare::value(full.clone(), CompareOp::Greater, live_marker(now)),
-        ];
+        let when = Self::live_at(&full, expected_revision, now).to_vec();
         match self.delete_when(&full, when).await? {
             Ok(revision) => Ok(revision),
             Err(current) => Err(self.mismatch(key, expected_revision, current, now)?),

@@ -131,43 +131,67 @@ impl Inner {
     /// condition is checked first, then the changes get consecutive revisions and are
     /// written in one batch (one fsync), each with its event.
     pub(super) fn write_all(&self, ops: Vec<(Vec<u8>, Condition, Change)>) -> Result<Vec<Item>> {
+        self.apply(ops, true)?.into_iter().collect()
+    }
+
+    /// Like [`Inner::write`] for several changes to distinct keys, each on its own: a change
+    /// whose condition fails (or whose key an earlier change names) gets its error and is
+    /// left out; the others get consecutive revisions and are written in one batch (one
+    /// fsync), each with its event.
+    pub(super) fn write_each(
+        &self,
+        ops: Vec<(Vec<u8>, Condition, Change)>,
+    ) -> Result<Vec<Result<Item>>> {
+        self.apply(ops, false)
+    }
+
+    /// Checks the conditions, then writes the changes that passed in one batch. With
+    /// `all_or_none`, the first failure fails the whole call and nothing is written.
+    fn apply(
+        &self,
+        ops: Vec<(Vec<u8>, Condition, Change)>,
+        all_or_none: bool,
+    ) -> Result<Vec<Result<Item>>> {
         if ops.is_empty() {
             return Ok(Vec::new());
         }
         let (data, expiry, meta) = (self.data()?, self.cf(EXPIRY_CF)?, self.cf(META_CF)?);
         let mut last = lock(&self.writer);
         let now = now_nanos();
+        // Per change: the record it replaces (if any) once its condition holds.
         let mut olds = Vec::with_capacity(ops.len());
         // A set, not a search of the keys before each one: a batch of n keys is checked in
         // O(n), not O(n²).
         let mut seen = std::collections::HashSet::with_capacity(ops.len());
         for (key, condition, _) in &ops {
-            if !seen.insert(key.as_slice()) {
-                return Err(Error::AlreadyExists { key: key.clone() });
-            }
-            let old = match self.read_record(key) {
-                // An unconditional put may replace an undecodable record (its
-                // expiry-index entry, if any, is cleaned up by the sweep).
-                Err(error @ Error::Corrupt { .. }) if *condition == Condition::Any => {
-                    tracing::warn!(%error, "overwriting a corrupt record");
-                    None
-                }
-                other => other?,
+            let checked = if !seen.insert(key.as_slice()) {
+                Err(Error::AlreadyExists { key: key.clone() })
+            } else {
+                self.check(key, *condition, now)
             };
-            let live = old.as_ref().filter(|record| !record.is_expired(now));
-            condition.check(key, live.map(|record| record.revision))?;
-            olds.push(old);
+            match checked {
+                Err(error) if all_or_none => return Err(error),
+                checked => olds.push(checked),
+            }
         }
 
         let mut batch = WriteBatch::default();
+        let mut results = Vec::with_capacity(ops.len());
         let mut events = Vec::with_capacity(ops.len());
         let mut revision = *last;
         for ((key, _, change), old) in ops.into_iter().zip(olds) {
+            let old = match old {
+                Ok(old) => old,
+                Err(error) => {
+                    results.push(Err(error));
+                    continue;
+                }
+            };
             revision += 1;
             if let Some(old) = old.as_ref().filter(|old| old.expires != 0) {
                 batch.delete_cf(expiry, index_key(old.expires, &key));
             }
-            events.push(match change {
+            let event = match change {
                 Change::Put { value, expires } => {
                     let expires = nanos_from_time(expires);
                     batch.put_cf(data, &key, Record::encode(revision, expires, &value));
@@ -185,7 +209,12 @@ impl Inner {
                     batch.delete_cf(data, &key);
                     Event::delete(key, revision)
                 }
-            });
+            };
+            results.push(Ok(event.item.clone()));
+            events.push(event);
+        }
+        if events.is_empty() {
+            return Ok(results);
         }
         batch.put_cf(meta, REVISION_KEY, encode_revision(revision));
         // Not synced here: `sync_through` below fsyncs the WAL for a whole
@@ -193,14 +222,29 @@ impl Inner {
         self.db.write(batch)?;
         *last = revision;
         self.written.store(revision, Ordering::SeqCst);
-        let items = events.iter().map(|e| e.item.clone()).collect();
         for event in events {
             self.feed.publish(event);
         }
         drop(last);
 
         self.sync_through(revision)?;
-        Ok(items)
+        Ok(results)
+    }
+
+    /// The record under `key` (expired or not) if `condition` holds for it at `now`.
+    fn check(&self, key: &[u8], condition: Condition, now: i64) -> Result<Option<Record>> {
+        let old = match self.read_record(key) {
+            // An unconditional put may replace an undecodable record (its
+            // expiry-index entry, if any, is cleaned up by the sweep).
+            Err(error @ Error::Corrupt { .. }) if condition == Condition::Any => {
+                tracing::warn!(%error, "overwriting a corrupt record");
+                None
+            }
+            other => other?,
+        };
+        let live = old.as_ref().filter(|record| !record.is_expired(now));
+        condition.check(key, live.map(|record| record.revision))?;
+        Ok(old)
     }
 
     /// Group commit: returns once the WAL is fsynced through `revision`. One

@@ -31,7 +31,7 @@ use self::inner::{Inner, EXPIRY_CF, META_CF, REVISION_KEY};
 use crate::{
     feed::Feed,
     ops::{Change, Condition},
-    Backend, Error, Item, NewItem, Page, Result, Subscription, DEFAULT_FEED_CAPACITY,
+    Backend, Error, Item, NewItem, Page, Result, Subscription, Swap, DEFAULT_FEED_CAPACITY,
 };
 
 /// A [`Backend`] storing items in an embedded RocksDB database.
@@ -186,6 +186,11 @@ impl Backend for RocksBackend {
         let condition = Condition::Revision(expected_revision);
         self.write(key, condition, Change::Put { value, expires })
             .await
+    }
+
+    async fn compare_and_swap_each(&self, swaps: Vec<Swap>) -> Result<Vec<Result<Item>>> {
+        let ops = swaps.into_iter().map(Swap::into_op).collect();
+        self.blocking(move |inner| inner.write_each(ops)).await
     }
 
     async fn delete(&self, key: &[u8]) -> Result<u64> {

@@ -24,22 +24,24 @@ async fn put_roles(backend: &dyn Backend, count: usize) {
     }
 }
 
-/// Forwards the role events of `backend` to `tx` until something ends it.
-fn watch_roles(backend: &dyn Backend, tx: Sender) -> tokio::task::JoinHandle<()> {
-    let stopping = std::future::pending();
-    tokio::spawn(forward(stopping, backend.subscribe(), roles(), tx, None))
+/// The role events of `backend`, until something ends them.
+fn watch_roles(
+    backend: &dyn Backend,
+    stopping: impl Future<Output = ()> + Send + 'static,
+    expires: Option<SystemTime>,
+) -> Pin<Box<dyn Stream<Item = Result<Event, Status>> + Send>> {
+    Box::pin(events(stopping, backend.subscribe(), roles(), expires))
 }
 
 #[tokio::test]
 async fn a_lagging_watcher_is_ended_with_aborted_never_skipping() {
     let backend = Arc::new(MemoryBackend::with_feed_capacity(4));
-    let (tx, mut rx) = mpsc::channel(1);
-    let task = watch_roles(backend.as_ref(), tx);
+    let mut stream = watch_roles(backend.as_ref(), std::future::pending(), None);
     // Nobody reads while twenty writes go by: the feed's buffer of four overflows.
     put_roles(backend.as_ref(), 20).await;
     let mut delivered = 0;
     let status = loop {
-        match rx.recv().await.unwrap() {
+        match stream.next().await.unwrap() {
             Ok(event) => {
                 assert_eq!(event.r#type(), Operation::Put);
                 delivered += 1;
@@ -54,50 +56,71 @@ async fn a_lagging_watcher_is_ended_with_aborted_never_skipping() {
             && status.message().ends_with(" events behind; re-watch"),
         "{status:?}"
     );
-    assert!(rx.recv().await.is_none(), "the stream ends after the error");
-    task.await.unwrap();
+    assert!(
+        stream.next().await.is_none(),
+        "the stream ends after the error"
+    );
 }
 
 #[tokio::test]
-async fn streams_end_when_the_client_leaves_or_the_server_stops() {
-    let backend = Arc::new(MemoryBackend::new());
-    let (tx, rx) = mpsc::channel(8);
-    let task = watch_roles(backend.as_ref(), tx);
-    drop(rx);
-    tokio::time::timeout(Duration::from_secs(5), task)
-        .await
-        .unwrap()
-        .unwrap();
+async fn a_watcher_that_keeps_up_gets_every_event_in_order() {
+    let backend = Arc::new(MemoryBackend::with_feed_capacity(4));
+    let mut stream = watch_roles(backend.as_ref(), std::future::pending(), None);
+    let reader = tokio::spawn(async move {
+        let mut names = Vec::new();
+        while names.len() < 50 {
+            let event = stream.next().await.unwrap().unwrap();
+            let Some(EventResource::Role(role)) = event.resource else {
+                panic!("{event:?}");
+            };
+            names.push(role.metadata.unwrap_or_default().name);
+        }
+        names
+    });
+    for i in 0..50 {
+        let role = RoleV3 {
+            metadata: Some(portcullis_api::services::Metadata {
+                name: format!("r{i}"),
+                ..Default::default()
+            }),
+            ..RoleV3::default()
+        };
+        let key = format!("/roles/r{i}");
+        let value = prost::Message::encode_to_vec(&role);
+        backend.put(key.as_bytes(), value, None).await.unwrap();
+        // Room for the reader: the feed buffers only four.
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let names = reader.await.unwrap();
+    let expected: Vec<String> = (0..50).map(|i| format!("r{i}")).collect();
+    assert_eq!(names, expected);
+}
 
+#[tokio::test]
+async fn streams_end_when_the_server_stops() {
+    let backend = Arc::new(MemoryBackend::new());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let (tx, mut rx) = mpsc::channel(8);
     let stopping = async move {
         let _ = stopped.await;
     };
-    tokio::spawn(forward(stopping, backend.subscribe(), roles(), tx, None));
+    let mut stream = watch_roles(backend.as_ref(), stopping, None);
     put_roles(backend.as_ref(), 1).await;
-    assert!(rx.recv().await.unwrap().is_ok());
+    assert!(stream.next().await.unwrap().is_ok());
     stop.send(()).unwrap();
-    let status = rx.recv().await.unwrap().unwrap_err();
+    let status = stream.next().await.unwrap().unwrap_err();
     assert_eq!(status.code(), Code::Unavailable, "{status:?}");
-    assert!(rx.recv().await.is_none());
+    assert!(stream.next().await.is_none());
 }
 
 #[tokio::test]
 async fn streams_end_when_the_certificate_expires() {
     let backend = Arc::new(MemoryBackend::new());
-    let (tx, mut rx) = mpsc::channel(8);
     let soon = SystemTime::now() + Duration::from_millis(200);
-    let stopping = std::future::pending();
-    tokio::spawn(forward(
-        stopping,
-        backend.subscribe(),
-        roles(),
-        tx,
-        Some(soon),
-    ));
-    let status = rx.recv().await.unwrap().unwrap_err();
+    let mut stream = watch_roles(backend.as_ref(), std::future::pending(), Some(soon));
+    let status = stream.next().await.unwrap().unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated, "{status:?}");
+    assert!(stream.next().await.is_none());
 }
 
 #[test]
