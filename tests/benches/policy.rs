@@ -75,6 +75,9 @@ fn main() {
     let (native50, native99) = time(|| {
         assert!(predicate::evaluate(EXPRESSION, &input).unwrap());
     });
+    let (parse50, parse99) = time(|| {
+        assert!(predicate::parse(EXPRESSION).is_ok());
+    });
     let (inst50, inst99) = time(|| {
         assert!(trivial.eval_where(input.clone(), &host).unwrap());
     });
@@ -90,6 +93,12 @@ fn main() {
         "native (same evaluator, no sandbox)",
         us(native50),
         us(native99)
+    );
+    println!(
+        "{:<44} {:>12} {:>12}",
+        "  of which parsing the clause (native)",
+        us(parse50),
+        us(parse99)
     );
     println!(
         "{:<44} {:>12.1} {:>12.1}",
