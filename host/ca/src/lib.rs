@@ -19,7 +19,7 @@
 //! happens to its keys at each move; the server applies its decisions to the stored keys.
 //! [`ClientKey`] is the Ed25519 key pair clients such as `pctl auth sign` generate.
 //!
-//! [`public_key_pem_from_any`] turns an OpenSSH public key (or SPKI DER/PEM) into the SPKI PEM
+//! [`SubjectKey::from_any`] reads an OpenSSH public key (or SPKI DER/PEM) into the checked key
 //! a TLS client certificate is issued for, so one key pair can hold both certificates.
 //!
 //! # The identity in a certificate subject
@@ -93,7 +93,7 @@ pub use jwt::{
     app_token_key_id, jwks_from_public_pems, verify_app_token, AppTokenClaims, JwtAlgorithm,
     JwtAuthority,
 };
-pub use pubkey::public_key_pem_from_any;
+pub use pubkey::SubjectKey;
 pub use rotation::{
     due, plan, KeyChange, Mode, Phase, RotateRequest, Rotation, RotationError, Schedule,
     Transition, DEFAULT_GRACE_PERIOD,

@@ -1,8 +1,8 @@
 //! Public keys a client presents for signing, in whichever form it has them.
 //!
 //! One key pair can be signed into both an SSH certificate and a TLS client certificate:
-//! [`public_key_pem_from_any`] turns an OpenSSH `authorized_keys` line (or SPKI DER/PEM) into
-//! the SPKI PEM that [`crate::TlsAuthority::issue_client_cert`] takes.
+//! [`SubjectKey::from_any`] reads an OpenSSH `authorized_keys` line (or SPKI DER/PEM) once
+//! into the checked key that [`crate::TlsAuthority::issue_client_cert`] takes.
 
 use const_oid::ObjectIdentifier;
 use der::{Decode, DecodePem, Encode, EncodePem};
@@ -23,6 +23,16 @@ fn key_err(what: &str) -> impl Fn(String) -> Error + '_ {
     move |e| Error::PublicKey(format!("{what}: {e}"))
 }
 
+/// Refuses RSA keys shorter than 2048 bits.
+fn check_rsa_size(key: &rsa::RsaPublicKey) -> Result<()> {
+    if rsa::traits::PublicKeyParts::size(key) < 256 {
+        return Err(Error::PublicKey(
+            "RSA keys must have 2048 bits or more".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Checks that `spki` is a well-formed Ed25519, ECDSA P-256 or RSA (2048 bits or more) key.
 pub(crate) fn check_spki(spki: &SubjectPublicKeyInfoOwned) -> Result<()> {
     let der = spki
@@ -38,12 +48,7 @@ pub(crate) fn check_spki(spki: &SubjectPublicKeyInfoOwned) -> Result<()> {
         RSA_ENCRYPTION => {
             let key = rsa::RsaPublicKey::from_public_key_der(&der)
                 .map_err(|e| key_err("RSA")(e.to_string()))?;
-            if rsa::traits::PublicKeyParts::size(&key) < 256 {
-                return Err(Error::PublicKey(
-                    "RSA keys must have 2048 bits or more".into(),
-                ));
-            }
-            Ok(())
+            check_rsa_size(&key)
         }
         other => Err(Error::PublicKey(format!(
             "unsupported key algorithm {other} (known: Ed25519, ECDSA P-256, RSA)"
@@ -51,67 +56,86 @@ pub(crate) fn check_spki(spki: &SubjectPublicKeyInfoOwned) -> Result<()> {
     }
 }
 
-/// Reads a PEM `PUBLIC KEY` (SPKI) and checks it is a supported key.
-pub(crate) fn spki_from_pem(pem: &str) -> Result<SubjectPublicKeyInfoOwned> {
-    let spki = SubjectPublicKeyInfoOwned::from_pem(pem.trim()).map_err(|e| Error::Pem {
-        what: "public key",
-        reason: e.to_string(),
-    })?;
-    check_spki(&spki)?;
-    Ok(spki)
-}
+/// A client's public key, parsed and checked once (Ed25519, ECDSA P-256, or RSA of 2048 bits
+/// or more), ready to be certified by [`crate::TlsAuthority::issue_client_cert`] without
+/// being parsed or checked again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubjectKey(SubjectPublicKeyInfoOwned);
 
-/// Converts an OpenSSH public key to an SPKI PEM.
-fn openssh_to_pem(line: &str) -> Result<String> {
-    let key = ssh_key::PublicKey::from_openssh(line)
-        .map_err(|e| key_err("OpenSSH public key")(e.to_string()))?;
-    let le = spki::der::pem::LineEnding::LF;
-    let encoded = match key.key_data() {
-        KeyData::Ed25519(pk) => ed25519_dalek::VerifyingKey::from_bytes(&pk.0)
-            .map_err(|e| key_err("Ed25519")(e.to_string()))?
-            .to_public_key_pem(le),
-        KeyData::Ecdsa(ssh_key::public::EcdsaPublicKey::NistP256(point)) => {
-            p256::PublicKey::from_sec1_bytes(point.as_bytes())
-                .map_err(|e| key_err("ECDSA P-256")(e.to_string()))?
-                .to_public_key_pem(le)
+impl SubjectKey {
+    /// Reads a PEM `PUBLIC KEY` (SPKI) and checks it is a supported key.
+    pub fn from_pem(pem: &str) -> Result<Self> {
+        let spki = SubjectPublicKeyInfoOwned::from_pem(pem.trim()).map_err(|e| Error::Pem {
+            what: "public key",
+            reason: e.to_string(),
+        })?;
+        check_spki(&spki)?;
+        Ok(Self(spki))
+    }
+
+    /// Reads a public key given as SPKI PEM, SPKI DER or an OpenSSH `authorized_keys` line
+    /// (`ssh-ed25519`, `ecdsa-sha2-nistp256` or `ssh-rsa`, with an optional comment; options
+    /// before the key type are not accepted), and checks it.
+    pub fn from_any(input: &[u8]) -> Result<Self> {
+        if let Ok(text) = std::str::from_utf8(input) {
+            let text = text.trim();
+            if text.starts_with("-----BEGIN") {
+                return Self::from_pem(text);
+            }
+            if text.starts_with("ssh-") || text.starts_with("ecdsa-") {
+                return Self::from_openssh(text);
+            }
         }
-        KeyData::Rsa(pk) => rsa::RsaPublicKey::try_from(pk)
-            .map_err(|e| key_err("RSA")(e.to_string()))?
-            .to_public_key_pem(le),
-        _ => {
-            return Err(Error::PublicKey(format!(
+        let spki = SubjectPublicKeyInfoOwned::from_der(input).map_err(|e| {
+            Error::PublicKey(format!(
+                "not an SPKI PEM, SPKI DER or OpenSSH public key: {e}"
+            ))
+        })?;
+        check_spki(&spki)?;
+        Ok(Self(spki))
+    }
+
+    /// Converts an OpenSSH public key, checking it as it is decoded (once).
+    fn from_openssh(line: &str) -> Result<Self> {
+        let key = ssh_key::PublicKey::from_openssh(line)
+            .map_err(|e| key_err("OpenSSH public key")(e.to_string()))?;
+        let der = match key.key_data() {
+            KeyData::Ed25519(pk) => ed25519_dalek::VerifyingKey::from_bytes(&pk.0)
+                .map_err(|e| key_err("Ed25519")(e.to_string()))?
+                .to_public_key_der(),
+            KeyData::Ecdsa(ssh_key::public::EcdsaPublicKey::NistP256(point)) => {
+                p256::PublicKey::from_sec1_bytes(point.as_bytes())
+                    .map_err(|e| key_err("ECDSA P-256")(e.to_string()))?
+                    .to_public_key_der()
+            }
+            KeyData::Rsa(pk) => {
+                let key =
+                    rsa::RsaPublicKey::try_from(pk).map_err(|e| key_err("RSA")(e.to_string()))?;
+                check_rsa_size(&key)?;
+                key.to_public_key_der()
+            }
+            _ => {
+                return Err(Error::PublicKey(format!(
             "unsupported OpenSSH key type `{}` (known: ssh-ed25519, ecdsa-sha2-nistp256, ssh-rsa)",
             key.algorithm()
         )))
-        }
-    };
-    let pem = encoded.map_err(|e| key_err("cannot encode")(e.to_string()))?;
-    // Applies the same checks (e.g. RSA size) as to keys given as SPKI.
-    spki_from_pem(&pem)?;
-    Ok(pem)
-}
-
-/// Returns the SPKI `PUBLIC KEY` PEM of a public key given as SPKI PEM, SPKI DER or an
-/// OpenSSH `authorized_keys` line (`ssh-ed25519`, `ecdsa-sha2-nistp256` or `ssh-rsa`, with an
-/// optional comment; options before the key type are not accepted).
-pub fn public_key_pem_from_any(input: &[u8]) -> Result<String> {
-    if let Ok(text) = std::str::from_utf8(input) {
-        let text = text.trim();
-        if text.starts_with("-----BEGIN") {
-            let spki = spki_from_pem(text)?;
-            return spki_to_pem(&spki);
-        }
-        if text.starts_with("ssh-") || text.starts_with("ecdsa-") {
-            return openssh_to_pem(text);
-        }
+            }
+        };
+        let der = der.map_err(|e| key_err("cannot encode")(e.to_string()))?;
+        let spki = SubjectPublicKeyInfoOwned::from_der(der.as_bytes())
+            .map_err(|e| key_err("cannot encode")(e.to_string()))?;
+        Ok(Self(spki))
     }
-    let spki = SubjectPublicKeyInfoOwned::from_der(input).map_err(|e| {
-        Error::PublicKey(format!(
-            "not an SPKI PEM, SPKI DER or OpenSSH public key: {e}"
-        ))
-    })?;
-    check_spki(&spki)?;
-    spki_to_pem(&spki)
+
+    /// The key as a PEM `PUBLIC KEY`.
+    pub fn to_pem(&self) -> Result<String> {
+        spki_to_pem(&self.0)
+    }
+
+    /// The key's SPKI.
+    pub(crate) fn spki(&self) -> &SubjectPublicKeyInfoOwned {
+        &self.0
+    }
 }
 
 /// PEM encoding of an SPKI.
@@ -123,6 +147,10 @@ pub(crate) fn spki_to_pem(spki: &SubjectPublicKeyInfoOwned) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn public_key_pem_from_any(input: &[u8]) -> Result<String> {
+        SubjectKey::from_any(input)?.to_pem()
+    }
     use rand_core::OsRng;
     use ssh_key::{Algorithm, EcdsaCurve, PrivateKey};
 
@@ -155,6 +183,18 @@ mod tests {
         let pem = public_key_pem_from_any(line.as_bytes()).unwrap();
         let back = rsa::RsaPublicKey::from_public_key_pem(&pem).unwrap();
         assert_eq!(back, rsa.to_public_key());
+    }
+
+    #[test]
+    fn short_rsa_keys_are_refused_in_every_form() {
+        let rsa = rsa::RsaPrivateKey::new(&mut OsRng, 1024).unwrap();
+        let ssh = ssh_key::public::RsaPublicKey::try_from(rsa.to_public_key()).unwrap();
+        let line = ssh_key::PublicKey::from(ssh).to_openssh().unwrap();
+        let der = rsa.to_public_key().to_public_key_der().unwrap();
+        for input in [line.as_bytes(), der.as_bytes()] {
+            let err = SubjectKey::from_any(input).unwrap_err();
+            assert!(err.to_string().contains("RSA"), "{err}");
+        }
     }
 
     #[test]

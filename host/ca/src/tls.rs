@@ -25,7 +25,7 @@ use zeroize::Zeroizing;
 
 use crate::ecdsa::{Encoding, P256Signer};
 use crate::identity::{Identity, CN, O};
-use crate::pubkey::{spki_from_pem, RSA_ENCRYPTION};
+use crate::pubkey::{SubjectKey, RSA_ENCRYPTION};
 use crate::x509::{
     authority_key_id_ext, cert_to_pem, extension, first_cert_der, parse_cert, sha1_key_id, sign,
     subject_key_id, subject_key_id_ext, validity, CertFields, NameBuilder,
@@ -70,8 +70,8 @@ pub struct HostTlsRequest {
     pub dns_names: Vec<String>,
     /// IP addresses the host serves under.
     pub ips: Vec<IpAddr>,
-    /// The host's public key as a PEM `PUBLIC KEY`; without it a key pair is generated.
-    pub public_key_pem: Option<String>,
+    /// The host's public key; without it a key pair is generated.
+    pub public_key: Option<SubjectKey>,
 }
 
 /// A TLS certificate authority: a CA certificate and its ECDSA P-256 signing key.
@@ -302,12 +302,12 @@ impl TlsAuthority {
         cert_to_pem(&cert)
     }
 
-    /// The subject key: the given PEM `PUBLIC KEY`, or a generated key pair.
+    /// The subject key: the given (already checked) key, or a generated key pair.
     fn subject_key(
-        public_key_pem: Option<&str>,
+        public_key: Option<&SubjectKey>,
     ) -> Result<(SubjectPublicKeyInfoOwned, Option<Zeroizing<String>>)> {
-        match public_key_pem {
-            Some(pem) => Ok((spki_from_pem(pem)?, None)),
+        match public_key {
+            Some(key) => Ok((key.spki().clone(), None)),
             None => generate_key().map(|(spki, pem)| (spki, Some(pem))),
         }
     }
@@ -339,20 +339,20 @@ impl TlsAuthority {
     }
 
     /// Issues a client certificate carrying `identity` in its subject (see the table in the
-    /// crate docs); `identity.expires` is ignored, `ttl` decides. With `public_key_pem` (a
-    /// PEM `PUBLIC KEY`: Ed25519, ECDSA P-256 or RSA; see [`crate::public_key_pem_from_any`])
-    /// the certificate is for that key; without it a P-256 key pair is generated and returned
+    /// crate docs); `identity.expires` is ignored, `ttl` decides. With `public_key` (read with
+    /// [`SubjectKey::from_any`] or [`SubjectKey::from_pem`]) the certificate is for that key;
+    /// without it a P-256 key pair is generated and returned
     /// with the certificate.
     pub fn issue_client_cert(
         &self,
         identity: &Identity,
-        public_key_pem: Option<&str>,
+        public_key: Option<&SubjectKey>,
         now: SystemTime,
         ttl: Duration,
     ) -> Result<IssuedCert> {
         let (validity, not_after) = validity(now, ttl)?;
         let subject = identity.to_subject(not_after)?;
-        let (public_key, key_pem) = Self::subject_key(public_key_pem)?;
+        let (public_key, key_pem) = Self::subject_key(public_key)?;
         let cert_pem = self.issue(
             subject,
             public_key,
@@ -402,7 +402,7 @@ impl TlsAuthority {
         }
         let (validity, not_after) = validity(now, ttl)?;
         let subject = identity.to_subject(not_after)?;
-        let (public_key, key_pem) = Self::subject_key(req.public_key_pem.as_deref())?;
+        let (public_key, key_pem) = Self::subject_key(req.public_key.as_ref())?;
         let cert_pem = self.issue(
             subject,
             public_key,

@@ -209,9 +209,7 @@ fn minimal_identity_and_refusals() {
     assert!(ca
         .issue_client_cert(&id, None, now, Duration::ZERO)
         .is_err());
-    let err = ca
-        .issue_client_cert(&id, Some("not a key"), now, HOUR)
-        .unwrap_err();
+    let err = crate::SubjectKey::from_pem("not a key").unwrap_err();
     assert!(err.to_string().contains("public key"), "{err}");
 }
 
@@ -302,14 +300,18 @@ fn keys_from_ssh_and_spki_sign_verifiable_client_certs() {
     let id = alice();
     let ed = ssh_key::PrivateKey::random(&mut OsRng, ssh_key::Algorithm::Ed25519).unwrap();
     let line = ed.public_key().to_openssh().unwrap();
-    let ed_pem = crate::public_key_pem_from_any(line.as_bytes()).unwrap();
+    let ed_pem = crate::SubjectKey::from_any(line.as_bytes())
+        .unwrap()
+        .to_pem()
+        .unwrap();
     let p256_pem = {
         let key = SigningKey::random(&mut OsRng);
         let spki = public_spki(&key).unwrap();
         crate::pubkey::spki_to_pem(&spki).unwrap()
     };
     for pem in [&ed_pem, &p256_pem] {
-        let issued = ca.issue_client_cert(&id, Some(pem), now, HOUR).unwrap();
+        let key = crate::SubjectKey::from_pem(pem).unwrap();
+        let issued = ca.issue_client_cert(&id, Some(&key), now, HOUR).unwrap();
         assert!(issued.key_pem.is_none());
         let der = pem_der(&issued.cert_pem);
         let cert = parse_cert(&der).unwrap();
@@ -336,7 +338,7 @@ fn host_certs_carry_system_roles_and_names() {
         system_role: "Node".into(),
         dns_names: vec!["node-1.example.com".into()],
         ips: vec!["10.0.0.7".parse().unwrap(), "::1".parse().unwrap()],
-        public_key_pem: None,
+        public_key: None,
     };
     let issued = ca.issue_host_cert(&req, now, HOUR).unwrap();
     assert!(issued.key_pem.is_some());

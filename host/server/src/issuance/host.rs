@@ -121,7 +121,7 @@ pub fn issue(
             Err(_) => dns_names.push(extra.clone()),
         }
     }
-    let tls_pem = portcullis_ca::public_key_pem_from_any(&params.public_tls_key)?;
+    let tls_key = portcullis_ca::SubjectKey::from_any(&params.public_tls_key)?;
     let tls = keyring.host.tls.issue_host_cert(
         &HostTlsRequest {
             host_id: params.host_id.clone(),
@@ -130,7 +130,7 @@ pub fn issue(
             system_role: role.to_owned(),
             dns_names,
             ips,
-            public_key_pem: Some(tls_pem),
+            public_key: Some(tls_key),
         },
         now,
         ttl,

@@ -309,7 +309,7 @@ pub async fn issue(
         }
         _ => None,
     };
-    let public_pem = portcullis_ca::public_key_pem_from_any(&params.public_key)?;
+    let public_key = portcullis_ca::SubjectKey::from_any(&params.public_key)?;
     let identity = Identity {
         username: params.username.clone(),
         roles: role_names,
@@ -325,7 +325,7 @@ pub async fn issue(
     let tls = keyring
         .user
         .tls
-        .issue_client_cert(&identity, Some(&public_pem), now, ttl)?;
+        .issue_client_cert(&identity, Some(&public_key), now, ttl)?;
     Ok(UserCerts {
         ssh,
         tls: tls.cert_pem,

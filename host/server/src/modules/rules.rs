@@ -1,5 +1,10 @@
 //! Role rules' `where` clauses and `actions`, run by the `predicate` module in the registry
 //! (the built-in one, or an uploaded replacement).
+//!
+//! Each evaluation runs in [`tokio::task::block_in_place`]: a module's host imports may wait
+//! for the store. Only the Wasm call leaves the async worker, so a decision that runs no
+//! clause (most of them: Cedar's answer is remembered) never hands the worker's other tasks
+//! to another thread.
 
 use std::sync::Arc;
 
@@ -43,13 +48,15 @@ fn hook_error(e: EvalError) -> HookError {
 
 impl RuleHooks for WasmRuleHooks {
     fn eval_where(&self, input: Arc<Value>) -> Result<bool, HookError> {
-        let result = self.predicate()?.eval_where(input, &self.host);
+        let predicate = self.predicate()?;
+        let result = tokio::task::block_in_place(|| predicate.eval_where(input, &self.host));
         crate::diag::metrics().evaluation(PREDICATE_MODULE, result.is_ok());
         result.map_err(hook_error)
     }
 
     fn run_action(&self, input: Arc<Value>) -> Result<Vec<String>, HookError> {
-        let effects = self.predicate()?.eval_action(input, &self.host);
+        let predicate = self.predicate()?;
+        let effects = tokio::task::block_in_place(|| predicate.eval_action(input, &self.host));
         crate::diag::metrics().evaluation(PREDICATE_MODULE, effects.is_ok());
         let effects = effects.map_err(hook_error)?;
         Ok(effects

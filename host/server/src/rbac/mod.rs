@@ -155,9 +155,8 @@ impl Subject {
             resource,
             namespace: namespace_of(resource),
         };
-        // `where` clauses run Wasm and may read the store: off the async worker.
-        let decision =
-            tokio::task::block_in_place(|| state.authz.decide(&self.roles, &request, &hooks));
+        // The hooks move each Wasm evaluation off the async worker (it may read the store).
+        let decision = state.authz.decide(&self.roles, &request, &hooks);
         crate::diag::metrics().decision(decision.as_ref().map(|d| d.allowed));
         decision
     }

@@ -97,11 +97,11 @@ fn check_clauses(role: &RoleV3, hooks: &impl RuleHooks) -> Result<(), RoleError>
         };
         for (i, rule) in conditions.rules.iter().enumerate() {
             if !rule.r#where.trim().is_empty() {
-                let result = tokio::task::block_in_place(|| hooks.eval_where(input(&rule.r#where)));
+                let result = hooks.eval_where(input(&rule.r#where));
                 check(format!("spec.{side}.rules[{i}].where"), result.map(drop))?;
             }
             for (j, action) in rule.actions.iter().enumerate() {
-                let result = tokio::task::block_in_place(|| hooks.run_action(input(action)));
+                let result = hooks.run_action(input(action));
                 check(
                     format!("spec.{side}.rules[{i}].actions[{j}]"),
                     result.map(drop),
