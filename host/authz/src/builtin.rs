@@ -2,7 +2,8 @@
 //! (held by the bootstrap admin identity; a user gets it only if its spec names it) and the
 //! system roles of hosts, each with the least privileges its RPCs need.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, LazyLock};
 
 use portcullis_api::services::{Metadata, RoleConditions, RoleOptions, RoleSpecV3, RoleV3, Rule};
 use portcullis_api::wrappers::StringValues;
@@ -255,6 +256,19 @@ pub fn role_named(name: &str) -> Option<RoleV3> {
             ..RoleConditions::default()
         },
     ))
+}
+
+/// The built-in role called `name` (see [`role_named`]), built once and shared: what every
+/// request's caller holds.
+pub fn shared(name: &str) -> Option<Arc<RoleV3>> {
+    static ROLES: LazyLock<HashMap<&'static str, Arc<RoleV3>>> = LazyLock::new(|| {
+        [ADMIN, IMPLICIT]
+            .iter()
+            .chain(&SYSTEM_ROLES)
+            .filter_map(|name| Some((*name, Arc::new(role_named(name)?))))
+            .collect()
+    });
+    ROLES.get(name).cloned()
 }
 
 /// Whether `name` is reserved for a built-in role (stored roles may not use it).

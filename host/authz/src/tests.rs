@@ -379,6 +379,16 @@ fn builtin_roles() {
     // gets nothing of the `Web` or `Node` system role.
     assert!(!crate::builtin::is_reserved("web") && !crate::builtin::is_reserved("node"));
     assert!(crate::builtin::role_named("web").is_none());
+    // The shared copies are the same roles, one per name.
+    for name in ["admin", crate::builtin::IMPLICIT, "Node", "Proxy", "App"] {
+        let shared = crate::builtin::shared(name).unwrap();
+        assert_eq!(*shared, crate::builtin::role_named(name).unwrap());
+        assert!(std::sync::Arc::ptr_eq(
+            &shared,
+            &crate::builtin::shared(name).unwrap()
+        ));
+    }
+    assert!(crate::builtin::shared("web").is_none());
     let err = crate::validate::role(&crate::builtin::admin()).unwrap_err();
     assert_eq!(
         err.problem,

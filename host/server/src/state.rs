@@ -28,6 +28,9 @@ pub struct State {
     pub roles: Collection<RoleV3>,
     /// Roles as every request reads them (its caller's): decoded, cached, exact.
     pub role_cache: crate::resources::Cached<RoleV3>,
+    /// Users as every request's decision sees its caller ([`crate::users::policy_view_of`];
+    /// `null` if a user cannot be shown): cached, exact.
+    pub user_views: crate::resources::Cached<UserV2, serde_json::Value>,
     /// Certificate authorities as stored.
     pub authorities: Collection<CertAuthorityV2>,
     /// Certificate authorities loaded and ready to sign.
@@ -86,6 +89,9 @@ impl State {
             users: Collection::new(backend.clone()),
             roles: Collection::new(backend.clone()),
             role_cache: crate::resources::Cached::new(backend.clone()),
+            user_views: crate::resources::Cached::with_view(backend.clone(), |user| {
+                crate::users::policy_view_of(user).unwrap_or_default()
+            }),
             authorities: Collection::new(backend.clone()),
             audit: AuditLog::new(backend.clone()),
             tokens: Tokens::new(Collection::new(backend.clone()), Vec::new()),

@@ -108,16 +108,17 @@ pub struct Subject {
     pub roles: Vec<Arc<RoleV3>>,
     /// The user as `where` clauses see it: the stored user without secrets, or what the
     /// certificate says (hosts, the bootstrap admin).
-    pub user: Value,
+    pub user: Arc<Value>,
 }
 
 impl Subject {
     /// Reads the roles and the user `identity` names.
     pub async fn load(state: &State, identity: &Identity) -> Result<Subject, ResourceError> {
-        let mut roles = vec![Arc::new(builtin::implicit())];
+        let mut roles = Vec::with_capacity(1 + identity.roles.len());
+        roles.extend(builtin::shared(builtin::IMPLICIT));
         for name in identity.roles.iter().chain(&identity.system_roles) {
-            if let Some(role) = builtin::role_named(name) {
-                roles.push(Arc::new(role));
+            if let Some(role) = builtin::shared(name) {
+                roles.push(role);
             } else if let Some(role) = state.role_cache.find(name).await? {
                 roles.push(role);
             } else {
@@ -210,17 +211,19 @@ fn namespace_of(resource: &Value) -> &str {
 }
 
 /// The user as `where` clauses see it.
-async fn user_resource(state: &State, identity: &Identity) -> Result<Value, ResourceError> {
-    if let Some(value) = crate::users::policy_view(&state.users, &identity.username).await? {
-        return Ok(value);
+async fn user_resource(state: &State, identity: &Identity) -> Result<Arc<Value>, ResourceError> {
+    if let Some(view) = state.user_views.find(&identity.username).await? {
+        if !view.is_null() {
+            return Ok(view);
+        }
     }
     let traits: BTreeMap<&String, &Vec<String>> = identity.traits.iter().collect();
-    Ok(json!({
+    Ok(Arc::new(json!({
         "kind": "user",
         "version": "v2",
         "metadata": {"name": identity.username},
         "spec": {"roles": identity.roles, "traits": traits},
-    }))
+    })))
 }
 
 /// The identity of `user` as its roles and traits say: the caller itself when `user` is

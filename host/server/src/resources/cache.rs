@@ -1,5 +1,5 @@
-//! A read-through cache of decoded resources of one kind, for what every request reads
-//! (the caller's roles).
+//! A read-through cache of decoded resources of one kind (or of a view of each, e.g. a user
+//! as `where` clauses see it), for what every request reads: the caller's roles and user.
 //!
 //! It is exact, not eventually consistent: it is only used on an embedded store, whose feed
 //! carries every write's event before the write is acknowledged
@@ -18,15 +18,18 @@ use super::{Collection, Resource, ResourceError};
 /// Entries kept before the cache is emptied.
 pub const MAX_CACHED: usize = 16_384;
 
-/// Resources of kind `T` by name, decoded.
-pub struct Cached<T> {
+/// Resources of kind `T` by name, decoded and turned into a `V` (by default the resource
+/// itself).
+pub struct Cached<T, V = T> {
     collection: Collection<T>,
-    state: Option<Mutex<CacheState<T>>>,
+    /// Turns a resource read from the store into what is cached and returned.
+    view: fn(T) -> V,
+    state: Option<Mutex<CacheState<V>>>,
 }
 
-struct CacheState<T> {
+struct CacheState<V> {
     feed: Subscription,
-    entries: HashMap<String, Arc<T>>,
+    entries: HashMap<String, Arc<V>>,
     /// Bumped on every change seen: a read that started before a change must not fill.
     generation: u64,
 }
@@ -35,6 +38,13 @@ impl<T: Resource> Cached<T> {
     /// A cache over `backend`'s resources of kind `T` (reads go straight to the store when
     /// its feed is not synchronous).
     pub fn new(backend: Arc<dyn Backend>) -> Self {
+        Self::with_view(backend, |resource| resource)
+    }
+}
+
+impl<T: Resource, V> Cached<T, V> {
+    /// A cache of `view` of each of `backend`'s resources of kind `T`.
+    pub fn with_view(backend: Arc<dyn Backend>, view: fn(T) -> V) -> Self {
         let state = backend.feed_is_synchronous().then(|| {
             Mutex::new(CacheState {
                 feed: backend.subscribe(),
@@ -44,14 +54,16 @@ impl<T: Resource> Cached<T> {
         });
         Cached {
             collection: Collection::new(backend),
+            view,
             state,
         }
     }
 
-    /// The resource `name`, `None` if absent.
-    pub async fn find(&self, name: &str) -> Result<Option<Arc<T>>, ResourceError> {
+    /// The resource `name` (its view), `None` if absent.
+    pub async fn find(&self, name: &str) -> Result<Option<Arc<V>>, ResourceError> {
+        let view = |found: Option<T>| found.map(|resource| Arc::new((self.view)(resource)));
         let Some(state) = &self.state else {
-            return Ok(self.collection.find(name).await?.map(Arc::new));
+            return Ok(view(self.collection.find(name).await?));
         };
         let generation = {
             let state = self.lock(state);
@@ -60,7 +72,7 @@ impl<T: Resource> Cached<T> {
             }
             state.generation
         };
-        let found = self.collection.find(name).await?.map(Arc::new);
+        let found = view(self.collection.find(name).await?);
         if let Some(resource) = &found {
             let mut state = self.lock(state);
             if state.generation == generation {
@@ -86,7 +98,7 @@ impl<T: Resource> Cached<T> {
     }
 
     /// The state with every change acknowledged so far applied.
-    fn lock<'a>(&self, state: &'a Mutex<CacheState<T>>) -> MutexGuard<'a, CacheState<T>> {
+    fn lock<'a>(&self, state: &'a Mutex<CacheState<V>>) -> MutexGuard<'a, CacheState<V>> {
         // A panic while holding the lock leaves at worst a stale generation, which only
         // prevents a fill.
         let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
@@ -202,5 +214,22 @@ mod tests {
         // And it keeps following the store afterwards.
         roles.upsert(&role("dev", "newer")).await.unwrap();
         assert_eq!(label(&cache.find("dev").await.unwrap().unwrap()), "newer");
+    }
+
+    #[tokio::test]
+    async fn a_cached_view_follows_every_write_of_its_resource() {
+        let backend: Arc<dyn Backend> = Arc::new(MemoryBackend::new());
+        let roles: Collection<RoleV3> = Collection::new(backend.clone());
+        let labels: Cached<RoleV3, String> = Cached::with_view(backend.clone(), |role| {
+            role.metadata
+                .map(|m| m.labels["v"].clone())
+                .unwrap_or_default()
+        });
+        roles.create(&role("dev", "1")).await.unwrap();
+        assert_eq!(labels.find("dev").await.unwrap().unwrap().as_str(), "1");
+        roles.upsert(&role("dev", "2")).await.unwrap();
+        assert_eq!(labels.find("dev").await.unwrap().unwrap().as_str(), "2");
+        roles.delete("dev").await.unwrap();
+        assert!(labels.find("dev").await.unwrap().is_none());
     }
 }

@@ -39,7 +39,11 @@ pub(super) async fn create(state: &State, request: Request<AccessRequestV3>) -> 
         roles: &roles,
     };
     Context::from(state)
-        .create(request.into_inner(), requester, subject.user.clone())
+        .create(
+            request.into_inner(),
+            requester,
+            serde_json::Value::clone(&subject.user),
+        )
         .await?;
     Ok(())
 }

@@ -88,8 +88,12 @@ pub async fn policy_view(
     users: &Collection<UserV2>,
     name: &str,
 ) -> Result<Option<serde_json::Value>, ResourceError> {
-    let user = users.find(name).await?;
-    Ok(user.and_then(|user| serde_json::to_value(user.without_secrets()).ok()))
+    Ok(users.find(name).await?.and_then(policy_view_of))
+}
+
+/// `user` as policy modules and `where` clauses see it (without secrets).
+pub fn policy_view_of(user: UserV2) -> Option<serde_json::Value> {
+    serde_json::to_value(user.without_secrets()).ok()
 }
 
 /// The users `request` asks for, by name, with their secrets only if `with_secrets`.
