@@ -6,7 +6,7 @@
 //! Run on demand (not in CI): `cargo bench -p portcullis-tests --bench policy --profile dev`
 //! (`BENCH_SECONDS=N` changes the time of the throughput measurement, default 3).
 //! `PROFILE_WASM=predicate` (or `trivial`) only evaluates that module in a loop for 3 s, for
-//! a profiler (`perf record`).
+//! a profiler (`perf record`); `PROFILE_WASM=parse` only parses the clause natively.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -57,6 +57,13 @@ fn main() {
     assert!(predicate.eval_where(input.clone(), &host).unwrap());
     assert!(predicate::evaluate(EXPRESSION, &input).unwrap());
 
+    if std::env::var_os("PROFILE_WASM").is_some_and(|which| which == "parse") {
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline {
+            std::hint::black_box(predicate::parse(EXPRESSION).unwrap());
+        }
+        return;
+    }
     if let Some(which) = std::env::var_os("PROFILE_WASM") {
         let module = if which == "trivial" {
             &trivial
