@@ -21,6 +21,7 @@ mod durability;
 mod foundation;
 mod ha;
 mod kube;
+mod limits;
 mod openssh_harness;
 mod paging;
 mod passwords;

@@ -90,6 +90,9 @@ pub struct FileConfig {
     /// clients from before paging ask); more is refused, naming the paging fields (default
     /// 10000).
     pub max_unpaged_list: Option<usize>,
+    /// The most client connections open at once, handshakes in progress included; more are
+    /// closed as they arrive (default 10000).
+    pub max_connections: Option<usize>,
 }
 
 /// The `users:` section of the configuration file.
@@ -222,6 +225,8 @@ pub struct Config {
     pub users: crate::users::Settings,
     /// The most items an unpaged listing returns.
     pub max_unpaged_list: usize,
+    /// The most client connections open at once.
+    pub max_connections: usize,
 }
 
 pub(crate) fn interval(
@@ -419,6 +424,11 @@ impl FileConfig {
             self.max_unpaged_list,
             crate::resources::paging::DEFAULT_MAX_UNPAGED,
         )?;
+        let max_connections = positive(
+            "max_connections",
+            self.max_connections,
+            crate::transport::DEFAULT_MAX_CONNECTIONS,
+        )?;
         let storage = self.storage.resolve(flags.storage)?;
         let diag_addr = match flags.diag_addr.or(self.diag_addr) {
             None => None,
@@ -430,6 +440,7 @@ impl FileConfig {
         Ok(Config {
             users,
             max_unpaged_list,
+            max_connections,
             session_limits,
             storage,
             diag_addr,
@@ -503,19 +514,24 @@ mod tests {
     }
 
     #[test]
-    fn the_unpaged_listing_maximum_is_positive() {
-        let cfg = FileConfig::parse("").unwrap().resolve(Overrides::default());
-        assert_eq!(cfg.unwrap().max_unpaged_list, 10_000);
-        let cfg = FileConfig::parse("max_unpaged_list: 50\n").unwrap();
-        assert_eq!(
-            cfg.resolve(Overrides::default()).unwrap().max_unpaged_list,
-            50
-        );
-        let err = FileConfig::parse("max_unpaged_list: 0\n")
-            .unwrap()
-            .resolve(Overrides::default())
-            .unwrap_err();
-        assert!(err.to_string().contains("max_unpaged_list"), "{err}");
+    fn maximums_have_defaults_and_must_be_positive() {
+        type Field = fn(&Config) -> usize;
+        let fields: [(&str, usize, Field); 2] = [
+            ("max_unpaged_list", 10_000, |c| c.max_unpaged_list),
+            ("max_connections", 10_000, |c| c.max_connections),
+        ];
+        let defaults = FileConfig::parse("").unwrap().resolve(Overrides::default());
+        let defaults = defaults.unwrap();
+        for (name, default, field) in fields {
+            assert_eq!(field(&defaults), default, "{name}");
+            let cfg = FileConfig::parse(&format!("{name}: 3\n")).unwrap();
+            assert_eq!(field(&cfg.resolve(Overrides::default()).unwrap()), 3);
+            let err = FileConfig::parse(&format!("{name}: 0\n"))
+                .unwrap()
+                .resolve(Overrides::default())
+                .unwrap_err();
+            assert!(err.to_string().contains(name), "{err}");
+        }
     }
 
     #[test]

@@ -144,7 +144,13 @@ async fn serve(config: crate::config::Config) -> anyhow::Result<()> {
         "auth server ready"
     );
     println!("listening on {local}");
-    let served = crate::transport::serve(listener, state.clone(), shutdown_signal()).await;
+    let served = crate::transport::serve(
+        listener,
+        state.clone(),
+        config.max_connections,
+        shutdown_signal(),
+    )
+    .await;
     follower.abort();
     for duty in duties {
         duty.abort();

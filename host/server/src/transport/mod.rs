@@ -56,15 +56,20 @@ pub(crate) async fn authorize<T>(
     Ok(crate::rbac::authorize(state, identity, rpc, target).await?)
 }
 
-/// Serves the auth service on `listener` (mutual TLS with the key ring's current trust)
-/// until `shutdown` resolves; then streams that would otherwise never end (WatchEvents) are
+/// The most client connections open at once unless the configuration says otherwise.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+
+/// Serves the auth service on `listener` (mutual TLS with the key ring's current trust), to
+/// at most `max_connections` connections at once (see [`tls::incoming`]), until `shutdown`
+/// resolves; then streams that would otherwise never end (WatchEvents) are
 /// told to end, so the graceful shutdown does not wait for them.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: Arc<State>,
+    max_connections: usize,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), tonic::transport::Error> {
-    let incoming = tls::incoming(listener, state.keyring.tls());
+    let incoming = tls::incoming(listener, state.keyring.tls(), max_connections);
     let stopping = state.clone();
     tonic::transport::Server::builder()
         .layer(crate::diag::RpcMetricsLayer)

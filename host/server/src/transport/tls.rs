@@ -22,7 +22,7 @@ use std::time::Duration;
 use portcullis_ca::Identity;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 use tonic::transport::server::Connected;
@@ -58,6 +58,8 @@ impl PeerInfo {
 pub struct AuthenticatedStream {
     inner: TlsStream<TcpStream>,
     info: PeerInfo,
+    /// The connection's place among the `max_connections`, given back when it closes.
+    _slot: OwnedSemaphorePermit,
 }
 
 impl Connected for AuthenticatedStream {
@@ -110,11 +112,17 @@ impl AsyncWrite for AuthenticatedStream {
 
 /// Accepts connections on `listener`, performs the TLS handshake of each in its own task and
 /// yields the connections whose client certificate carries an identity.
+///
+/// At most `max_connections` are open at once, counting those still in their handshake (so
+/// that clients which never finish it cannot hold more than that many, each for at most
+/// the handshake timeout); a connection past the limit is closed as soon as it is accepted.
 pub fn incoming(
     listener: TcpListener,
     tls: Arc<TlsState>,
+    max_connections: usize,
 ) -> tokio_stream::wrappers::ReceiverStream<io::Result<AuthenticatedStream>> {
     let (tx, rx) = mpsc::channel(64);
+    let slots = Arc::new(Semaphore::new(max_connections));
     tokio::spawn(async move {
         loop {
             let (tcp, addr) = match listener.accept().await {
@@ -128,6 +136,14 @@ pub fn incoming(
             if tx.is_closed() {
                 break;
             }
+            let Ok(slot) = slots.clone().try_acquire_owned() else {
+                tracing::info!(
+                    peer = %addr,
+                    max_connections,
+                    "connection closed: max_connections are open"
+                );
+                continue;
+            };
             let Some(config) = tls.config() else {
                 tracing::warn!(peer = %addr, "no TLS configuration yet; connection dropped");
                 continue;
@@ -146,7 +162,12 @@ pub fn incoming(
                                 authority_key_id,
                                 trust,
                             };
-                            let _ = tx.send(Ok(AuthenticatedStream { inner: tls, info })).await;
+                            let stream = AuthenticatedStream {
+                                inner: tls,
+                                info,
+                                _slot: slot,
+                            };
+                            let _ = tx.send(Ok(stream)).await;
                         }
                         Err(reason) => {
                             tracing::info!(peer = %addr, %reason, "refused client certificate")
