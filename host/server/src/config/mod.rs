@@ -93,6 +93,12 @@ pub struct FileConfig {
     /// The most client connections open at once, handshakes in progress included; more are
     /// closed as they arrive (default 10000).
     pub max_connections: Option<usize>,
+    /// The most calls open at once on one connection; a client's further calls wait
+    /// (default 1000).
+    pub max_streams_per_connection: Option<u32>,
+    /// The largest request message accepted, in bytes; larger ones fail with OUT_OF_RANGE
+    /// (default 4194304, 4 MiB).
+    pub max_message_bytes: Option<usize>,
 }
 
 /// The `users:` section of the configuration file.
@@ -225,8 +231,8 @@ pub struct Config {
     pub users: crate::users::Settings,
     /// The most items an unpaged listing returns.
     pub max_unpaged_list: usize,
-    /// The most client connections open at once.
-    pub max_connections: usize,
+    /// What the transport allows its clients.
+    pub transport: crate::transport::TransportLimits,
 }
 
 pub(crate) fn interval(
@@ -251,14 +257,14 @@ pub(crate) fn interval(
 }
 
 /// `value`, or `default` when unset; zero is refused.
-fn positive(
+fn positive<N: Default + PartialEq>(
     field: &'static str,
-    value: Option<usize>,
-    default: usize,
-) -> Result<usize, ConfigError> {
+    value: Option<N>,
+    default: N,
+) -> Result<N, ConfigError> {
     match value {
         None => Ok(default),
-        Some(0) => Err(ConfigError::Invalid {
+        Some(zero) if zero == N::default() => Err(ConfigError::Invalid {
             field,
             message: "must be larger than zero".into(),
         }),
@@ -424,11 +430,24 @@ impl FileConfig {
             self.max_unpaged_list,
             crate::resources::paging::DEFAULT_MAX_UNPAGED,
         )?;
-        let max_connections = positive(
-            "max_connections",
-            self.max_connections,
-            crate::transport::DEFAULT_MAX_CONNECTIONS,
-        )?;
+        let defaults = crate::transport::TransportLimits::default();
+        let transport = crate::transport::TransportLimits {
+            max_connections: positive(
+                "max_connections",
+                self.max_connections,
+                defaults.max_connections,
+            )?,
+            max_streams_per_connection: positive(
+                "max_streams_per_connection",
+                self.max_streams_per_connection,
+                defaults.max_streams_per_connection,
+            )?,
+            max_message_bytes: positive(
+                "max_message_bytes",
+                self.max_message_bytes,
+                defaults.max_message_bytes,
+            )?,
+        };
         let storage = self.storage.resolve(flags.storage)?;
         let diag_addr = match flags.diag_addr.or(self.diag_addr) {
             None => None,
@@ -440,7 +459,7 @@ impl FileConfig {
         Ok(Config {
             users,
             max_unpaged_list,
-            max_connections,
+            transport,
             session_limits,
             storage,
             diag_addr,
@@ -516,9 +535,15 @@ mod tests {
     #[test]
     fn maximums_have_defaults_and_must_be_positive() {
         type Field = fn(&Config) -> usize;
-        let fields: [(&str, usize, Field); 2] = [
+        let fields: [(&str, usize, Field); 4] = [
             ("max_unpaged_list", 10_000, |c| c.max_unpaged_list),
-            ("max_connections", 10_000, |c| c.max_connections),
+            ("max_connections", 10_000, |c| c.transport.max_connections),
+            ("max_streams_per_connection", 1_000, |c| {
+                c.transport.max_streams_per_connection as usize
+            }),
+            ("max_message_bytes", 4 << 20, |c| {
+                c.transport.max_message_bytes
+            }),
         ];
         let defaults = FileConfig::parse("").unwrap().resolve(Overrides::default());
         let defaults = defaults.unwrap();

@@ -144,13 +144,8 @@ async fn serve(config: crate::config::Config) -> anyhow::Result<()> {
         "auth server ready"
     );
     println!("listening on {local}");
-    let served = crate::transport::serve(
-        listener,
-        state.clone(),
-        config.max_connections,
-        shutdown_signal(),
-    )
-    .await;
+    let served =
+        crate::transport::serve(listener, state.clone(), config.transport, shutdown_signal()).await;
     follower.abort();
     for duty in duties {
         duty.abort();

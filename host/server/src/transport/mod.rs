@@ -56,26 +56,47 @@ pub(crate) async fn authorize<T>(
     Ok(crate::rbac::authorize(state, identity, rpc, target).await?)
 }
 
-/// The most client connections open at once unless the configuration says otherwise.
-pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+/// What the transport allows its clients (the configuration's `max_connections`,
+/// `max_streams_per_connection` and `max_message_bytes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransportLimits {
+    /// The most client connections open at once, handshakes in progress included.
+    pub max_connections: usize,
+    /// The most calls (streams) open at once on one connection; a client's further calls
+    /// wait for one to end (HTTP/2 `SETTINGS_MAX_CONCURRENT_STREAMS`).
+    pub max_streams_per_connection: u32,
+    /// The largest request message accepted, in bytes (encoded); a larger one fails with
+    /// OUT_OF_RANGE naming the limit.
+    pub max_message_bytes: usize,
+}
 
-/// Serves the auth service on `listener` (mutual TLS with the key ring's current trust), to
-/// at most `max_connections` connections at once (see [`tls::incoming`]), until `shutdown`
-/// resolves; then streams that would otherwise never end (WatchEvents) are
+impl Default for TransportLimits {
+    fn default() -> Self {
+        TransportLimits {
+            max_connections: 10_000,
+            max_streams_per_connection: 1_000,
+            max_message_bytes: 4 * 1024 * 1024,
+        }
+    }
+}
+
+/// Serves the auth service on `listener` (mutual TLS with the key ring's current trust)
+/// within `limits` (connections: see [`tls::incoming`]) until `shutdown` resolves; then streams that would otherwise never end (WatchEvents) are
 /// told to end, so the graceful shutdown does not wait for them.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: Arc<State>,
-    max_connections: usize,
+    limits: TransportLimits,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), tonic::transport::Error> {
-    let incoming = tls::incoming(listener, state.keyring.tls(), max_connections);
+    let incoming = tls::incoming(listener, state.keyring.tls(), limits.max_connections);
     let stopping = state.clone();
+    let service = portcullis_api::AuthServiceServer::new(AuthServer::new(state))
+        .max_decoding_message_size(limits.max_message_bytes);
     tonic::transport::Server::builder()
+        .max_concurrent_streams(limits.max_streams_per_connection)
         .layer(crate::diag::RpcMetricsLayer)
-        .add_service(portcullis_api::AuthServiceServer::new(AuthServer::new(
-            state,
-        )))
+        .add_service(service)
         .serve_with_incoming_shutdown(incoming, async move {
             shutdown.await;
             stopping.shut_down();
