@@ -1,0 +1,72 @@
+//! Identity confusion over the API: client certificates that must not be taken for what
+//! they claim, each refused at the TLS handshake, with the server still serving its own.
+
+use std::process::Command;
+
+use portcullis_api::TlsFiles;
+use portcullis_tests::{run_ok, s, stderr, Server};
+
+/// The admin identity of another cluster is refused: its CA is not this cluster's user CA.
+#[test]
+fn another_clusters_admin_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ours = Server::start(&tmp.path().join("ours"), &["--cluster-name", "ours"]);
+    let theirs = Server::start(&tmp.path().join("theirs"), &["--cluster-name", "theirs"]);
+    let their_admin = theirs.admin_files();
+    // Trusting our server's CA, so that only the client certificate is in question.
+    let files = TlsFiles::new(&their_admin.cert, &their_admin.key, &ours.admin_files().cas);
+    let out = ours.pctl_with(&files, &["get", "roles"]);
+    assert!(!out.status.success(), "another cluster's admin was served");
+    let log = ours.log();
+    assert!(log.contains("tls handshake failed"), "{log}");
+    ours.pctl_ok(&["get", "roles"]);
+    theirs.stop();
+    ours.stop();
+}
+
+/// A client certificate whose identity was edited after signing (the first `admin` in it
+/// made `admio`, same length) no longer verifies and is refused.
+#[test]
+fn an_edited_identity_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("data"), &[]);
+    let admin = server.admin_files();
+    let der_path = tmp.path().join("admin.der");
+    run_ok(Command::new("openssl").args([
+        "x509",
+        "-in",
+        s(&admin.cert),
+        "-outform",
+        "DER",
+        "-out",
+        s(&der_path),
+    ]));
+    let mut der = std::fs::read(&der_path).unwrap();
+    let at = der
+        .windows(5)
+        .position(|w| w == b"admin")
+        .expect("the admin's name in its certificate");
+    der[at + 4] = b'o';
+    std::fs::write(&der_path, &der).unwrap();
+    let edited = tmp.path().join("edited.crt");
+    run_ok(Command::new("openssl").args([
+        "x509",
+        "-inform",
+        "DER",
+        "-in",
+        s(&der_path),
+        "-out",
+        s(&edited),
+    ]));
+    let files = TlsFiles::new(&edited, &admin.key, &admin.cas);
+    let out = server.pctl_with(&files, &["get", "roles"]);
+    assert!(!out.status.success(), "an edited certificate was served");
+    let log = server.log();
+    assert!(
+        log.contains("tls handshake failed"),
+        "{log}\n{}",
+        stderr(&out)
+    );
+    server.pctl_ok(&["get", "roles"]);
+    server.stop();
+}
