@@ -3,8 +3,10 @@
 
 use std::process::Command;
 
+use portcullis_api::auth::UserCertsRequest;
 use portcullis_api::TlsFiles;
-use portcullis_tests::{run_ok, s, stderr, Server};
+use portcullis_tests::{role, run_ok, s, stderr, Server};
+use tonic::Code;
 
 /// The admin identity of another cluster is refused: its CA is not this cluster's user CA.
 #[test]
@@ -68,5 +70,28 @@ fn an_edited_identity_is_refused() {
         stderr(&out)
     );
     server.pctl_ok(&["get", "roles"]);
+    server.stop();
+}
+
+/// A host's certificate does not act as a user: a node can neither have the admin's
+/// certificates signed nor change roles.
+#[test]
+fn a_host_certificate_is_not_a_user() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("data"), &[]);
+    portcullis_tests::rt().block_on(async {
+        let node = server.host_client(tmp.path(), "node-1", "Node").await;
+        let key = portcullis_ca::ClientKey::generate().unwrap();
+        let request = UserCertsRequest {
+            public_key: key.public_key_openssh().unwrap().into_bytes(),
+            username: "admin".into(),
+            ..UserCertsRequest::default()
+        };
+        let status = node.rpc().generate_user_certs(request).await.unwrap_err();
+        assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+        let status = node.rpc().upsert_role(role("rogue")).await.unwrap_err();
+        assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+    });
+    assert!(server.pctl_ok(&["get", "roles"]).find("rogue").is_none());
     server.stop();
 }
