@@ -3,8 +3,8 @@
 
 use std::process::Command;
 
-use portcullis_api::auth::UserCertsRequest;
-use portcullis_api::TlsFiles;
+use portcullis_api::auth::{RegisterUsingTokenRequest, UserCertsRequest};
+use portcullis_api::{Client, TlsFiles};
 use portcullis_tests::{role, run_ok, s, stderr, Server};
 use tonic::Code;
 
@@ -93,5 +93,41 @@ fn a_host_certificate_is_not_a_user() {
         assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
     });
     assert!(server.pctl_ok(&["get", "roles"]).find("rogue").is_none());
+    server.stop();
+}
+
+/// A user's certificate on the connection cannot be used to join as a host, even with a
+/// valid token; the token still joins a host that presents no certificate.
+#[test]
+fn a_user_certificate_cannot_join_as_a_host() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("data"), &[]);
+    let (token, _) = server.join_token(tmp.path(), "Node");
+    let key = portcullis_ca::ClientKey::generate().unwrap();
+    let request = RegisterUsingTokenRequest {
+        token,
+        host_id: "node-1".into(),
+        node_name: "node-1".into(),
+        role: "Node".into(),
+        public_ssh_key: key.public_key_openssh().unwrap().into_bytes(),
+        public_tls_key: key.public_key_pem().unwrap().into_bytes(),
+        ..RegisterUsingTokenRequest::default()
+    };
+    portcullis_tests::rt().block_on(async {
+        let admin = server.admin_client().await;
+        let status = admin
+            .rpc()
+            .register_using_token(request.clone())
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), Code::PermissionDenied, "{status:?}");
+        assert!(status.message().contains("user certificate"), "{status:?}");
+        let host_ca = server.pctl_ok(&["auth", "export", "--type", "tls-host"]);
+        let joining = Client::connect_to_join(&server.addr, &host_ca)
+            .await
+            .unwrap();
+        let certs = joining.rpc().register_using_token(request).await.unwrap();
+        assert!(!certs.into_inner().tls.is_empty());
+    });
     server.stop();
 }

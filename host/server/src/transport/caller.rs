@@ -52,6 +52,13 @@ fn identify<T>(request: &Request<T>) -> Result<Arc<Identity>, CallerError> {
     Ok(identity.clone())
 }
 
+/// The identity of the client certificate presented on the request's connection, if any,
+/// valid or not: for RPCs that take no caller identity but must not be confused by one
+/// (RegisterUsingToken).
+pub fn presented<T>(request: &Request<T>) -> Option<Arc<Identity>> {
+    request.extensions().get::<PeerInfo>()?.identity.clone()
+}
+
 /// The address a request came from, as the TCP connection says.
 pub fn remote_addr<T>(request: &Request<T>) -> Option<std::net::SocketAddr> {
     request

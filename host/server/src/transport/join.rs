@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use portcullis_api::auth::{HostCerts, RegisterUsingTokenRequest};
 use tonic::{Request, Status};
 
-use super::caller::remote_addr;
+use super::caller::{presented, remote_addr};
 use super::certs::host_certs_response;
 use crate::state::State;
 use crate::tokens::join::Joining;
@@ -17,6 +17,17 @@ pub(super) async fn register(
     state: &State,
     request: Request<RegisterUsingTokenRequest>,
 ) -> Result<HostCerts, Status> {
+    // A host joins with its token alone (or renews with its own host certificate); a
+    // user's certificate on the connection means someone is mixing identities up.
+    if let Some(identity) = presented(&request) {
+        if identity.system_roles.is_empty() {
+            return Err(Status::permission_denied(format!(
+                "`{}` presented a user certificate to RegisterUsingToken: a host joins with \
+                 its token alone, without a user's client certificate",
+                identity.username
+            )));
+        }
+    }
     let addr = remote_addr(&request).map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
     let joining = Joining {
         tokens: &state.tokens,
