@@ -101,6 +101,50 @@ impl Printer {
     }
 }
 
+/// Prints a paged listing as its pages arrive (`fetch` reads the page after a key, see
+/// [`portcullis_api::for_each_page`]): one JSON array with `json`, otherwise one `line` per
+/// item under `header` (if any, printed before the first item), or `empty` when there is
+/// nothing.
+pub async fn print_pages<T, F, Fut>(
+    fetch: F,
+    json: bool,
+    header: Option<&str>,
+    line: fn(&T) -> String,
+    empty: &str,
+) -> anyhow::Result<()>
+where
+    T: Serialize,
+    F: FnMut(String) -> Fut,
+    Fut: std::future::Future<Output = portcullis_api::Result<portcullis_api::Page<T>>>,
+{
+    let mut json = json.then(|| Printer::new(Format::Json));
+    let mut printed = 0usize;
+    portcullis_api::for_each_page(fetch, |items| {
+        match json.as_mut() {
+            Some(printer) => printer.print(&items)?,
+            None => {
+                for item in &items {
+                    if printed == 0 {
+                        if let Some(header) = header {
+                            println!("{header}");
+                        }
+                    }
+                    printed += 1;
+                    println!("{}", line(item));
+                }
+            }
+        }
+        anyhow::Ok(())
+    })
+    .await?;
+    match json {
+        Some(printer) => print!("{}", printer.end()),
+        None if printed == 0 => println!("{empty}"),
+        None => {}
+    }
+    Ok(())
+}
+
 /// Prints `rows` under `header`, each column as wide as its widest cell.
 pub fn print_table(header: &[&str], rows: &[Vec<String>]) {
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();

@@ -2,10 +2,10 @@
 
 use portcullis_api::services::{AccessRequestFilter, RequestState};
 
-use portcullis_api::{for_each_page, PAGE_SIZE};
+use portcullis_api::PAGE_SIZE;
 
 use crate::connect::ConnectArgs;
-use crate::output::{Format, Printer};
+use crate::output::print_pages;
 
 /// A request state on the command line.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -46,29 +46,12 @@ pub async fn run(connect: &ConnectArgs, args: LsArgs) -> anyhow::Result<()> {
         ..AccessRequestFilter::default()
     };
     let client = connect.connect().await?;
-    let mut json = args.json.then(|| Printer::new(Format::Json));
-    let mut printed = 0usize;
-    for_each_page(
+    print_pages(
         |after| client.access_requests_page(filter.clone(), after, PAGE_SIZE),
-        |requests| {
-            printed += requests.len();
-            match json.as_mut() {
-                Some(printer) => printer.print(&requests)?,
-                None => {
-                    let lines: Vec<String> = requests.iter().map(super::line).collect();
-                    if !lines.is_empty() {
-                        println!("{}", lines.join("\n"));
-                    }
-                }
-            }
-            anyhow::Ok(())
-        },
+        args.json,
+        None,
+        super::line,
+        "no access requests",
     )
-    .await?;
-    match json {
-        Some(printer) => print!("{}", printer.end()),
-        None if printed == 0 => println!("no access requests"),
-        None => {}
-    }
-    Ok(())
+    .await
 }

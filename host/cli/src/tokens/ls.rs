@@ -1,10 +1,10 @@
 //! `pctl tokens ls [--with-secrets] [--json]`.
 
 use portcullis_api::services::ProvisionTokenV2;
-use portcullis_api::{for_each_page, PAGE_SIZE};
+use portcullis_api::PAGE_SIZE;
 
 use crate::connect::ConnectArgs;
-use crate::output::{Format, Printer};
+use crate::output::print_pages;
 use portcullis_api::time::to_system_time;
 
 /// Options of `pctl tokens ls`.
@@ -46,31 +46,13 @@ fn line(token: &ProvisionTokenV2) -> String {
 /// arrive.
 pub async fn run(connect: &ConnectArgs, args: LsArgs) -> anyhow::Result<()> {
     let client = connect.connect().await?;
-    let mut json = args.json.then(|| Printer::new(Format::Json));
-    let mut printed = 0usize;
-    for_each_page(
+    let header = format!("{:<34} {:<24} {:<24} EXPIRES", "TOKEN", "TYPE", "LABELS");
+    print_pages(
         |after| client.tokens_page(args.with_secrets, after, PAGE_SIZE),
-        |tokens| {
-            match json.as_mut() {
-                Some(printer) => printer.print(&tokens)?,
-                None => {
-                    for token in &tokens {
-                        if printed == 0 {
-                            println!("{:<34} {:<24} {:<24} EXPIRES", "TOKEN", "TYPE", "LABELS");
-                        }
-                        printed += 1;
-                        println!("{}", line(token));
-                    }
-                }
-            }
-            anyhow::Ok(())
-        },
+        args.json,
+        Some(&header),
+        line,
+        "no tokens",
     )
-    .await?;
-    match json {
-        Some(printer) => print!("{}", printer.end()),
-        None if printed == 0 => println!("no tokens"),
-        None => {}
-    }
-    Ok(())
+    .await
 }

@@ -81,8 +81,9 @@ impl Default for TransportLimits {
 }
 
 /// Serves the auth service on `listener` (mutual TLS with the key ring's current trust)
-/// within `limits` (connections: see [`tls::incoming`]) until `shutdown` resolves; then streams that would otherwise never end (WatchEvents) are
-/// told to end, so the graceful shutdown does not wait for them.
+/// within `limits` (connections: see [`tls::incoming`]) until `shutdown` resolves; then
+/// streams that would otherwise never end (WatchEvents) are told to end, so the graceful
+/// shutdown does not wait for them.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: Arc<State>,
