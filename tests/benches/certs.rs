@@ -22,7 +22,7 @@ use portcullis_tests::{write_file, Server, ALICE_YAML};
 fn main() {
     let rt = portcullis_tests::bench::runtime();
     let tmp = tempfile::tempdir().expect("tempdir");
-    let server = Server::start(&tmp.path().join("data"), &["--log-level", "warn"]);
+    let server = Server::start_bench(&tmp.path().join("data"));
     let users = write_file(tmp.path(), "user.yaml", ALICE_YAML);
     server.pctl_ok(&["create", users.to_str().unwrap()]);
     let key = ClientKey::generate().expect("key");

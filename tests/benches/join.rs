@@ -28,7 +28,7 @@ fn nodes() -> usize {
 fn main() {
     let rt = portcullis_tests::bench::runtime();
     let tmp = tempfile::tempdir().expect("tempdir");
-    let server = Server::start(&tmp.path().join("data"), &["--log-level", "warn"]);
+    let server = Server::start_bench(&tmp.path().join("data"));
     let token = server.pctl_ok(&["tokens", "add", "--type", "node", "--ttl", "1h"]);
     let token = token.trim().to_owned();
     let host_ca = server.pctl_ok(&["auth", "export", "--type", "tls-host"]);

@@ -42,7 +42,7 @@ fn main() {
     let raw = raw_hashes_per_second();
     println!("raw argon2id hashes/s (1 thread): {raw:.1}");
     rt.block_on(async {
-        let server = Server::start(&tmp.path().join("server"), &["--log-level", "warn"]);
+        let server = Server::start_bench(&tmp.path().join("server"));
         let clients = admin_clients(&server).await;
         let user = UserV2 {
             metadata: Some(Metadata {

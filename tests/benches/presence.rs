@@ -272,7 +272,7 @@ fn main() {
             Arc::new(RocksBackend::open(&tmp.path().join("baseline")).expect("open store"));
         store_figures(store, n).await
     });
-    let server = Server::start(&tmp.path().join("rocks"), &["--log-level", "warn"]);
+    let server = Server::start_bench(&tmp.path().join("rocks"));
     let rocks = rt.block_on(figures(&[&server], &tmp.path().join("ids-rocks"), n));
     server.stop();
 

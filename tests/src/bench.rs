@@ -4,6 +4,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// The configuration that turns every per-caller rate limit off (`rate_limits:`).
+pub const NO_RATE_LIMITS: &str = "rate_limits:
+  cert_issuance: off
+  joins: off
+  password_checks: off
+  policy_uploads: off
+";
+
 /// The multi-threaded runtime the benchmarks drive their clients from.
 pub fn runtime() -> tokio::runtime::Runtime {
     crate::rt()

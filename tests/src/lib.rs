@@ -227,6 +227,17 @@ impl Server {
         bench::process_cpu_time(Some(self.pid()))
     }
 
+    /// Starts a server with `data_dir` for a benchmark: warnings only, and no per-caller
+    /// rate limits (a benchmark is one caller making calls as fast as it can). Its
+    /// configuration file is `data_dir` with the extension `yaml`.
+    pub fn start_bench(data_dir: &Path) -> Server {
+        let config = data_dir.with_extension("yaml");
+        std::fs::write(&config, bench::NO_RATE_LIMITS).expect("write the bench config");
+        std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600))
+            .expect("chmod the bench config");
+        Server::start(data_dir, &["--config", s(&config), "--log-level", "warn"])
+    }
+
     /// Starts a server with data directory `dir/data` and the configuration file
     /// `dir/config.yaml`, written with `config` (YAML) and private to the user, as a config
     /// that may hold static tokens must be.

@@ -87,7 +87,8 @@ pub async fn bootstrap(
             .with_access_request_ttl(config.access_request_ttl)
             .with_session_limits(config.session_limits)
             .with_user_settings(config.users.clone())
-            .with_max_unpaged_list(config.max_unpaged_list),
+            .with_max_unpaged_list(config.max_unpaged_list)
+            .with_rate_limits(config.rate_limits),
     );
     state.keyring.ensure_and_load(&state.authorities).await?;
     let loaded = state.policies.load_stored().await?;

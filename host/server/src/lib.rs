@@ -22,6 +22,7 @@ pub mod issuance;
 pub mod keyring;
 pub mod modules;
 pub mod presence;
+pub mod ratelimit;
 pub mod rbac;
 pub mod remote_clusters;
 pub mod resources;

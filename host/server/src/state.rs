@@ -64,6 +64,8 @@ pub struct State {
     pub user_settings: crate::users::Settings,
     /// The most items an unpaged listing (`Limit` 0) returns; more is refused.
     pub max_unpaged_list: usize,
+    /// Per-caller quotas of the expensive RPCs.
+    pub rate_limits: crate::ratelimit::RateLimits,
     /// Set once the server is stopping: long-lived streams (WatchEvents) end then.
     shutdown: tokio::sync::watch::Sender<bool>,
     /// The writes of keep-alives, grouped across streams (started on first use).
@@ -105,6 +107,7 @@ impl State {
             semaphores: Semaphores::new(backend.clone()),
             user_settings: crate::users::Settings::default(),
             max_unpaged_list: crate::resources::paging::DEFAULT_MAX_UNPAGED,
+            rate_limits: crate::ratelimit::RateLimits::default(),
             shutdown: tokio::sync::watch::Sender::new(false),
             keep_alive_writes: std::sync::OnceLock::new(),
             backend,
@@ -154,6 +157,12 @@ impl State {
     /// The same state with unpaged listings limited to `max` items.
     pub fn with_max_unpaged_list(mut self, max: usize) -> Self {
         self.max_unpaged_list = max;
+        self
+    }
+
+    /// The same state with the expensive RPCs limited per caller as `config` says.
+    pub fn with_rate_limits(mut self, config: crate::ratelimit::RateLimitConfig) -> Self {
+        self.rate_limits = crate::ratelimit::RateLimits::new(config);
         self
     }
 

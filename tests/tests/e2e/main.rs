@@ -29,6 +29,7 @@ mod passwords;
 mod policies;
 mod policy_conformance;
 mod presence;
+mod ratelimits;
 mod rbac;
 mod restart;
 mod rotation;

@@ -1,6 +1,8 @@
 //! Server configuration: a YAML file, overridden by command-line flags.
 
+mod rate_limits;
 mod storage;
+pub use rate_limits::RateLimitsSection;
 
 pub use storage::{
     EtcdStorage, EtcdTlsFiles, Storage, StorageFlags, StorageSection, DEFAULT_ETCD_PREFIX,
@@ -99,6 +101,9 @@ pub struct FileConfig {
     /// The largest request message accepted, in bytes; larger ones fail with OUT_OF_RANGE
     /// (default 4194304, 4 MiB).
     pub max_message_bytes: Option<usize>,
+    /// Per-caller quotas of certificate issuance, joins, password checks and policy
+    /// uploads.
+    pub rate_limits: RateLimitsSection,
 }
 
 /// The `users:` section of the configuration file.
@@ -233,6 +238,8 @@ pub struct Config {
     pub max_unpaged_list: usize,
     /// What the transport allows its clients.
     pub transport: crate::transport::TransportLimits,
+    /// Per-caller quotas of the expensive RPCs.
+    pub rate_limits: crate::ratelimit::RateLimitConfig,
 }
 
 pub(crate) fn interval(
@@ -460,6 +467,7 @@ impl FileConfig {
             users,
             max_unpaged_list,
             transport,
+            rate_limits: self.rate_limits.resolve()?,
             session_limits,
             storage,
             diag_addr,

@@ -19,6 +19,7 @@ pub(super) async fn generate_user_certs(
     state: &State,
     request: Request<UserCertsRequest>,
 ) -> Result<Certs, Status> {
+    super::limit(state, &request, crate::ratelimit::Limited::CertIssuance)?;
     let username = if request.get_ref().username.is_empty() {
         caller(&request)?.username.clone()
     } else {
@@ -52,6 +53,7 @@ pub(super) async fn generate_host_certs(
     state: &State,
     request: Request<HostCertsRequest>,
 ) -> Result<HostCerts, Status> {
+    super::limit(state, &request, crate::ratelimit::Limited::CertIssuance)?;
     let target = Target::named("host_cert", &request.get_ref().host_id);
     let identity = authorize(state, &request, "GenerateHostCerts", target).await?;
     let req = request.into_inner();
@@ -97,6 +99,7 @@ pub(super) async fn generate_app_token(
     state: &State,
     request: Request<GenerateAppTokenRequest>,
 ) -> Result<GenerateAppTokenResponse, Status> {
+    super::limit(state, &request, crate::ratelimit::Limited::CertIssuance)?;
     let target = Target::named("jwt", &request.get_ref().uri);
     authorize(state, &request, "GenerateAppToken", target).await?;
     let req = request.into_inner();

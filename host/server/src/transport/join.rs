@@ -28,6 +28,7 @@ pub(super) async fn register(
             )));
         }
     }
+    super::limit(state, &request, crate::ratelimit::Limited::Joins)?;
     let addr = remote_addr(&request).map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
     let joining = Joining {
         tokens: &state.tokens,

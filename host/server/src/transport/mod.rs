@@ -56,6 +56,23 @@ pub(crate) async fn authorize<T>(
     Ok(crate::rbac::authorize(state, identity, rpc, target).await?)
 }
 
+/// Takes one call of `kind` from the quota of the request's caller (see
+/// [`crate::ratelimit`]): its certificate's name, or for joins its source address.
+/// RESOURCE_EXHAUSTED naming the setting when the quota is used up.
+pub(crate) fn limit<T>(
+    state: &State,
+    request: &Request<T>,
+    kind: crate::ratelimit::Limited,
+) -> Result<(), Status> {
+    let who = match kind {
+        crate::ratelimit::Limited::Joins => caller::remote_addr(request)
+            .map(|addr| addr.ip().to_string())
+            .unwrap_or_default(),
+        _ => caller(request)?.username.clone(),
+    };
+    Ok(state.rate_limits.check(kind, &who)?)
+}
+
 /// What the transport allows its clients (the configuration's `max_connections`,
 /// `max_streams_per_connection` and `max_message_bytes`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

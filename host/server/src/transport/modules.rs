@@ -21,6 +21,7 @@ pub(super) async fn upsert(
         .as_ref()
         .map(|m| m.name.clone())
         .unwrap_or_default();
+    super::limit(state, &request, crate::ratelimit::Limited::PolicyUploads)?;
     authorize(
         state,
         &request,

@@ -33,6 +33,7 @@ pub(super) async fn check_password(
 ) -> Result<(), Status> {
     let user = &request.get_ref().user;
     validate_name("user", user)?;
+    super::limit(state, &request, crate::ratelimit::Limited::PasswordChecks)?;
     let target = for_user("password", user, user);
     authorize(state, &request, "CheckPassword", target).await?;
     let req = request.get_ref();
@@ -52,6 +53,7 @@ pub(super) async fn upsert_password(
 ) -> Result<(), Status> {
     let user = &request.get_ref().user;
     validate_name("user", user)?;
+    super::limit(state, &request, crate::ratelimit::Limited::PasswordChecks)?;
     let target = for_user("password", user, user);
     let caller = authorize(state, &request, "UpsertPassword", target).await?;
     let req = request.get_ref();
@@ -66,6 +68,7 @@ pub(super) async fn sign_in(
 ) -> Result<WebSessionV2, Status> {
     let user = &request.get_ref().user;
     validate_name("user", user)?;
+    super::limit(state, &request, crate::ratelimit::Limited::PasswordChecks)?;
     let target = for_user("web_session", "", user);
     authorize(state, &request, "SignIn", target).await?;
     let req = request.get_ref();

@@ -70,6 +70,7 @@ pub(super) async fn change_password(
     state: &State,
     request: Request<ChangePasswordWithTokenRequest>,
 ) -> Result<(), Status> {
+    super::limit(state, &request, crate::ratelimit::Limited::PasswordChecks)?;
     authorize(state, &request, "ChangePasswordWithToken", any_token()).await?;
     let req = request.get_ref();
     let accounts = state.accounts();

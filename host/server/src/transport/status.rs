@@ -206,6 +206,12 @@ impl From<crate::access_requests::AccessRequestError> for Status {
     }
 }
 
+impl From<crate::ratelimit::RateLimited> for Status {
+    fn from(e: crate::ratelimit::RateLimited) -> Self {
+        Status::resource_exhausted(e.to_string())
+    }
+}
+
 impl From<super::caller::CallerError> for Status {
     fn from(e: super::caller::CallerError) -> Self {
         Status::unauthenticated(e.to_string())
