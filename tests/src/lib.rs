@@ -17,6 +17,7 @@ use portcullis_api::{Client, TlsFiles};
 
 pub mod bench;
 pub mod etcd;
+pub mod hostile;
 pub mod openssh;
 pub mod policies;
 pub mod relay;

@@ -60,8 +60,6 @@ pub struct CacheStats {
     pub disk_hits: u64,
 }
 
-/// Table elements any one instance may have.
-const TABLE_ELEMENTS: usize = 10_000;
 /// In-memory cache entries kept before it is cleared.
 const MEMORY_CACHE_ENTRIES: usize = 256;
 
@@ -152,7 +150,10 @@ impl Engine {
             .total_tables(instances)
             .max_memories_per_module(1)
             .max_tables_per_module(1)
-            .table_elements(TABLE_ELEMENTS)
+            // Uploads starting a table larger than this are refused at validation.
+            .table_elements(
+                usize::try_from(config.validation.shape.max_table_elements).unwrap_or(usize::MAX),
+            )
             .max_memory_size(max_memory_bytes)
             // Reset small memories and tables with memset instead of giving the pages back to
             // the kernel: the next instance then starts without page faults.
@@ -165,6 +166,9 @@ impl Engine {
         let mut wasm = Config::new();
         wasm.consume_fuel(true)
             .epoch_interruption(true)
+            // One module compiles on one thread: an upload never takes every core from the
+            // requests being served.
+            .parallel_compilation(false)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = wasmtime::Engine::new(&wasm).map_err(engine_err)?;
         let linker = linker(&engine).map_err(engine_err)?;

@@ -64,6 +64,19 @@ pub enum PolicyError {
         /// The export name.
         name: String,
     },
+    /// The module's shape is beyond a compile limit (see `ShapeLimits`).
+    #[error(
+        "module has {value} {what}, more than the limit of {limit} (limits on a module's \
+         shape bound the time compiling it takes)"
+    )]
+    OverLimit {
+        /// What was counted.
+        what: String,
+        /// How many the module has.
+        value: u64,
+        /// The limit in force.
+        limit: u64,
+    },
     /// The module defines or imports no memory, or more than one.
     #[error("module must have exactly one memory, it has {count}")]
     MemoryCount {

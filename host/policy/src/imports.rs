@@ -19,6 +19,9 @@ use crate::validate::ModuleInfo;
 pub const MAX_LOG_MESSAGE: usize = 4096;
 /// At most this many log messages are kept per evaluation; later ones are counted only.
 pub const MAX_LOG_ENTRIES: usize = 256;
+/// The most `lookup` calls one evaluation may make; the next one traps (a look-up reads
+/// the store, so a module looping over look-ups would load it for the whole deadline).
+pub const MAX_LOOKUPS: u32 = 256;
 
 /// A trap raised by a host import (bad pointer, bad level, ...).
 #[derive(Debug)]
@@ -109,6 +112,8 @@ pub(crate) struct CallState {
     /// on every import call).
     pub memory: Option<wasmtime::Memory>,
     pub depth: u32,
+    /// `lookup` calls made so far.
+    pub lookups: u32,
     pub logs: Vec<(Level, String)>,
     pub dropped_logs: usize,
 }
@@ -315,6 +320,10 @@ pub(crate) fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<CallS
             if !caller.data().info.may_lookup(&kind) {
                 return Ok(-2);
             }
+            if caller.data().lookups >= MAX_LOOKUPS {
+                return Err(trap(format!("more than {MAX_LOOKUPS} lookups in one call")));
+            }
+            caller.data_mut().lookups += 1;
             match caller.data().host.lookup(&kind, &name) {
                 Some(value) => write(&mut caller, value.to_string().as_bytes(), out_ptr, out_cap),
                 None => Ok(-1),

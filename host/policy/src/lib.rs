@@ -30,6 +30,7 @@ mod offline;
 mod output;
 mod pack;
 mod registry;
+mod shape;
 mod validate;
 
 #[cfg(test)]
@@ -39,7 +40,7 @@ pub use engine::{CacheStats, Engine, EngineConfig};
 pub use error::{EvalError, PolicyError, Result, UnknownHook};
 pub use hook::Hook;
 pub use host::{system_now_ms, FixedClockHost, Host, SharedHost, SystemHost, MAX_CALL_DEPTH};
-pub use imports::{MAX_LOG_ENTRIES, MAX_LOG_MESSAGE};
+pub use imports::{MAX_LOG_ENTRIES, MAX_LOG_MESSAGE, MAX_LOOKUPS};
 pub use limits::{
     Limits, DEFAULT_FUEL, DEFAULT_MEMORY_BYTES, DEFAULT_OUTPUT_BYTES, DEFAULT_TIMEOUT,
 };
@@ -49,4 +50,8 @@ pub use offline::{run_offline, OfflineReport};
 pub use output::{Decision, Effect, ErrorKind, Level, Verdict};
 pub use pack::pack;
 pub use registry::{Registry, RegistryHost};
+pub use shape::{
+    ShapeLimits, DEFAULT_MAX_DATA_BYTES, DEFAULT_MAX_FUNCTIONS, DEFAULT_MAX_FUNCTION_BYTES,
+    DEFAULT_MAX_LOCALS, DEFAULT_MAX_TABLE_ELEMENTS,
+};
 pub use validate::{sha256_hex, validate, ModuleInfo, ValidationLimits, DEFAULT_MAX_MODULE_BYTES};

@@ -222,6 +222,7 @@ impl PolicyModule {
             depth,
             logs: Vec::new(),
             dropped_logs: 0,
+            lookups: 0,
         };
         let mut store = Store::new(&self.engine.engine, state);
         store.limiter(|s| &mut s.limiter);

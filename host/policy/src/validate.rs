@@ -7,21 +7,25 @@ use wasmparser::{CompositeInnerType, FuncType, Parser, Payload, ValType, Validat
 
 use crate::error::{PolicyError, Result};
 use crate::metadata::{Capability, HookKind, Metadata, METADATA_SECTION};
+use crate::shape::{check_shape, ShapeLimits};
 
 /// Default upload size limit (8 MiB).
 pub const DEFAULT_MAX_MODULE_BYTES: usize = 8 * 1024 * 1024;
 
 /// Limits applied when a module is uploaded.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ValidationLimits {
     /// The largest module accepted, in bytes.
     pub max_module_bytes: usize,
+    /// Limits on the module's shape, which bound compilation.
+    pub shape: ShapeLimits,
 }
 
 impl Default for ValidationLimits {
     fn default() -> Self {
         ValidationLimits {
             max_module_bytes: DEFAULT_MAX_MODULE_BYTES,
+            shape: ShapeLimits::default(),
         }
     }
 }
@@ -211,6 +215,7 @@ pub fn validate(bytes: &[u8], limits: &ValidationLimits) -> Result<ModuleInfo> {
             reason: e.to_string(),
         })?;
     let types = types.as_ref();
+    check_shape(bytes, &limits.shape)?;
 
     // Custom sections and the start function.
     let mut metadata_sections = Vec::new();

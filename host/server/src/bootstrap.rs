@@ -71,9 +71,10 @@ pub async fn bootstrap(
     let policies = Policies::new(
         config.data_dir.join("policy-cache"),
         config.policy_limits,
-        config.max_module_bytes,
+        config.policy_validation,
         backend.clone(),
     )?
+    .with_compile_timeout(config.policy_compile_timeout)
     .with_fixed_clock(config.policy_clock);
     if let Some(at) = config.policy_clock {
         tracing::warn!(

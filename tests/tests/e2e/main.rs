@@ -20,6 +20,7 @@ mod certificates;
 mod durability;
 mod foundation;
 mod ha;
+mod hostile_uploads;
 mod identity;
 mod kube;
 mod limits;

@@ -98,14 +98,8 @@ fn extra_function() {
 fn lookup_enforces_capabilities() {
     // where: true when lookup(user) is refused (-2) and lookup(role/dba) finds something
     // whose JSON is 14 bytes long.
-    let wat = r#"(module
-      (import "portcullis" "lookup" (func $lookup (param i32 i32 i32 i32 i32 i32) (result i32)))
-      (memory (export "memory") 1)
-      (global $heap (mut i32) (i32.const 4096))
-      (func (export "portcullis_abi_v1"))
-      (func (export "portcullis_alloc") (param $len i32) (result i32)
-        (local $p i32) (local.set $p (global.get $heap))
-        (global.set $heap (i32.add (global.get $heap) (local.get $len))) (local.get $p))
+    let wat = format!(
+        r#"(module {LOOKUP_PRELUDE}
       (func (export "portcullis_where") (param i32 i32) (result i64)
         (if (result i64)
           (i32.and
@@ -115,9 +109,10 @@ fn lookup_enforces_capabilities() {
           (else (i64.const 0x6000000010))))
       (data (i32.const 16) "user") (data (i32.const 24) "role")
       (data (i32.const 32) "alice") (data (i32.const 40) "dba")
-      (data (i32.const 64) "{\"result\":true}") (data (i32.const 96) "{\"result\":false}"))"#;
+      (data (i32.const 64) "{{\"result\":true}}") (data (i32.const 96) "{{\"result\":false}}"))"#
+    );
     let bytes = module(
-        wat,
+        &wat,
         r#"{"abi":1,"name":"lk","version":"1","hooks":["where"],"capabilities":["lookup:role"]}"#,
     );
     let registry = Arc::new(Registry::new());

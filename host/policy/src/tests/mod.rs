@@ -2,6 +2,7 @@
 //! refusals, caches, the registry and concurrency.
 
 mod cache;
+mod compile_limits;
 mod happy;
 mod hostile;
 mod registry;
@@ -25,6 +26,18 @@ pub(crate) const GOOD_META: &str = r#"{"abi":1,"name":"good","version":"1.0.0",
 pub(crate) fn good_bytes() -> Vec<u8> {
     module(GOOD_WAT, GOOD_META)
 }
+
+/// The start of a module importing `lookup`: one page of memory, the ABI v1 marker and a
+/// bump allocator from 4096.
+pub(crate) const LOOKUP_PRELUDE: &str = r#"
+      (import "portcullis" "lookup" (func $lookup (param i32 i32 i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (global $heap (mut i32) (i32.const 4096))
+      (func (export "portcullis_abi_v1"))
+      (func (export "portcullis_alloc") (param $len i32) (result i32)
+        (local $p i32) (local.set $p (global.get $heap))
+        (global.set $heap (i32.add (global.get $heap) (local.get $len))) (local.get $p))
+"#;
 
 /// WAT plus metadata, packed.
 pub(crate) fn module(wat: &str, meta: &str) -> Vec<u8> {

@@ -251,6 +251,7 @@ fn size_limit_and_features() {
         &bytes,
         &ValidationLimits {
             max_module_bytes: 100,
+            ..ValidationLimits::default()
         },
     )
     .unwrap_err();

@@ -44,7 +44,7 @@ pub async fn fixture() -> Fixture {
     let policies = Policies::new(
         dir.path().join("cache"),
         portcullis_policy::Limits::default(),
-        1 << 20,
+        portcullis_policy::ValidationLimits::default(),
         backend.clone(),
     )
     .unwrap();

@@ -181,6 +181,17 @@ pub struct PolicySection {
     pub output_bytes: Option<usize>,
     /// Largest module accepted at upload, in bytes (default 8 MiB).
     pub max_module_bytes: Option<usize>,
+    /// Most functions a module may define (default 50000).
+    pub max_functions: Option<u32>,
+    /// Largest body of one function, in bytes (default 524288).
+    pub max_function_bytes: Option<u32>,
+    /// Most locals one function may declare (default 10000).
+    pub max_locals: Option<u32>,
+    /// Most bytes a module's data segments may hold together (default 4 MiB).
+    pub max_data_bytes: Option<u64>,
+    /// How long compiling an upload may take, e.g. `10s` (the default); a slower one is
+    /// refused. One module compiles at a time, on one thread.
+    pub compile_timeout: Option<String>,
     /// A fixed time (RFC 3339) that modules see instead of the system clock, for staging
     /// and tests of time-dependent policies. Never set it in production.
     pub clock: Option<String>,
@@ -222,8 +233,10 @@ pub struct Config {
     pub static_tokens: Vec<crate::tokens::StaticToken>,
     /// How long an access request may stay pending.
     pub access_request_ttl: Duration,
-    /// Largest policy module accepted at upload.
-    pub max_module_bytes: usize,
+    /// What a policy module must be to be accepted at upload (size and shape).
+    pub policy_validation: portcullis_policy::ValidationLimits,
+    /// How long compiling an upload may take.
+    pub policy_compile_timeout: Duration,
     /// The fixed time policy modules see, if any.
     pub policy_clock: Option<std::time::SystemTime>,
     /// Where the cluster's data lives.
@@ -378,10 +391,41 @@ impl FileConfig {
                 defaults.output_bytes,
             )?,
         };
-        let max_module_bytes = positive(
-            "policy.max_module_bytes",
-            self.policy.max_module_bytes,
-            portcullis_policy::DEFAULT_MAX_MODULE_BYTES,
+        let shape = portcullis_policy::ShapeLimits::default();
+        let policy_validation = portcullis_policy::ValidationLimits {
+            max_module_bytes: positive(
+                "policy.max_module_bytes",
+                self.policy.max_module_bytes,
+                portcullis_policy::DEFAULT_MAX_MODULE_BYTES,
+            )?,
+            shape: portcullis_policy::ShapeLimits {
+                max_functions: positive(
+                    "policy.max_functions",
+                    self.policy.max_functions,
+                    shape.max_functions,
+                )?,
+                max_function_bytes: positive(
+                    "policy.max_function_bytes",
+                    self.policy.max_function_bytes,
+                    shape.max_function_bytes,
+                )?,
+                max_locals: positive(
+                    "policy.max_locals",
+                    self.policy.max_locals,
+                    shape.max_locals,
+                )?,
+                max_data_bytes: positive(
+                    "policy.max_data_bytes",
+                    self.policy.max_data_bytes,
+                    shape.max_data_bytes,
+                )?,
+                ..shape
+            },
+        };
+        let policy_compile_timeout = interval(
+            "policy.compile_timeout",
+            self.policy.compile_timeout.clone(),
+            crate::modules::DEFAULT_COMPILE_TIMEOUT,
         )?;
         let policy_clock = match &self.policy.clock {
             None => None,
@@ -488,7 +532,8 @@ impl FileConfig {
             rotation_check_interval,
             algorithms,
             policy_limits,
-            max_module_bytes,
+            policy_validation,
+            policy_compile_timeout,
             policy_clock,
         })
     }

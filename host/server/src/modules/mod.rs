@@ -41,6 +41,12 @@ pub enum PolicyServiceError {
     /// The module did not pass the upload checks or did not compile; nothing was stored.
     #[error(transparent)]
     Refused(portcullis_policy::PolicyError),
+    /// Compiling the module took longer than `policy.compile_timeout`; nothing was stored.
+    #[error(
+        "compiling the module took longer than policy.compile_timeout ({}); nothing was \
+         stored", humantime::format_duration(*.0)
+    )]
+    CompileTimeout(Duration),
     /// The engine failed for a reason that is not the module's fault.
     #[error("policy engine: {0}")]
     Engine(portcullis_policy::PolicyError),
@@ -84,7 +90,15 @@ pub struct Policies {
     stats: stats::Stats,
     /// A fixed time modules see instead of the system clock (`policy.clock`).
     clock: Option<std::time::SystemTime>,
+    /// Held by the one compilation running (one thread: the other cores stay with the
+    /// requests being served).
+    compiling: Arc<tokio::sync::Semaphore>,
+    /// How long a compilation (waiting for its turn included) may take.
+    compile_timeout: Duration,
 }
+
+/// How long compiling an upload may take when `policy.compile_timeout` is unset.
+pub const DEFAULT_COMPILE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A module's own limits (zero fields take the server's defaults), or `None` for the
 /// defaults altogether.
@@ -124,13 +138,13 @@ impl Policies {
     pub fn new(
         cache_dir: std::path::PathBuf,
         defaults: Limits,
-        max_module_bytes: usize,
+        validation: portcullis_policy::ValidationLimits,
         backend: Arc<dyn portcullis_store::Backend>,
     ) -> Result<Self, PolicyServiceError> {
         let engine = Engine::new(EngineConfig {
             cache_dir: Some(cache_dir),
             defaults,
-            validation: portcullis_policy::ValidationLimits { max_module_bytes },
+            validation,
             ..EngineConfig::default()
         })
         .map_err(PolicyServiceError::Engine)?;
@@ -142,7 +156,15 @@ impl Policies {
             roles: Collection::new(backend),
             stats: stats::Stats::default(),
             clock: None,
+            compiling: Arc::new(tokio::sync::Semaphore::new(1)),
+            compile_timeout: DEFAULT_COMPILE_TIMEOUT,
         })
+    }
+
+    /// Refuses uploads whose compilation takes longer than `timeout`.
+    pub fn with_compile_timeout(mut self, timeout: Duration) -> Self {
+        self.compile_timeout = timeout;
+        self
     }
 
     /// Makes modules see `at` as the time instead of the system clock (for staging and
@@ -186,20 +208,39 @@ impl Policies {
         &self.engine
     }
 
-    /// Compiles (or takes from the cache) a module, off the async threads.
+    /// Compiles an upload: as [`Policies::compile`], refused once it has taken longer
+    /// than the compile timeout (waiting for its turn included).
+    async fn compile_upload(
+        &self,
+        wasm: Vec<u8>,
+        limits: Option<Limits>,
+    ) -> Result<Arc<PolicyModule>, PolicyServiceError> {
+        tokio::time::timeout(self.compile_timeout, self.compile(wasm, limits))
+            .await
+            .map_err(|_| PolicyServiceError::CompileTimeout(self.compile_timeout))?
+    }
+
+    /// Validates, compiles (or takes from the cache) and loads `wasm` on a blocking thread,
+    /// one module at a time.
     async fn compile(
         &self,
         wasm: Vec<u8>,
         limits: Option<Limits>,
     ) -> Result<Arc<PolicyModule>, PolicyServiceError> {
         let engine = self.engine.clone();
-        let module = tokio::task::spawn_blocking(move || engine.load(&wasm, limits))
-            .await
-            .map_err(|source| PolicyServiceError::Task {
-                what: "compilation",
-                source,
-            })?
-            .map_err(PolicyServiceError::Refused)?;
+        // Never closed, so this only waits for the compilation before it.
+        let turn = self.compiling.clone().acquire_owned().await;
+        // The turn is held until the compilation ends, even one whose upload gave up.
+        let module = tokio::task::spawn_blocking(move || {
+            let _turn = turn;
+            engine.load(&wasm, limits)
+        })
+        .await
+        .map_err(|source| PolicyServiceError::Task {
+            what: "compilation",
+            source,
+        })?
+        .map_err(PolicyServiceError::Refused)?;
         let source = match module.cache_source() {
             CacheSource::Compiled => "compiled",
             CacheSource::Memory => "cache hit (memory)",
@@ -263,7 +304,7 @@ impl Policies {
             )));
         }
         let limits = limits_from_proto(spec.limits.as_ref(), self.engine.defaults());
-        let compiled = self.compile(spec.wasm.clone(), limits).await?;
+        let compiled = self.compile_upload(spec.wasm.clone(), limits).await?;
         let info = compiled.info().clone();
         let mut new_spec = PolicyModuleSpecV1 {
             size: i64::try_from(spec.wasm.len()).unwrap_or(i64::MAX),

@@ -18,7 +18,7 @@ async fn setup(predicate: bool) -> (Collection<RoleV3>, Policies, tempfile::Temp
     let policies = Policies::new(
         dir.path().to_path_buf(),
         Limits::default(),
-        portcullis_policy::DEFAULT_MAX_MODULE_BYTES,
+        portcullis_policy::ValidationLimits::default(),
         backend.clone(),
     )
     .unwrap();

@@ -158,7 +158,9 @@ impl From<crate::modules::PolicyServiceError> for Status {
     fn from(e: crate::modules::PolicyServiceError) -> Self {
         use crate::modules::PolicyServiceError as P;
         match e {
-            P::Invalid(_) | P::Refused(_) => Status::invalid_argument(e.to_string()),
+            P::Invalid(_) | P::Refused(_) | P::CompileTimeout(_) => {
+                Status::invalid_argument(e.to_string())
+            }
             P::NoPrevious(_) => Status::failed_precondition(e.to_string()),
             P::Resource(r) => r.into(),
             P::Engine(inner) => {
