@@ -16,6 +16,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod backend;
+pub mod codec;
 mod error;
 mod etcd;
 mod feed;
