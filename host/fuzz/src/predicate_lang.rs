@@ -43,15 +43,26 @@ pub fn predicate(data: &[u8]) {
     let input = input();
     let eager = predicate::evaluate_with(expression, input, &NoFunctions);
     let lazy = predicate::evaluate_lazy(expression, input, &NoFunctions);
-    assert_eq!(format!("{eager:?}"), format!("{lazy:?}"), "eager and lazy differ");
+    assert_eq!(
+        format!("{eager:?}"),
+        format!("{lazy:?}"),
+        "eager and lazy differ"
+    );
     let action = predicate::run_action_with(expression, input, &NoFunctions);
     let lazy_action = predicate::run_action_lazy(expression, input, &NoFunctions);
-    assert_eq!(format!("{action:?}"), format!("{lazy_action:?}"), "actions differ");
+    assert_eq!(
+        format!("{action:?}"),
+        format!("{lazy_action:?}"),
+        "actions differ"
+    );
     let syntax = |e: &predicate::Error| e.kind == ErrorKind::Syntax;
     match &parsed {
         Ok(_) => {
             // (An action may still be refused as a syntax error: it must be a call.)
-            assert!(!eager.as_ref().is_err_and(syntax), "{eager:?} after a parse");
+            assert!(
+                !eager.as_ref().is_err_and(syntax),
+                "{eager:?} after a parse"
+            );
         }
         Err(e) => {
             assert!(syntax(e), "a parse error that is not a syntax error: {e:?}");

@@ -37,7 +37,9 @@ fn the_corpora_replay_without_a_panic() {
     let count = replay("corpus");
     assert!(count >= crate::TARGETS.len(), "only {count} corpus inputs");
     for (name, _) in crate::TARGETS {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus").join(name);
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("corpus")
+            .join(name);
         assert!(!inputs(&dir).is_empty(), "no corpus for `{name}`");
     }
 }

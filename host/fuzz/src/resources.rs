@@ -19,7 +19,9 @@ pub fn resources(data: &[u8]) {
         0 => check::<RoleV3>(bytes, |role| {
             portcullis_server::roles::validate(role, &NativeHooks).map_err(|e| e.to_string())
         }),
-        1 => check::<UserV2>(bytes, |user| normalize_user(user).map_err(|e| e.to_string())),
+        1 => check::<UserV2>(bytes, |user| {
+            normalize_user(user).map_err(|e| e.to_string())
+        }),
         2 => {
             check::<ProvisionTokenV2>(bytes, |token| {
                 portcullis_server::tokens::normalize(token).map_err(|e| e.to_string())

@@ -202,7 +202,8 @@ fn write_seeds() {
     let key = ClientKey::generate().unwrap();
     let subject = SubjectKey::from_pem(&key.public_key_pem().unwrap()).unwrap();
     let certs = [
-        ca.issue_client_cert(&alice, Some(&subject), now, hour).unwrap(),
+        ca.issue_client_cert(&alice, Some(&subject), now, hour)
+            .unwrap(),
         ca.issue_client_cert(&Identity::new("bob", vec![]), None, now, hour)
             .unwrap(),
     ];
@@ -231,11 +232,17 @@ fn write_seeds() {
         "store_record",
         &[
             selected(0, &codec::encode_rocks_record(42, None, b"value")),
-            selected(0, &codec::encode_rocks_record(7, Some(later), &[0x0a, 0x04, b'r', b'o', b'l', b'e'])),
+            selected(
+                0,
+                &codec::encode_rocks_record(7, Some(later), &[0x0a, 0x04, b'r', b'o', b'l', b'e']),
+            ),
             selected(1, &codec::encode_etcd_value(b"value", Some(later))),
             selected(1, &codec::encode_etcd_value(b"", None)),
             selected(2, &42u64.to_be_bytes()),
-            selected(3, &codec::rocks_index_key(1_700_000_000_000_000_000, b"/tokens/x")),
+            selected(
+                3,
+                &codec::rocks_index_key(1_700_000_000_000_000_000, b"/tokens/x"),
+            ),
         ],
     );
 }

@@ -28,6 +28,8 @@ mod sweeper;
 
 #[cfg(test)]
 mod conformance;
+#[cfg(test)]
+mod proptests;
 
 pub use backend::Backend;
 pub use error::{BoxError, Error, Result};
