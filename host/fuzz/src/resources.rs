@@ -60,9 +60,11 @@ fn check<T: Message + Default + Clone + PartialEq + std::fmt::Debug>(
         return;
     }
     let mut again = res.clone();
-    if let Err(e) = validate(&mut again) {
-        panic!("a validated {kind} fails validation again: {e}");
-    }
+    let checked = validate(&mut again);
+    assert!(
+        checked.is_ok(),
+        "a validated {kind} fails validation again: {checked:?}"
+    );
     assert_eq!(again, res, "validating a validated {kind} changed it");
     let decoded = T::decode(res.encode_to_vec().as_slice());
     assert_eq!(decoded.as_ref().ok(), Some(&res), "{kind} round trip");

@@ -93,7 +93,6 @@ fn write_seeds() {
         metadata: metadata("0123456789abcdef0123456789abcdef"),
         spec: Some(ProvisionTokenSpecV2 {
             roles: vec!["Node".into(), "proxy".into()],
-            ..ProvisionTokenSpecV2::default()
         }),
         ..Default::default()
     };
