@@ -51,4 +51,6 @@ pub use error::{AuthzError, HookError};
 pub use outcomes::MAX_OUTCOMES_PER_ROLE_SET;
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;

@@ -16,7 +16,7 @@ fn with_where(mut rule: Rule, clause: &str) -> Rule {
     rule
 }
 
-fn role(name: &str, revision: i64, allow: Vec<Rule>, deny: Vec<Rule>) -> RoleV3 {
+pub(crate) fn role(name: &str, revision: i64, allow: Vec<Rule>, deny: Vec<Rule>) -> RoleV3 {
     RoleV3 {
         kind: "role".into(),
         version: "v3".into(),
@@ -42,7 +42,7 @@ fn role(name: &str, revision: i64, allow: Vec<Rule>, deny: Vec<Rule>) -> RoleV3 
 
 /// `where` clauses: `yes` holds, `no` does not, `team-dba` checks the user's team trait,
 /// anything else fails. Actions log their text.
-struct Fake;
+pub(crate) struct Fake;
 
 impl RuleHooks for Fake {
     fn eval_where(&self, input: Arc<Value>) -> Result<bool, HookError> {
@@ -66,7 +66,7 @@ impl RuleHooks for Fake {
     }
 }
 
-fn decide(roles: &[RoleV3], verb: &str, kind: &str) -> Decision {
+pub(crate) fn decide(roles: &[RoleV3], verb: &str, kind: &str) -> Decision {
     decide_as(roles, verb, kind, &json!({"metadata": {"name": "alice"}}))
 }
 

@@ -5,7 +5,7 @@
 //! into the checked key that [`crate::TlsAuthority::issue_client_cert`] takes.
 
 use const_oid::ObjectIdentifier;
-use der::{Decode, DecodePem, Encode, EncodePem};
+use der::{Decode, Encode, EncodePem};
 use spki::{DecodePublicKey, EncodePublicKey, SubjectPublicKeyInfoOwned};
 use ssh_key::public::KeyData;
 
@@ -56,6 +56,21 @@ pub(crate) fn check_spki(spki: &SubjectPublicKeyInfoOwned) -> Result<()> {
     }
 }
 
+/// Reads an SPKI `PUBLIC KEY` PEM (`what` in errors). The PEM is decoded to DER before
+/// the DER is parsed: the `der` crate's streaming PEM reader loops forever on a DER length
+/// that runs past the end (`MIOE`, found by fuzzing), its slice reader refuses it.
+pub(crate) fn spki_from_pem(pem: &str, what: &'static str) -> Result<SubjectPublicKeyInfoOwned> {
+    let pem_err = |reason: String| Error::Pem { what, reason };
+    let (label, der) =
+        der::pem::decode_vec(pem.trim().as_bytes()).map_err(|e| pem_err(e.to_string()))?;
+    if label != "PUBLIC KEY" {
+        return Err(pem_err(format!(
+            "expected a `PUBLIC KEY` block, found `{label}`"
+        )));
+    }
+    SubjectPublicKeyInfoOwned::from_der(&der).map_err(|e| pem_err(e.to_string()))
+}
+
 /// A client's public key, parsed and checked once (Ed25519, ECDSA P-256, or RSA of 2048 bits
 /// or more), ready to be certified by [`crate::TlsAuthority::issue_client_cert`] without
 /// being parsed or checked again.
@@ -65,10 +80,7 @@ pub struct SubjectKey(SubjectPublicKeyInfoOwned);
 impl SubjectKey {
     /// Reads a PEM `PUBLIC KEY` (SPKI) and checks it is a supported key.
     pub fn from_pem(pem: &str) -> Result<Self> {
-        let spki = SubjectPublicKeyInfoOwned::from_pem(pem.trim()).map_err(|e| Error::Pem {
-            what: "public key",
-            reason: e.to_string(),
-        })?;
+        let spki = spki_from_pem(pem, "public key")?;
         check_spki(&spki)?;
         Ok(Self(spki))
     }
@@ -167,12 +179,24 @@ mod tests {
             let pem = public_key_pem_from_any(format!("{line} me@host\n").as_bytes()).unwrap();
             assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----"), "{pem}");
             assert_eq!(public_key_pem_from_any(pem.as_bytes()).unwrap(), pem);
-            let der = SubjectPublicKeyInfoOwned::from_pem(&pem)
-                .unwrap()
-                .to_der()
-                .unwrap();
+            let der = spki_from_pem(&pem, "test").unwrap().to_der().unwrap();
             assert_eq!(public_key_pem_from_any(&der).unwrap(), pem);
         }
+    }
+
+    #[test]
+    fn truncated_pem_lengths_are_refused_not_looped_on() {
+        // Found by fuzzing: `der`'s streaming PEM reader never returned on these.
+        for body in ["MQ==", "MIOE"] {
+            let pem = format!("-----BEGIN PUBLIC KEY-----\n{body}\n-----END PUBLIC KEY-----\n");
+            let err = SubjectKey::from_pem(&pem).unwrap_err();
+            assert!(matches!(err, Error::Pem { .. }), "{err}");
+        }
+        let err = spki_from_pem(
+            "-----BEGIN CERTIFICATE-----\nMQ==\n-----END CERTIFICATE-----\n",
+            "k",
+        );
+        assert!(err.unwrap_err().to_string().contains("`CERTIFICATE`"));
     }
 
     #[test]

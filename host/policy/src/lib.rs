@@ -47,7 +47,7 @@ pub use limits::{
 pub use metadata::{Capability, HookKind, InputMode, Metadata, METADATA_SECTION};
 pub use module::{CacheSource, Evaluation, Outcome, PolicyModule};
 pub use offline::{run_offline, OfflineReport};
-pub use output::{Decision, Effect, ErrorKind, Level, Verdict};
+pub use output::{check_output, Decision, Effect, ErrorKind, Level, Verdict};
 pub use pack::pack;
 pub use registry::{Registry, RegistryHost};
 pub use shape::{

@@ -96,6 +96,19 @@ pub(crate) fn function_result(hook: &Hook, value: Value) -> Result<Value, EvalEr
         .map_err(|e| malformed(hook, e))
 }
 
+/// Reads what a module answered to `hook` as the engine does (UTF-8, JSON, an error
+/// output or the hook's schema, then its typed form), without running a module: for the
+/// fuzz targets and tools that replay recorded outputs.
+pub fn check_output(hook: &Hook, bytes: &[u8]) -> Result<(), EvalError> {
+    let value = parse_output(hook, bytes)?;
+    match hook {
+        Hook::Where => where_result(&value).map(drop),
+        Hook::Action => action_effects(value).map(drop),
+        Hook::AccessRequest => decision(value).map(drop),
+        Hook::Function(_) => function_result(hook, value).map(drop),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,6 +16,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 mod backend;
+pub mod codec;
 mod error;
 mod etcd;
 mod feed;
@@ -27,6 +28,8 @@ mod sweeper;
 
 #[cfg(test)]
 mod conformance;
+#[cfg(test)]
+mod proptests;
 
 pub use backend::Backend;
 pub use error::{BoxError, Error, Result};

@@ -2,12 +2,12 @@
 //! signature verification.
 
 use base64ct::{Base64UrlUnpadded, Encoding};
-use der::{DecodePem, Encode};
+use der::Encode;
 use rsa::traits::PublicKeyParts;
 use rsa::Pkcs1v15Sign;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
-use spki::{DecodePublicKey, EncodePublicKey, SubjectPublicKeyInfoOwned};
+use spki::{DecodePublicKey, EncodePublicKey};
 
 use super::JwtAlgorithm;
 use crate::pubkey::{ED25519, RSA_ENCRYPTION};
@@ -33,11 +33,7 @@ fn jwt_err(what: &str) -> impl Fn(String) -> Error + '_ {
 impl PublicKey {
     /// Reads an SPKI `PUBLIC KEY` PEM holding an Ed25519 or RSA key.
     pub(super) fn from_pem(pem: &str) -> Result<Self> {
-        let pem = pem.trim();
-        let spki = SubjectPublicKeyInfoOwned::from_pem(pem).map_err(|e| Error::Pem {
-            what: "JWT public key",
-            reason: e.to_string(),
-        })?;
+        let spki = crate::pubkey::spki_from_pem(pem, "JWT public key")?;
         let der = spki
             .to_der()
             .map_err(|e| jwt_err("public key")(e.to_string()))?;

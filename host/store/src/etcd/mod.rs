@@ -15,7 +15,7 @@
 //! - `create_all` is one transaction, and an etcd transaction is one revision: the items of
 //!   a batch share that revision (the embedded backends give them consecutive ones).
 
-mod record;
+pub(crate) mod record;
 mod watch;
 
 #[cfg(test)]

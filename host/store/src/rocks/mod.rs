@@ -14,7 +14,7 @@
 //! delivered to subscribers slightly before the write is durable.
 
 mod inner;
-mod record;
+pub(crate) mod record;
 #[cfg(test)]
 mod tests;
 

@@ -103,16 +103,18 @@ pub(crate) fn decode_revision(key: &[u8], bytes: &[u8]) -> Result<u64> {
     Ok(u64::from_be_bytes(bytes))
 }
 
-/// Converts an optional expiry to Unix nanoseconds (0 = none). Times at or
-/// before the epoch become -1 (still in the past); times after 2262 saturate.
+/// Converts an optional expiry to Unix nanoseconds (0 = none). The epoch itself
+/// becomes -1 (still in the past); times after 2262 and before 1678 saturate, to
+/// `i64::MAX` and `i64::MIN`, so that every stored expiry reads back as it was written.
 pub(crate) fn nanos_from_time(time: Option<SystemTime>) -> i64 {
     let Some(time) = time else { return 0 };
     match time.duration_since(UNIX_EPOCH) {
         Ok(since) if since.is_zero() => -1,
         Ok(since) => i64::try_from(since.as_nanos()).unwrap_or(i64::MAX),
-        Err(before) => i64::try_from(before.duration().as_nanos())
-            .map(|nanos| -nanos)
-            .unwrap_or(i64::MIN + 1),
+        Err(before) => {
+            i64::try_from(-i128::try_from(before.duration().as_nanos()).unwrap_or(i128::MAX))
+                .unwrap_or(i64::MIN)
+        }
     }
 }
 
@@ -195,6 +197,10 @@ mod tests {
         assert_eq!(nanos_from_time(Some(UNIX_EPOCH)), -1);
         let before = UNIX_EPOCH - Duration::from_secs(5);
         assert_eq!(time_from_nanos(nanos_from_time(Some(before))), Some(before));
+        // The earliest expiry a record holds reads back as itself (found by fuzzing).
+        assert_eq!(nanos_from_time(time_from_nanos(i64::MIN)), i64::MIN);
+        let long_before = UNIX_EPOCH - Duration::from_secs(400 * 365 * 86_400);
+        assert_eq!(nanos_from_time(Some(long_before)), i64::MIN);
     }
 
     #[test]
