@@ -7,6 +7,8 @@
 //!
 //! `BENCH_SECONDS` (default 3) is the length of each phase.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -78,10 +80,7 @@ async fn phase(
         let start = Instant::now();
         prober
             .rpc()
-            .get_role(GetRoleRequest {
-                name: "ops".into(),
-                ..GetRoleRequest::default()
-            })
+            .get_role(GetRoleRequest { name: "ops".into() })
             .await
             .expect("GetRole");
         times.push(start.elapsed());
