@@ -17,7 +17,9 @@ use portcullis_api::{Client, TlsFiles};
 
 pub mod bench;
 pub mod etcd;
+pub mod faults;
 pub mod hostile;
+pub mod killloop;
 pub mod openssh;
 pub mod policies;
 pub mod relay;
@@ -148,6 +150,12 @@ impl Server {
     /// The directory is created private (0700) when missing: the server refuses a data
     /// directory that others may enter.
     pub fn start(data_dir: &Path, extra: &[&str]) -> Server {
+        Self::start_env(data_dir, extra, &[])
+    }
+
+    /// [`Server::start`] with extra environment variables for the server process (e.g.
+    /// `SOFTHSM2_CONF` for a server keeping its keys in a SoftHSM2 token).
+    pub fn start_env(data_dir: &Path, extra: &[&str], env: &[(&str, &Path)]) -> Server {
         std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
             .create(data_dir)
             .unwrap();
@@ -159,6 +167,7 @@ impl Server {
             .arg(data_dir)
             .args(["--listen", "127.0.0.1:0"])
             .args(extra)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(log)
             .spawn()

@@ -4,7 +4,8 @@
 //! every version must pass `policies/conformance/cases.json` (see its README). The tests build
 //! the modules here, from source, at most once per test process: Rust with cargo for
 //! `wasm32-unknown-unknown` (target dir `policies/target`), C with clang, Zig and
-//! AssemblyScript with the toolchains `scripts/policies-toolchain` installs.
+//! AssemblyScript (core modules, ABI v1), Python and JavaScript (components, ABI v2) with the
+//! toolchains `scripts/policies-toolchain` installs.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -21,11 +22,26 @@ pub enum Lang {
     Zig,
     /// `policies/examples/assemblyscript`, built with the pinned `asc` from npm.
     AssemblyScript,
+    /// `policies/examples/python`, an ABI v2 component built with componentize-py (PyPI).
+    Python,
+    /// `policies/examples/javascript`, an ABI v2 component built with componentize-js (npm).
+    JavaScript,
+    /// `policies/examples/rust-component`, an ABI v2 component built with cargo and
+    /// wit-bindgen for `wasm32-wasip2`: Rust in both ABIs.
+    RustComponent,
 }
 
 impl Lang {
     /// Every language, in a fixed order.
-    pub const ALL: [Lang; 4] = [Lang::Rust, Lang::C, Lang::Zig, Lang::AssemblyScript];
+    pub const ALL: [Lang; 7] = [
+        Lang::Rust,
+        Lang::C,
+        Lang::Zig,
+        Lang::AssemblyScript,
+        Lang::Python,
+        Lang::JavaScript,
+        Lang::RustComponent,
+    ];
 
     /// The directory name under `policies/examples/`.
     pub fn dir_name(self) -> &'static str {
@@ -34,6 +50,9 @@ impl Lang {
             Lang::C => "c",
             Lang::Zig => "zig",
             Lang::AssemblyScript => "assemblyscript",
+            Lang::Python => "python",
+            Lang::JavaScript => "javascript",
+            Lang::RustComponent => "rust-component",
         }
     }
 
@@ -43,6 +62,9 @@ impl Lang {
             Lang::C => 1,
             Lang::Zig => 2,
             Lang::AssemblyScript => 3,
+            Lang::Python => 4,
+            Lang::JavaScript => 5,
+            Lang::RustComponent => 6,
         }
     }
 }
@@ -71,12 +93,7 @@ pub fn repo_root() -> PathBuf {
 /// `cargo build --release --target wasm32-unknown-unknown` on
 /// `policies/examples/rust/Cargo.toml` with `CARGO_TARGET_DIR=policies/target`.
 pub fn build_example(lang: Lang) -> PathBuf {
-    static BUILT: [OnceLock<PathBuf>; 4] = [
-        OnceLock::new(),
-        OnceLock::new(),
-        OnceLock::new(),
-        OnceLock::new(),
-    ];
+    static BUILT: [OnceLock<PathBuf>; 7] = [const { OnceLock::new() }; 7];
     BUILT[lang.index()]
         .get_or_init(|| match lang {
             Lang::Rust => build_rust(),
@@ -233,4 +250,80 @@ pub fn access_request_module(name: &str, body: &str, answer: &str) -> Vec<u8> {
         len = answer.len()
     );
     wat::parse_str(&wat).unwrap_or_else(|e| panic!("bad test module: {e}\n{wat}"))
+}
+
+/// Builds the Python component in `tests/fixtures/components/<name>/app.py` for `world` of
+/// `guest-sdk/wit/policy.wit` with the componentize-py that `scripts/policies-toolchain`
+/// installs, into `<target>/<profile>/policies/fixtures/<name>.wasm`. Panics with the
+/// tool's output when the build fails.
+pub fn build_python_fixture(name: &str, world: &str) -> PathBuf {
+    let root = repo_root();
+    let source = root.join("tests/fixtures/components").join(name);
+    let exe = std::env::current_exe().expect("current exe");
+    let out_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target profile dir")
+        .join("policies/fixtures");
+    std::fs::create_dir_all(&out_dir).expect("create the fixtures' output directory");
+    let out = out_dir.join(format!("{name}.wasm"));
+    let tool = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .expect("HOME")
+        .join(".cache/portcullis/policy-venv/bin/componentize-py");
+    let run = Command::new(&tool)
+        .arg("-d")
+        .arg(root.join("guest-sdk/wit"))
+        .args(["-w", world, "componentize", "-p"])
+        .arg(&source)
+        .args(["app", "-o"])
+        .arg(&out)
+        .current_dir(&out_dir)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot run {} (scripts/policies-toolchain installs it): {e}",
+                tool.display()
+            )
+        });
+    assert!(
+        run.status.success(),
+        "componentize-py failed for {name}:\n{}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    out
+}
+
+/// Builds the Rust component in `tests/fixtures/components/<name>/` (a crate of its own,
+/// with wit-bindgen) for `wasm32-wasip2`, into `<target>/<profile>/policies/fixtures-rust/`,
+/// and returns the `.wasm` path. Panics with cargo's output when the build fails.
+pub fn build_rust_fixture(name: &str) -> PathBuf {
+    let dir = repo_root().join("tests/fixtures/components").join(name);
+    let exe = std::env::current_exe().expect("current exe");
+    let target = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target profile dir")
+        .join("policies/fixtures-rust");
+    let out = Command::new("cargo")
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "--manifest-path",
+        ])
+        .arg(dir.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", &target)
+        .output()
+        .expect("run cargo");
+    assert!(
+        out.status.success(),
+        "building {name} failed (scripts/setup adds the wasm32-wasip2 target):\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    target
+        .join("wasm32-wasip2/release")
+        .join(format!("{}.wasm", name.replace('-', "_")))
 }

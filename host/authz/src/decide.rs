@@ -102,6 +102,14 @@ pub trait RuleHooks {
 
     /// Runs the action `input["expression"]` and returns the lines it logged.
     fn run_action(&self, input: Arc<Value>) -> Result<Vec<String>, HookError>;
+
+    /// The extra functions `expression` (a `where` clause, or with `action` an action)
+    /// calls that no loaded module provides (checked when a role is stored); empty when the
+    /// evaluator cannot tell.
+    fn unknown_functions(&self, expression: &str, action: bool) -> Vec<String> {
+        let _ = (expression, action);
+        Vec::new()
+    }
 }
 
 /// What a rule's `where` clause answered.

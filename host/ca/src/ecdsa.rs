@@ -8,6 +8,7 @@ use ring::signature::{EcdsaKeyPair, EcdsaSigningAlgorithm};
 use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, ECDSA_P256_SHA256_FIXED_SIGNING};
 use zeroize::Zeroizing;
 
+use crate::external::{p256_fixed_to_der, SharedKey};
 use crate::{Error, Result};
 
 /// How a signature is encoded.
@@ -58,6 +59,25 @@ impl P256Signer {
             .sign(&self.rng, message)
             .map(|s| s.as_ref().to_vec())
             .map_err(|_| Error::Signing("ECDSA P-256 signing failed".into()))
+    }
+}
+
+/// The key of a TLS authority, signing certificates with DER-encoded signatures: loaded into
+/// `ring`, or held outside the process.
+pub(crate) enum CertSigner {
+    /// A key in memory (prepared with [`Encoding::Der`]).
+    Local(Box<P256Signer>),
+    /// An external P-256 key.
+    External(SharedKey),
+}
+
+impl CertSigner {
+    /// Signs SHA-256 of `message`; the signature is DER-encoded.
+    pub(crate) fn sign_der(&self, message: &[u8]) -> Result<Vec<u8>> {
+        match self {
+            Self::Local(signer) => signer.sign(message),
+            Self::External(key) => p256_fixed_to_der(&key.sign(message)?),
+        }
     }
 }
 

@@ -19,6 +19,7 @@ use sha2::{Digest, Sha256};
 use signature::Signer;
 use zeroize::Zeroizing;
 
+use crate::external::{expect_algorithm, ExternalAlgorithm, SharedKey};
 use crate::pubkey::{ED25519, RSA_ENCRYPTION};
 use crate::{Error, Result};
 
@@ -82,13 +83,16 @@ pub struct AppTokenClaims {
 enum PrivateKey {
     Ed25519(Box<ed25519_dalek::SigningKey>),
     Rsa(Box<rsa::RsaPrivateKey>),
+    /// An Ed25519 key held outside the process.
+    External(SharedKey),
 }
 
 /// A JWT signing authority: one key pair.
 pub struct JwtAuthority {
     key: PrivateKey,
     public: PublicKey,
-    private_pem: Zeroizing<String>,
+    /// `None` when the key is held outside the process.
+    private_pem: Option<Zeroizing<String>>,
     public_pem: String,
     key_id: String,
 }
@@ -118,7 +122,7 @@ impl JwtAuthority {
                     .map_err(|e| jwt_err("cannot generate an RSA key")(e.to_string()))?,
             )),
         };
-        Self::from_key(key)
+        Self::from_memory(key)
     }
 
     /// Loads an authority from its PKCS#8 `PRIVATE KEY` PEM (Ed25519 or RSA of 2048 bits or
@@ -154,17 +158,46 @@ impl JwtAuthority {
                 )))
             }
         };
-        Self::from_key(key)
+        Self::from_memory(key)
     }
 
-    fn from_key(key: PrivateKey) -> Result<Self> {
-        let le = der::pem::LineEnding::LF;
-        let (public, private_pem) = match &key {
-            PrivateKey::Ed25519(k) => (PublicKey::Ed25519(k.verifying_key()), k.to_pkcs8_pem(le)),
-            PrivateKey::Rsa(k) => (PublicKey::Rsa(k.to_public_key()), k.to_pkcs8_pem(le)),
+    /// An authority whose Ed25519 key is held outside the process: every token is signed by
+    /// `key` (`EdDSA`).
+    pub fn from_external(key: SharedKey) -> Result<Self> {
+        expect_algorithm(key.as_ref(), ExternalAlgorithm::Ed25519, "a JWT authority")?;
+        let raw: [u8; 32] = key.public_key().try_into().map_err(|_| {
+            Error::Jwt(format!(
+                "{}: an Ed25519 public key has 32 bytes, not {}",
+                key.describe(),
+                key.public_key().len()
+            ))
+        })?;
+        let public = ed25519_dalek::VerifyingKey::from_bytes(&raw)
+            .map_err(|e| jwt_err("invalid Ed25519 public key")(e.to_string()))?;
+        Self::from_key(PrivateKey::External(key), PublicKey::Ed25519(public))
+    }
+
+    fn from_memory(key: PrivateKey) -> Result<Self> {
+        let public = match &key {
+            PrivateKey::Ed25519(k) => PublicKey::Ed25519(k.verifying_key()),
+            PrivateKey::Rsa(k) => PublicKey::Rsa(k.to_public_key()),
+            PrivateKey::External(_) => {
+                return Err(Error::Jwt("an external key has no key in memory".into()))
+            }
         };
-        let private_pem =
-            private_pem.map_err(|e| jwt_err("cannot encode the private key")(e.to_string()))?;
+        Self::from_key(key, public)
+    }
+
+    fn from_key(key: PrivateKey, public: PublicKey) -> Result<Self> {
+        let le = der::pem::LineEnding::LF;
+        let private_pem = match &key {
+            PrivateKey::Ed25519(k) => Some(k.to_pkcs8_pem(le)),
+            PrivateKey::Rsa(k) => Some(k.to_pkcs8_pem(le)),
+            PrivateKey::External(_) => None,
+        };
+        let private_pem = private_pem
+            .transpose()
+            .map_err(|e| jwt_err("cannot encode the private key")(e.to_string()))?;
         Ok(Self {
             public_pem: public.to_pem()?,
             key_id: public.key_id()?,
@@ -179,8 +212,9 @@ impl JwtAuthority {
         self.public.algorithm()
     }
 
-    /// The private key as PKCS#8 `PRIVATE KEY` PEM. Handle with care.
-    pub fn private_key_pem(&self) -> Zeroizing<String> {
+    /// The private key as PKCS#8 `PRIVATE KEY` PEM, unless it is held outside the process.
+    /// Handle with care.
+    pub fn private_key_pem(&self) -> Option<Zeroizing<String>> {
         self.private_pem.clone()
     }
 
@@ -224,6 +258,7 @@ impl JwtAuthority {
                     &Sha256::digest(input.as_bytes()),
                 )
                 .map_err(|e| e.to_string()),
+            PrivateKey::External(k) => k.sign(input.as_bytes()).map_err(|e| e.to_string()),
         }
         .map_err(jwt_err("cannot sign the token"))?;
         Ok(token::finish(input, &signature))

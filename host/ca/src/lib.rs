@@ -19,6 +19,9 @@
 //! happens to its keys at each move; the server applies its decisions to the stored keys.
 //! [`ClientKey`] is the Ed25519 key pair clients such as `pctl auth sign` generate.
 //!
+//! The authorities' keys may also be held outside the process ([`ExternalKey`], e.g. in a
+//! PKCS#11 token): the TLS, SSH and JWT authorities then ask that key for every signature.
+//!
 //! [`SubjectKey::from_any`] reads an OpenSSH public key (or SPKI DER/PEM) into the checked key
 //! a TLS client certificate is issued for, so one key pair can hold both certificates.
 //!
@@ -74,6 +77,7 @@
 mod client_key;
 mod ecdsa;
 mod error;
+mod external;
 mod identity;
 mod jwt;
 mod pubkey;
@@ -84,6 +88,7 @@ mod x509;
 
 pub use client_key::ClientKey;
 pub use error::{Error, Result};
+pub use external::{ExternalAlgorithm, ExternalKey, SharedKey};
 pub use identity::{
     Identity, RouteToApp, ACTIVE_REQUESTS_OID, APP_CLUSTER_NAME_OID, APP_PUBLIC_ADDR_OID,
     APP_SESSION_ID_OID, EXPIRY_OID, KUBE_CLUSTER_OID, KUBE_GROUPS_OID, KUBE_USERS_OID,

@@ -12,9 +12,11 @@ use std::time::{Duration, SystemTime};
 use rand_core::OsRng;
 use ssh_key::certificate::{Builder, CertType};
 use ssh_key::private::{KeypairData, RsaKeypair};
+use ssh_key::public::{EcdsaPublicKey, Ed25519PublicKey, KeyData};
 use ssh_key::{Algorithm, EcdsaCurve, HashAlg, LineEnding, PrivateKey, PublicKey};
 use zeroize::Zeroizing;
 
+use crate::external::{ExternalAlgorithm, SharedKey};
 use crate::{Error, Result};
 
 mod rsa_signer;
@@ -107,7 +109,9 @@ pub struct HostCertRequest {
 
 /// An SSH certificate authority: one signing key pair.
 pub struct SshAuthority {
-    key: PrivateKey,
+    /// `None` when the key is held outside the process.
+    key: Option<PrivateKey>,
+    public: PublicKey,
     signer: signer::CaSigner,
 }
 
@@ -150,19 +154,60 @@ impl SshAuthority {
 
     fn new(key: PrivateKey) -> Result<Self> {
         let signer = signer::CaSigner::new(&key)?;
-        Ok(Self { key, signer })
+        Ok(Self {
+            public: key.public_key().clone(),
+            key: Some(key),
+            signer,
+        })
     }
 
-    /// The private key in OpenSSH format. Handle with care.
+    /// An authority whose Ed25519 or ECDSA P-256 key is held outside the process: every
+    /// certificate is signed by `key`.
+    pub fn from_external(key: SharedKey) -> Result<Self> {
+        let bytes = key.public_key();
+        let data = match key.algorithm() {
+            ExternalAlgorithm::Ed25519 => {
+                let raw: [u8; 32] = bytes.try_into().map_err(|_| {
+                    Error::Ssh(format!(
+                        "{}: an Ed25519 public key has 32 bytes, not {}",
+                        key.describe(),
+                        bytes.len()
+                    ))
+                })?;
+                KeyData::Ed25519(Ed25519PublicKey(raw))
+            }
+            ExternalAlgorithm::EcdsaP256 => KeyData::Ecdsa(
+                EcdsaPublicKey::from_sec1_bytes(bytes)
+                    .map_err(ssh_err("invalid P-256 public key of an external SSH key"))?,
+            ),
+        };
+        let public = PublicKey::new(data.clone(), "");
+        Ok(Self {
+            key: None,
+            public,
+            signer: signer::CaSigner::external(key, data),
+        })
+    }
+
+    /// Whether the private key is held outside the process.
+    pub fn is_external(&self) -> bool {
+        self.key.is_none()
+    }
+
+    /// The private key in OpenSSH format. Handle with care. Fails for an external key.
     pub fn private_key_openssh(&self) -> Result<Zeroizing<String>> {
-        self.key
-            .to_openssh(LineEnding::LF)
+        let Some(key) = &self.key else {
+            return Err(Error::Ssh(
+                "the SSH authority key is held outside the process and cannot be exported".into(),
+            ));
+        };
+        key.to_openssh(LineEnding::LF)
             .map_err(ssh_err("cannot encode the SSH private key"))
     }
 
     /// The public key in OpenSSH format (`ssh-ed25519 AAAA...`).
     pub fn public_key_openssh(&self) -> Result<String> {
-        let mut public = self.key.public_key().clone();
+        let mut public = self.public.clone();
         public.set_comment("");
         public
             .to_openssh()
@@ -185,7 +230,7 @@ impl SshAuthority {
 
     /// SHA-256 fingerprint of the public key, as `ssh-keygen -l` prints it.
     pub fn fingerprint(&self) -> String {
-        self.key.fingerprint(HashAlg::Sha256).to_string()
+        self.public.fingerprint(HashAlg::Sha256).to_string()
     }
 
     /// A builder with the fields every certificate has: subject key, validity, a random
@@ -370,7 +415,7 @@ mod tests {
                 .fingerprint(HashAlg::Sha256);
             parsed.validate_at(unix, [&ca_fp]).unwrap();
             let other = SshAuthority::generate(SshAlgorithm::Ed25519).unwrap();
-            let other_fp = other.key.fingerprint(HashAlg::Sha256);
+            let other_fp = other.public.fingerprint(HashAlg::Sha256);
             assert!(parsed.validate_at(unix, [&other_fp]).is_err());
             if alg == SshAlgorithm::Rsa3072 {
                 assert_eq!(parsed.signature().algorithm().as_str(), "rsa-sha2-512");
@@ -471,7 +516,8 @@ mod tests {
         let pem = ca.private_key_openssh().unwrap();
         let again = SshAuthority::from_openssh(&pem).unwrap();
         assert_eq!(ca.fingerprint(), again.fingerprint());
-        let ssh_key::private::KeypairData::Rsa(pair) = again.key.key_data() else {
+        let ssh_key::private::KeypairData::Rsa(pair) = again.key.as_ref().unwrap().key_data()
+        else {
             panic!("not RSA");
         };
         let n = rsa::BigUint::try_from(&pair.public.n).unwrap();

@@ -23,7 +23,8 @@ use x509_cert::ext::Extension;
 use x509_cert::name::Name;
 use zeroize::Zeroizing;
 
-use crate::ecdsa::{Encoding, P256Signer};
+use crate::ecdsa::{CertSigner, Encoding, P256Signer};
+use crate::external::{expect_algorithm, ExternalAlgorithm, ExternalKey, SharedKey};
 use crate::identity::{Identity, CN, O};
 use crate::pubkey::{SubjectKey, RSA_ENCRYPTION};
 use crate::x509::{
@@ -77,9 +78,10 @@ pub struct HostTlsRequest {
 /// A TLS certificate authority: a CA certificate and its ECDSA P-256 signing key.
 pub struct TlsAuthority {
     cert_pem: String,
-    key_pem: Zeroizing<String>,
-    /// The key, loaded into `ring` to sign (see the crate docs on key material).
-    signer: P256Signer,
+    /// `None` when the key is held outside the process.
+    key_pem: Option<Zeroizing<String>>,
+    /// The key, loaded into `ring` to sign (see the crate docs on key material), or external.
+    signer: CertSigner,
     subject: Name,
     key_id: Vec<u8>,
 }
@@ -99,6 +101,16 @@ fn hex(bytes: &[u8]) -> String {
 
 fn public_spki(key: &SigningKey) -> Result<SubjectPublicKeyInfoOwned> {
     SubjectPublicKeyInfoOwned::from_key(*key.verifying_key())
+        .map_err(|e| Error::Signing(format!("cannot encode the public key: {e}")))
+}
+
+/// The SPKI of an external P-256 key.
+fn external_spki(key: &dyn ExternalKey) -> Result<SubjectPublicKeyInfoOwned> {
+    expect_algorithm(key, ExternalAlgorithm::EcdsaP256, "a TLS authority")?;
+    let public = p256::ecdsa::VerifyingKey::from_sec1_bytes(key.public_key()).map_err(|e| {
+        Error::Signing(format!("{}: invalid P-256 public key: {e}", key.describe()))
+    })?;
+    SubjectPublicKeyInfoOwned::from_key(public)
         .map_err(|e| Error::Signing(format!("cannot encode the public key: {e}")))
 }
 
@@ -173,7 +185,51 @@ impl TlsAuthority {
             .to_pkcs8_pem(der::pem::LineEnding::LF)
             .map_err(|e| Error::Signing(format!("cannot encode the CA key: {e}")))?;
         let public_key = public_spki(&signing_key)?;
-        let signer = P256Signer::from_p256(&signing_key, Encoding::Der)?;
+        let signer = CertSigner::Local(Box::new(P256Signer::from_p256(
+            &signing_key,
+            Encoding::Der,
+        )?));
+        Self::self_signed(
+            organization,
+            common_name,
+            now,
+            ttl,
+            public_key,
+            signer,
+            Some(key_pem),
+        )
+    }
+
+    /// Like [`TlsAuthority::generate`], for a P-256 key held outside the process: the
+    /// certificate is signed by `key`, and the authority has no private key to export.
+    pub fn generate_external(
+        organization: &str,
+        common_name: &str,
+        now: SystemTime,
+        ttl: Duration,
+        key: SharedKey,
+    ) -> Result<Self> {
+        let public_key = external_spki(key.as_ref())?;
+        Self::self_signed(
+            organization,
+            common_name,
+            now,
+            ttl,
+            public_key,
+            CertSigner::External(key),
+            None,
+        )
+    }
+
+    fn self_signed(
+        organization: &str,
+        common_name: &str,
+        now: SystemTime,
+        ttl: Duration,
+        public_key: SubjectPublicKeyInfoOwned,
+        signer: CertSigner,
+        key_pem: Option<Zeroizing<String>>,
+    ) -> Result<Self> {
         let mut name = NameBuilder::default();
         name.push(O, organization)?.push(CN, common_name)?;
         let subject = name.build();
@@ -220,10 +276,36 @@ impl TlsAuthority {
             what: "certificate authority key",
             reason: format!("{e} (an ECDSA P-256 PKCS#8 key is expected)"),
         })?;
+        let public_key = public_spki(&signing_key)?;
+        let signer = CertSigner::Local(Box::new(P256Signer::from_p256(
+            &signing_key,
+            Encoding::Der,
+        )?));
+        Self::load(
+            cert_pem,
+            &public_key,
+            signer,
+            Some(Zeroizing::new(key_pem.to_owned())),
+        )
+    }
+
+    /// Loads an authority from its PEM certificate and the external P-256 key it was
+    /// generated with ([`TlsAuthority::generate_external`]).
+    pub fn from_external(cert_pem: &str, key: SharedKey) -> Result<Self> {
+        let public_key = external_spki(key.as_ref())?;
+        Self::load(cert_pem, &public_key, CertSigner::External(key), None)
+    }
+
+    fn load(
+        cert_pem: &str,
+        public_key: &SubjectPublicKeyInfoOwned,
+        signer: CertSigner,
+        key_pem: Option<Zeroizing<String>>,
+    ) -> Result<Self> {
         let cert_der = first_cert_der(cert_pem, "certificate authority certificate")?;
         let cert = parse_cert(&cert_der)?;
         let tbs = &cert.tbs_certificate;
-        if tbs.subject_public_key_info != public_spki(&signing_key)? {
+        if tbs.subject_public_key_info != *public_key {
             return Err(Error::Certificate(
                 "the certificate authority key does not match its certificate".into(),
             ));
@@ -234,9 +316,9 @@ impl TlsAuthority {
         };
         Ok(Self {
             cert_pem: cert_pem.to_owned(),
-            key_pem: Zeroizing::new(key_pem.to_owned()),
+            key_pem,
             subject: tbs.subject.clone(),
-            signer: P256Signer::from_p256(&signing_key, Encoding::Der)?,
+            signer,
             key_id,
         })
     }
@@ -246,9 +328,10 @@ impl TlsAuthority {
         &self.cert_pem
     }
 
-    /// The CA private key, PEM-encoded. Handle with care: it is the cluster's trust root.
-    pub fn key_pem(&self) -> &str {
-        &self.key_pem
+    /// The CA private key, PEM-encoded, unless it is held outside the process. Handle with
+    /// care: it is the cluster's trust root.
+    pub fn key_pem(&self) -> Option<&str> {
+        self.key_pem.as_deref().map(String::as_str)
     }
 
     /// SHA-256 fingerprint of the CA certificate (`SHA256:` followed by colon-separated hex).

@@ -18,7 +18,7 @@ use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
 use x509_cert::serial_number::SerialNumber;
 use x509_cert::time::{Time, Validity};
 
-use crate::ecdsa::P256Signer;
+use crate::ecdsa::CertSigner;
 use crate::{Error, Result};
 
 /// How far back `not_before` is set, to tolerate small clock differences between hosts.
@@ -168,7 +168,7 @@ pub(crate) struct CertFields {
 
 /// Assembles and signs a certificate with the P-256 key `signer` (ECDSA with SHA-256; the
 /// signer must make DER signatures).
-pub(crate) fn sign(fields: CertFields, signer: &P256Signer) -> Result<Certificate> {
+pub(crate) fn sign(fields: CertFields, signer: &CertSigner) -> Result<Certificate> {
     let algorithm = AlgorithmIdentifierOwned {
         oid: ECDSA_WITH_SHA256,
         parameters: None,
@@ -186,7 +186,7 @@ pub(crate) fn sign(fields: CertFields, signer: &P256Signer) -> Result<Certificat
         extensions: Some(fields.extensions),
     };
     let tbs_der = tbs.to_der().map_err(cert_err("to-be-signed certificate"))?;
-    let signature = signer.sign(&tbs_der)?;
+    let signature = signer.sign_der(&tbs_der)?;
     let signature = BitString::from_bytes(&signature).map_err(cert_err("signature"))?;
     Ok(Certificate {
         tbs_certificate: tbs,

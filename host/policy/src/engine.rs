@@ -1,20 +1,20 @@
 //! The [`Engine`]: wasmtime configured for policy modules (fuel, epoch deadline, pooling
 //! allocator), its epoch ticker, and [`Engine::load`] with the compiled-module caches.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use wasmtime::{Config, Enabled, InstanceAllocationStrategy, Linker, PoolingAllocationConfig};
 
-use crate::cache::{engine_hash, DiskCache};
+use crate::cache::{CodeCache, CodeKind, Compiled};
+use crate::component::ComponentEngine;
 use crate::error::{PolicyError, Result};
 use crate::imports::{linker, CallState};
 use crate::limits::Limits;
-use crate::module::{CacheSource, EngineHandle, PolicyModule};
+use crate::module::{EngineHandle, PolicyModule};
 use crate::validate::{validate, ValidationLimits};
 
 /// How the engine is built.
@@ -49,6 +49,12 @@ impl Default for EngineConfig {
     }
 }
 
+/// Whether `bytes` are a component (ABI v2) rather than a core module (ABI v1), by the
+/// binary's header.
+pub fn is_component(bytes: &[u8]) -> bool {
+    wasmparser::Parser::is_component(bytes)
+}
+
 /// Counters of the compiled-module caches.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CacheStats {
@@ -60,16 +66,13 @@ pub struct CacheStats {
     pub disk_hits: u64,
 }
 
-/// In-memory cache entries kept before it is cleared.
-const MEMORY_CACHE_ENTRIES: usize = 256;
-
 struct Ticker {
     stop: Arc<AtomicBool>,
     handle: Option<JoinHandle<()>>,
 }
 
 impl Ticker {
-    fn start(engine: wasmtime::Engine, tick: Duration) -> std::io::Result<Ticker> {
+    fn start(engines: Vec<wasmtime::Engine>, tick: Duration) -> std::io::Result<Ticker> {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let handle = std::thread::Builder::new()
@@ -77,7 +80,9 @@ impl Ticker {
             .spawn(move || {
                 while !flag.load(Ordering::Acquire) {
                     std::thread::park_timeout(tick);
-                    engine.increment_epoch();
+                    for engine in &engines {
+                        engine.increment_epoch();
+                    }
                 }
             })?;
         Ok(Ticker {
@@ -104,11 +109,8 @@ pub(crate) struct EngineInner {
     validation: ValidationLimits,
     max_memory_bytes: usize,
     pub(crate) epoch_tick: Duration,
-    disk: Option<DiskCache>,
-    memory_cache: Mutex<HashMap<String, wasmtime::Module>>,
-    compiled: AtomicU64,
-    memory_hits: AtomicU64,
-    disk_hits: AtomicU64,
+    modules: CodeCache,
+    components: ComponentEngine,
     _ticker: Ticker,
 }
 
@@ -172,15 +174,11 @@ impl Engine {
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = wasmtime::Engine::new(&wasm).map_err(engine_err)?;
         let linker = linker(&engine).map_err(engine_err)?;
-        let disk = match &config.cache_dir {
-            Some(dir) => Some(
-                DiskCache::open(dir, engine_hash(&engine))
-                    .map_err(|e| engine_err(format!("cache directory `{}`: {e}", dir.display())))?,
-            ),
-            None => None,
-        };
+        let modules = CodeCache::new(&engine, CodeKind::Module, config.cache_dir.as_deref())?;
+        let components = ComponentEngine::new(config.cache_dir.as_deref())?;
         let epoch_tick = config.epoch_tick.max(Duration::from_micros(100));
-        let ticker = Ticker::start(engine.clone(), epoch_tick).map_err(engine_err)?;
+        let ticker = Ticker::start(vec![engine.clone(), components.engine.clone()], epoch_tick)
+            .map_err(engine_err)?;
         Ok(Engine {
             inner: Arc::new(EngineInner {
                 engine,
@@ -189,11 +187,8 @@ impl Engine {
                 validation: config.validation,
                 max_memory_bytes,
                 epoch_tick,
-                disk,
-                memory_cache: Mutex::new(HashMap::new()),
-                compiled: AtomicU64::new(0),
-                memory_hits: AtomicU64::new(0),
-                disk_hits: AtomicU64::new(0),
+                modules,
+                components,
                 _ticker: ticker,
             }),
         })
@@ -211,10 +206,14 @@ impl Engine {
 
     /// Counters of the compiled-module caches.
     pub fn cache_stats(&self) -> CacheStats {
+        let (m, c) = (&self.inner.modules, &self.inner.components.cache);
+        let sum = |f: fn(&CodeCache) -> &std::sync::atomic::AtomicU64| {
+            f(m).load(Ordering::Relaxed) + f(c).load(Ordering::Relaxed)
+        };
         CacheStats {
-            compiled: self.inner.compiled.load(Ordering::Relaxed),
-            memory_hits: self.inner.memory_hits.load(Ordering::Relaxed),
-            disk_hits: self.inner.disk_hits.load(Ordering::Relaxed),
+            compiled: sum(|c| &c.compiled),
+            memory_hits: sum(|c| &c.memory_hits),
+            disk_hits: sum(|c| &c.disk_hits),
         }
     }
 
@@ -224,8 +223,52 @@ impl Engine {
     ///
     /// `limits` overrides the engine's defaults for this module.
     pub fn load(&self, bytes: &[u8], limits: Option<Limits>) -> Result<Arc<PolicyModule>> {
+        if !bytes.starts_with(b"\0asm") {
+            return Err(PolicyError::NotWasm {
+                start: bytes.iter().take(8).map(|b| format!("{b:02x}")).collect(),
+            });
+        }
+        if is_component(bytes) {
+            return self.load_component(bytes, limits);
+        }
         let info = validate(bytes, &self.inner.validation)?;
         let limits = limits.unwrap_or(self.inner.defaults);
+        self.check_limits(&limits)?;
+        let (code, source) =
+            self.inner
+                .modules
+                .get_or_compile(&self.inner.engine, bytes, &info.sha256)?;
+        let Compiled::Module(module) = code else {
+            return Err(PolicyError::Compile {
+                reason: "the module cache returned a component".to_owned(),
+            });
+        };
+        let pre = self
+            .inner
+            .linker
+            .instantiate_pre(&module)
+            .map_err(|e| PolicyError::Compile {
+                reason: format!("{e:#}"),
+            })?;
+        let module = PolicyModule::new(self.handle(), info, limits, pre, source)?;
+        Ok(Arc::new(module))
+    }
+
+    /// [`Engine::load`] of a component (ABI v2, guest-sdk/ABI.md part 2).
+    fn load_component(&self, bytes: &[u8], limits: Option<Limits>) -> Result<Arc<PolicyModule>> {
+        let limits = limits.unwrap_or(self.inner.defaults);
+        self.check_limits(&limits)?;
+        let (info, code, source) = self.inner.components.load(
+            bytes,
+            &self.inner.validation,
+            limits,
+            self.inner.epoch_tick,
+        )?;
+        let module = PolicyModule::component(self.handle(), info, limits, code, source);
+        Ok(Arc::new(module))
+    }
+
+    fn check_limits(&self, limits: &Limits) -> Result<()> {
         if limits.memory_bytes > self.inner.max_memory_bytes {
             return Err(PolicyError::InvalidLimits {
                 reason: format!(
@@ -234,64 +277,22 @@ impl Engine {
                 ),
             });
         }
-        let (module, source) = self.compile(bytes, &info.sha256)?;
-        let pre = self
-            .inner
-            .linker
-            .instantiate_pre(&module)
-            .map_err(|e| PolicyError::Compile {
-                reason: format!("{e:#}"),
-            })?;
-        let handle = EngineHandle {
+        Ok(())
+    }
+
+    fn handle(&self) -> EngineHandle {
+        EngineHandle {
             engine: self.inner.engine.clone(),
             epoch_tick: self.inner.epoch_tick,
             _keep_alive: self.inner.clone(),
-        };
-        let module = PolicyModule::new(handle, info, limits, pre, source)?;
-        Ok(Arc::new(module))
+        }
     }
 
-    fn compile(&self, bytes: &[u8], sha256: &str) -> Result<(wasmtime::Module, CacheSource)> {
-        let inner = &self.inner;
-        let cached = inner
-            .memory_cache
-            .lock()
-            .ok()
-            .and_then(|cache| cache.get(sha256).cloned());
-        if let Some(module) = cached {
-            inner.memory_hits.fetch_add(1, Ordering::Relaxed);
-            return Ok((module, CacheSource::Memory));
-        }
-        let (module, source) = match inner
-            .disk
-            .as_ref()
-            .and_then(|d| d.load(&inner.engine, sha256))
-        {
-            Some(module) => {
-                inner.disk_hits.fetch_add(1, Ordering::Relaxed);
-                (module, CacheSource::Disk)
-            }
-            None => {
-                let module = wasmtime::Module::from_binary(&inner.engine, bytes).map_err(|e| {
-                    PolicyError::Compile {
-                        reason: format!("{e:#}"),
-                    }
-                })?;
-                inner.compiled.fetch_add(1, Ordering::Relaxed);
-                if let Some(disk) = &inner.disk {
-                    if let Err(e) = disk.store(sha256, &module) {
-                        tracing::warn!(error = %e, "could not write compiled policy module to the cache");
-                    }
-                }
-                (module, CacheSource::Compiled)
-            }
-        };
-        if let Ok(mut cache) = inner.memory_cache.lock() {
-            if cache.len() >= MEMORY_CACHE_ENTRIES {
-                cache.clear();
-            }
-            cache.insert(sha256.to_owned(), module.clone());
-        }
-        Ok((module, source))
+    /// Drops the compiled code of the module with digest `sha256` from both caches, so that
+    /// its next load compiles it again (for an upload refused because compiling it took too
+    /// long: a retry must not be accepted from the cache that compilation filled).
+    pub fn forget(&self, sha256: &str) {
+        self.inner.modules.forget(sha256);
+        self.inner.components.cache.forget(sha256);
     }
 }

@@ -23,7 +23,16 @@ pub enum PolicyError {
         /// The limit in force.
         limit: usize,
     },
-    /// The bytes are not a valid WebAssembly module (of the features ABI v1 allows).
+    /// The bytes are not WebAssembly at all (no `\0asm` header).
+    #[error(
+        "not WebAssembly: the file starts with {start} (hex), not the `\\0asm` of a module or \
+         component; upload the .wasm your toolchain built"
+    )]
+    NotWasm {
+        /// The first bytes, in hex.
+        start: String,
+    },
+    /// The module is not valid WebAssembly with the features ABI v1 allows.
     #[error("not a valid ABI v1 WebAssembly module: {reason}")]
     InvalidWasm {
         /// What the parser or validator said.
@@ -133,6 +142,12 @@ pub enum PolicyError {
         hook: String,
         /// The export that should implement it.
         export: String,
+    },
+    /// A component (ABI v2) breaks a rule of ABI.md part 2.
+    #[error("not a valid ABI v2 policy component: {reason}")]
+    InvalidComponent {
+        /// What is wrong.
+        reason: String,
     },
     /// The module could not be compiled or linked by the engine.
     #[error("module could not be compiled: {reason}")]
@@ -283,7 +298,8 @@ impl EvalError {
     }
 }
 
-/// A hook name that is not one of ABI.md §4 (see [`crate::Hook`]'s `FromStr`).
+/// A hook name that is not one of ABI.md §4 (see [`crate::Hook`]'s `FromStr`); the message
+/// says what is expected.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
-#[error("unknown hook `{0}` (expected where, action, access_request or function:NAME)")]
+#[error("{0}")]
 pub struct UnknownHook(pub String);

@@ -60,12 +60,22 @@ impl FromStr for Hook {
             "where" => Ok(Hook::Where),
             "action" => Ok(Hook::Action),
             "access_request" => Ok(Hook::AccessRequest),
+            "function" | "fn" | "function:" | "fn:" => Err(UnknownHook(format!(
+                "hook `{s}` needs the function's name: `function:NAME` (or `fn:NAME`), e.g. \
+                 `function:business_hours`"
+            ))),
             _ => match s
                 .strip_prefix("function:")
                 .or_else(|| s.strip_prefix("fn:"))
             {
                 Some(name) if valid_function_name(name) => Ok(Hook::Function(name.to_owned())),
-                _ => Err(UnknownHook(s.to_owned())),
+                Some(name) => Err(UnknownHook(format!(
+                    "`{name}` is not a function name ([a-z_][a-z0-9_]*)"
+                ))),
+                None => Err(UnknownHook(format!(
+                    "unknown hook `{s}` (expected where, action, access_request, or \
+                     function:NAME / fn:NAME for an extra function)"
+                ))),
             },
         }
     }

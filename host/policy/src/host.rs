@@ -2,7 +2,7 @@
 //! and simple implementations.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::UNIX_EPOCH;
 
 use serde_json::Value;
 
@@ -41,7 +41,7 @@ pub type SharedHost = Arc<dyn Host>;
 
 /// The current wall-clock time in milliseconds since the Unix epoch.
 pub fn system_now_ms() -> i64 {
-    SystemTime::now()
+    portcullis_clock::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0)

@@ -59,12 +59,34 @@ impl std::error::Error for MemoryCapHit {}
 pub(crate) struct MemoryLimiter {
     pub memory_cap: usize,
     pub table_cap: usize,
+    /// Core instances, memories and tables one evaluation may create: 1, 1 and 4 for a core
+    /// module; a component is made of several core modules.
+    pub counts: InstanceCounts,
+    /// Bytes of linear memory the evaluation's instances hold, over all their memories.
+    pub allocated: usize,
+}
+
+/// The most core instances, memories and tables of one evaluation.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct InstanceCounts {
+    pub instances: usize,
+    pub memories: usize,
+    pub tables: usize,
+}
+
+impl InstanceCounts {
+    /// A core module: one instance with one memory.
+    pub const MODULE: InstanceCounts = InstanceCounts {
+        instances: 1,
+        memories: 1,
+        tables: 4,
+    };
 }
 
 impl ResourceLimiter for MemoryLimiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
@@ -74,6 +96,7 @@ impl ResourceLimiter for MemoryLimiter {
                 cap: self.memory_cap,
             }));
         }
+        self.allocated += desired.saturating_sub(current);
         Ok(true)
     }
 
@@ -87,15 +110,15 @@ impl ResourceLimiter for MemoryLimiter {
     }
 
     fn instances(&self) -> usize {
-        1
+        self.counts.instances
     }
 
     fn memories(&self) -> usize {
-        1
+        self.counts.memories
     }
 
     fn tables(&self) -> usize {
-        4
+        self.counts.tables
     }
 }
 
@@ -114,8 +137,28 @@ pub(crate) struct CallState {
     pub depth: u32,
     /// `lookup` calls made so far.
     pub lookups: u32,
-    pub logs: Vec<(Level, String)>,
-    pub dropped_logs: usize,
+    pub logs: LogBuffer,
+}
+
+/// The messages one evaluation logged: at most [`MAX_LOG_ENTRIES`], the rest counted.
+#[derive(Debug, Default)]
+pub(crate) struct LogBuffer {
+    pub entries: Vec<(Level, String)>,
+    pub dropped: usize,
+}
+
+impl LogBuffer {
+    /// The messages, with a last one saying how many were dropped, if any.
+    pub fn into_logs(self) -> Vec<(Level, String)> {
+        let mut logs = self.entries;
+        if self.dropped > 0 {
+            logs.push((
+                Level::Warn,
+                format!("{} more log messages were dropped", self.dropped),
+            ));
+        }
+        logs
+    }
 }
 
 fn trap(msg: impl Into<String>) -> wasmtime::Error {
@@ -248,18 +291,19 @@ fn input_get(
     }
 }
 
-fn push_log(state: &mut CallState, level: Level, message: String) {
-    let module = state.info.metadata.name.as_str();
+/// Writes a module's message to the server log and keeps it in `logs`.
+pub(crate) fn push_log(info: &ModuleInfo, logs: &mut LogBuffer, level: Level, message: String) {
+    let module = info.metadata.name.as_str();
     match level {
         Level::Debug => tracing::debug!(target: "portcullis_policy::guest", module, "{message}"),
         Level::Info => tracing::info!(target: "portcullis_policy::guest", module, "{message}"),
         Level::Warn => tracing::warn!(target: "portcullis_policy::guest", module, "{message}"),
         Level::Error => tracing::error!(target: "portcullis_policy::guest", module, "{message}"),
     }
-    if state.logs.len() < MAX_LOG_ENTRIES {
-        state.logs.push((level, message));
+    if logs.entries.len() < MAX_LOG_ENTRIES {
+        logs.entries.push((level, message));
     } else {
-        state.dropped_logs += 1;
+        logs.dropped += 1;
     }
 }
 
@@ -286,7 +330,8 @@ pub(crate) fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<CallS
                     Err(_) => break String::from_utf8_lossy(&bytes[..cut]).into_owned(),
                 }
             };
-            push_log(caller.data_mut(), level, message);
+            let state = caller.data_mut();
+            push_log(&state.info, &mut state.logs, level, message);
             Ok(())
         },
     )?;

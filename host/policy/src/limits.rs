@@ -34,3 +34,15 @@ impl Default for Limits {
         }
     }
 }
+
+impl Limits {
+    /// Gives `store` this evaluation's budget: the fuel, and the deadline counted in ticks
+    /// of `epoch_tick` (one more than the timeout spans, so a call is never cut short of it).
+    pub(crate) fn apply<T>(&self, store: &mut wasmtime::Store<T>, epoch_tick: Duration) {
+        // Cannot fail: fuel consumption is enabled on every engine we build.
+        let _ = store.set_fuel(self.fuel);
+        let tick = epoch_tick.as_nanos().max(1);
+        let ticks = self.timeout.as_nanos().div_ceil(tick) + 1;
+        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+    }
+}

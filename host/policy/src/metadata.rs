@@ -181,6 +181,42 @@ impl Metadata {
         if raw.abi != 1 {
             return Err(invalid(format!("`abi` is `{}`, expected `1`", raw.abi)));
         }
+        Metadata::checked(raw)
+    }
+
+    /// The metadata of an ABI v2 component: what its `describe.get` returned, with the
+    /// hooks its exports implement, checked against the same rules.
+    pub(crate) fn from_parts(
+        name: String,
+        version: String,
+        hooks: Vec<String>,
+        functions: Vec<String>,
+        capabilities: Vec<String>,
+    ) -> Result<Metadata> {
+        Metadata::checked(RawMetadata {
+            abi: 2,
+            name,
+            version,
+            hooks,
+            functions,
+            capabilities,
+            input_mode: None,
+        })
+    }
+
+    /// The metadata of a component before its `describe.get` has answered: no capability.
+    pub(crate) fn placeholder() -> Metadata {
+        Metadata {
+            name: "(component being loaded)".to_owned(),
+            version: String::new(),
+            hooks: BTreeSet::new(),
+            functions: BTreeSet::new(),
+            capabilities: BTreeSet::new(),
+            input_mode: InputMode::Copy,
+        }
+    }
+
+    fn checked(raw: RawMetadata) -> Result<Metadata> {
         if !valid_module_name(&raw.name) {
             return Err(invalid(format!(
                 "`name` is `{}`, expected 1-64 characters of [a-z0-9-_]",

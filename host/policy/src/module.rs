@@ -8,10 +8,11 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use wasmtime::{Extern, InstancePre, ModuleExport, Store, Trap};
 
+use crate::component::ComponentCode;
 use crate::error::{EvalError, PolicyError, Result};
 use crate::hook::Hook;
 use crate::host::{SharedHost, SystemHost};
-use crate::imports::{CallState, HostTrap, MemoryCapHit, MemoryLimiter};
+use crate::imports::{CallState, HostTrap, InstanceCounts, LogBuffer, MemoryCapHit, MemoryLimiter};
 use crate::limits::Limits;
 use crate::metadata::{Capability, HookKind, InputMode};
 use crate::output::{self, Decision, Effect, Level};
@@ -57,6 +58,15 @@ impl Outcome {
     }
 }
 
+/// What one instantiation costs (see [`PolicyModule::probe_instance`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InstanceProbe {
+    /// Wall-clock time of the instantiation alone.
+    pub elapsed: Duration,
+    /// Linear memory the instance holds once instantiated, over all its memories.
+    pub memory_bytes: usize,
+}
+
 /// Where a loaded module's compiled code came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CacheSource {
@@ -85,11 +95,23 @@ pub struct PolicyModule {
     engine: EngineHandle,
     info: Arc<ModuleInfo>,
     limits: Limits,
+    code: Code,
+    source: CacheSource,
+}
+
+/// The compiled code of a module, by ABI.
+enum Code {
+    /// ABI v1: a core module and the exports of ABI.md §1.
+    Core(CoreCode),
+    /// ABI v2: a component.
+    Component(ComponentCode),
+}
+
+struct CoreCode {
     pre: InstancePre<CallState>,
     memory: ModuleExport,
     alloc: ModuleExport,
     hooks: HashMap<Hook, ModuleExport>,
-    source: CacheSource,
 }
 
 impl fmt::Debug for PolicyModule {
@@ -103,7 +125,7 @@ impl fmt::Debug for PolicyModule {
 }
 
 /// Maps a wasmtime error to the evaluation failure it stands for.
-fn classify(e: &wasmtime::Error, limits: &Limits) -> EvalError {
+pub(crate) fn classify(e: &wasmtime::Error, limits: &Limits) -> EvalError {
     if let Some(hit) = e.downcast_ref::<MemoryCapHit>() {
         return EvalError::MemoryCap {
             requested: hit.requested,
@@ -168,14 +190,33 @@ impl PolicyModule {
             engine,
             info: Arc::new(info),
             limits,
-            pre,
-            memory,
-            alloc,
-            hooks,
+            code: Code::Core(CoreCode {
+                pre,
+                memory,
+                alloc,
+                hooks,
+            }),
             source,
         };
         module.check_instantiates()?;
         Ok(module)
+    }
+
+    /// A loaded component (ABI v2); it was instantiated once when its metadata was read.
+    pub(crate) fn component(
+        engine: EngineHandle,
+        info: ModuleInfo,
+        limits: Limits,
+        code: ComponentCode,
+        source: CacheSource,
+    ) -> PolicyModule {
+        PolicyModule {
+            engine,
+            info: Arc::new(info),
+            limits,
+            code: Code::Component(code),
+            source,
+        }
     }
 
     /// What the module is (metadata, digest, ...).
@@ -200,7 +241,10 @@ impl PolicyModule {
 
     /// Whether the module implements `hook`.
     pub fn implements(&self, hook: &Hook) -> bool {
-        self.hooks.contains_key(hook)
+        match &self.code {
+            Code::Core(core) => core.hooks.contains_key(hook),
+            Code::Component(code) => code.implements(hook, &self.info.metadata),
+        }
     }
 
     fn store(&self, host: SharedHost, input: Option<Arc<Value>>, depth: u32) -> Store<CallState> {
@@ -213,6 +257,8 @@ impl PolicyModule {
             limiter: MemoryLimiter {
                 memory_cap: self.limits.memory_bytes,
                 table_cap: 10_000,
+                counts: InstanceCounts::MODULE,
+                allocated: 0,
             },
             info: self.info.clone(),
             host,
@@ -220,26 +266,24 @@ impl PolicyModule {
             input,
             memory: None,
             depth,
-            logs: Vec::new(),
-            dropped_logs: 0,
+            logs: LogBuffer::default(),
             lookups: 0,
         };
         let mut store = Store::new(&self.engine.engine, state);
         store.limiter(|s| &mut s.limiter);
-        // Cannot fail: fuel consumption is enabled on every engine we build.
-        let _ = store.set_fuel(self.limits.fuel);
-        let tick = self.engine.epoch_tick.as_nanos().max(1);
-        let ticks = self.limits.timeout.as_nanos().div_ceil(tick) + 1;
-        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+        self.limits.apply(&mut store, self.engine.epoch_tick);
         store
     }
 
     /// Instantiates once at load, so a trapping `start` function or an initial memory above
     /// the cap is refused at upload rather than at every call.
     fn check_instantiates(&self) -> Result<()> {
+        let Code::Core(core) = &self.code else {
+            return Ok(());
+        };
         let host: SharedHost = Arc::new(SystemHost);
         let mut store = self.store(host, None, 0);
-        self.pre
+        core.pre
             .instantiate(&mut store)
             .map(drop)
             .map_err(|e| PolicyError::Instantiate {
@@ -247,7 +291,37 @@ impl PolicyModule {
             })
     }
 
+    /// Instantiates the module once, without calling anything, and says what that took:
+    /// the fixed cost every evaluation pays before its hook runs (for benchmarks).
+    pub fn probe_instance(&self) -> Result<InstanceProbe, EvalError> {
+        let host: SharedHost = Arc::new(SystemHost);
+        match &self.code {
+            Code::Core(core) => {
+                let mut store = self.store(host, None, 0);
+                let start = Instant::now();
+                core.pre
+                    .instantiate(&mut store)
+                    .map_err(|e| classify(&e, &self.limits))?;
+                Ok(InstanceProbe {
+                    elapsed: start.elapsed(),
+                    memory_bytes: store.data().limiter.allocated,
+                })
+            }
+            Code::Component(code) => {
+                let (elapsed, memory_bytes) =
+                    code.probe(&self.info, &host, self.limits, self.engine.epoch_tick)?;
+                Ok(InstanceProbe {
+                    elapsed,
+                    memory_bytes,
+                })
+            }
+        }
+    }
+
     /// Calls `hook` with `input` (ABI.md §3) in a fresh instance.
+    ///
+    /// Call from a thread that may block (a blocking-pool thread, `block_in_place`), never
+    /// from inside an async task: a component's WASI calls run a Tokio runtime of their own.
     ///
     /// The input is shared with the call (no copy) for the `input_get` imports; pass an
     /// owned [`Value`] or an [`Arc`] of one.
@@ -273,7 +347,27 @@ impl PolicyModule {
         depth: u32,
     ) -> Outcome {
         let start = Instant::now();
-        let Some(export) = self.hooks.get(hook) else {
+        let core = match &self.code {
+            Code::Core(core) => core,
+            Code::Component(code) => {
+                let run = code.call(
+                    &self.info,
+                    hook,
+                    input,
+                    host,
+                    depth,
+                    self.limits,
+                    self.engine.epoch_tick,
+                );
+                return Outcome {
+                    result: run.result,
+                    logs: run.logs,
+                    fuel_used: run.fuel_used,
+                    elapsed: start.elapsed(),
+                };
+            }
+        };
+        let Some(export) = core.hooks.get(hook) else {
             return Outcome {
                 result: Err(EvalError::HookNotImplemented(hook.to_string())),
                 logs: Vec::new(),
@@ -291,16 +385,9 @@ impl PolicyModule {
         let mut store = self.store(host.clone(), keep_input.then_some(input), depth);
         let result = bytes
             .map_err(|e| EvalError::Engine(e.to_string()))
-            .and_then(|bytes| self.invoke(&mut store, hook, export, bytes.as_deref()));
+            .and_then(|bytes| self.invoke(core, &mut store, hook, export, bytes.as_deref()));
         let fuel_used = self.limits.fuel - store.get_fuel().unwrap_or(0).min(self.limits.fuel);
-        let state = store.into_data();
-        let mut logs = state.logs;
-        if state.dropped_logs > 0 {
-            logs.push((
-                Level::Warn,
-                format!("{} more log messages were dropped", state.dropped_logs),
-            ));
-        }
+        let logs = store.into_data().logs.into_logs();
         let elapsed = start.elapsed();
         if let Err(e) = &result {
             tracing::debug!(module = %self.info.metadata.name, %hook, error = %e, ?elapsed, "policy evaluation failed");
@@ -315,6 +402,7 @@ impl PolicyModule {
 
     fn invoke(
         &self,
+        core: &CoreCode,
         store: &mut Store<CallState>,
         hook: &Hook,
         export: &ModuleExport,
@@ -322,8 +410,8 @@ impl PolicyModule {
     ) -> Result<Value, EvalError> {
         let err = |e: wasmtime::Error| classify(&e, &self.limits);
 
-        let instance = self.pre.instantiate(&mut *store).map_err(err)?;
-        let Some(Extern::Memory(memory)) = instance.get_module_export(&mut *store, &self.memory)
+        let instance = core.pre.instantiate(&mut *store).map_err(err)?;
+        let Some(Extern::Memory(memory)) = instance.get_module_export(&mut *store, &core.memory)
         else {
             return Err(EvalError::Engine("module has no memory".to_owned()));
         };
@@ -341,7 +429,7 @@ impl PolicyModule {
             Some(bytes) => {
                 let len = u32::try_from(bytes.len())
                     .map_err(|_| EvalError::Engine("input is larger than 4 GiB".to_owned()))?;
-                let alloc = func(store, &self.alloc)?
+                let alloc = func(store, &core.alloc)?
                     .typed::<i32, i32>(&*store)
                     .map_err(err)?;
                 let ptr = alloc.call(&mut *store, len as i32).map_err(err)? as u32;

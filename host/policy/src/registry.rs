@@ -146,6 +146,7 @@ impl Registry {
 
 type LookupFn = dyn Fn(&str, &str) -> Option<Value> + Send + Sync;
 type ClockFn = dyn Fn() -> i64 + Send + Sync;
+type ObserverFn = dyn Fn(&str, Option<&EvalError>) + Send + Sync;
 
 /// A [`Host`] whose `call` import runs extra functions of the modules in a [`Registry`].
 /// Resource lookups and the clock are pluggable (defaults: none, the system clock).
@@ -154,6 +155,7 @@ pub struct RegistryHost {
     registry: Arc<Registry>,
     lookup: Arc<LookupFn>,
     clock: Arc<ClockFn>,
+    observer: Arc<ObserverFn>,
 }
 
 impl std::fmt::Debug for RegistryHost {
@@ -169,6 +171,7 @@ impl RegistryHost {
             registry,
             lookup: Arc::new(|_, _| None),
             clock: Arc::new(system_now_ms),
+            observer: Arc::new(|_, _| {}),
         }
     }
 
@@ -184,6 +187,16 @@ impl RegistryHost {
     /// Uses `f` as the clock.
     pub fn with_clock(mut self, f: impl Fn() -> i64 + Send + Sync + 'static) -> RegistryHost {
         self.clock = Arc::new(f);
+        self
+    }
+
+    /// Calls `f(module, failure)` after every extra function it runs for a `call` import
+    /// (a `where` clause's function, say): the module that exports it, and why it failed.
+    pub fn with_observer(
+        mut self,
+        f: impl Fn(&str, Option<&EvalError>) + Send + Sync + 'static,
+    ) -> RegistryHost {
+        self.observer = Arc::new(f);
         self
     }
 
@@ -203,7 +216,15 @@ impl Host for RegistryHost {
     }
 
     fn call_function(&self, name: &str, input: Value, depth: u32) -> Result<Value, EvalError> {
-        self.registry
-            .call_function(name, input, &self.shared(), depth)
+        let result = self
+            .registry
+            .call_function(name, input, &self.shared(), depth);
+        if let Some((module, _)) = self.registry.find_function(name) {
+            if let Err(e) = &result {
+                tracing::warn!(function = name, %module, error = %e, "extra policy function failed");
+            }
+            (self.observer)(&module, result.as_ref().err());
+        }
+        result
     }
 }

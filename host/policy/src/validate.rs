@@ -9,8 +9,8 @@ use crate::error::{PolicyError, Result};
 use crate::metadata::{Capability, HookKind, Metadata, METADATA_SECTION};
 use crate::shape::{check_shape, ShapeLimits};
 
-/// Default upload size limit (8 MiB).
-pub const DEFAULT_MAX_MODULE_BYTES: usize = 8 * 1024 * 1024;
+/// Default upload size limit (32 MiB: a Python component is about 18 MiB).
+pub const DEFAULT_MAX_MODULE_BYTES: usize = 32 * 1024 * 1024;
 
 /// Limits applied when a module is uploaded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +33,8 @@ impl Default for ValidationLimits {
 /// What an accepted module is: its metadata plus facts found in the binary.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModuleInfo {
+    /// The ABI version: 1 for a core module, 2 for a component.
+    pub abi: u32,
     /// What the module declares in its `portcullis.metadata` section.
     pub metadata: Metadata,
     /// Lower-case hex SHA-256 of the module bytes.
@@ -250,6 +252,7 @@ pub fn validate(bytes: &[u8], limits: &ValidationLimits) -> Result<ModuleInfo> {
 
     let page = 1u64 << memory.page_size_log2.unwrap_or(16);
     Ok(ModuleInfo {
+        abi: 1,
         metadata: meta,
         sha256: sha256_hex(bytes),
         size: bytes.len(),

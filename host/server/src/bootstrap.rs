@@ -67,6 +67,7 @@ pub async fn bootstrap(
         dns_names,
         ips,
         algorithms: config.algorithms,
+        custody: crate::keyring::Custody::open(&config.keys)?,
     };
     let policies = Policies::new(
         config.data_dir.join("policy-cache"),
@@ -74,7 +75,10 @@ pub async fn bootstrap(
         config.policy_validation,
         backend.clone(),
     )?
-    .with_compile_timeout(config.policy_compile_timeout)
+    .with_compile_timeout(
+        config.policy_compile_timeout,
+        config.policy_component_compile_timeout,
+    )
     .with_fixed_clock(config.policy_clock);
     if let Some(at) = config.policy_clock {
         tracing::warn!(

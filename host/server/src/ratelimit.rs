@@ -37,23 +37,19 @@ impl Limited {
         Limited::PolicyUploads,
     ];
 
-    /// The setting under `rate_limits:` that sets this kind's quota.
+    /// The setting that sets this kind's quota, e.g. `rate_limits.cert_issuance`.
     pub fn setting(self) -> &'static str {
         match self {
-            Limited::CertIssuance => "cert_issuance",
-            Limited::Joins => "joins",
-            Limited::PasswordChecks => "password_checks",
-            Limited::PolicyUploads => "policy_uploads",
+            Limited::CertIssuance => "rate_limits.cert_issuance",
+            Limited::Joins => "rate_limits.joins",
+            Limited::PasswordChecks => "rate_limits.password_checks",
+            Limited::PolicyUploads => "rate_limits.policy_uploads",
         }
     }
 
+    /// The position of this kind in [`Limited::ALL`].
     fn index(self) -> usize {
-        match self {
-            Limited::CertIssuance => 0,
-            Limited::Joins => 1,
-            Limited::PasswordChecks => 2,
-            Limited::PolicyUploads => 3,
-        }
+        self as usize
     }
 }
 
@@ -151,7 +147,7 @@ impl Default for RateLimitConfig {
 /// A call refused by its quota.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "rate limit `rate_limits.{setting}` ({rate}) exceeded by `{who}`; retry in {retry_ms} ms",
+    "rate limit `{setting}` ({rate}) exceeded by `{who}`; retry in {retry_ms} ms",
     setting = kind.setting()
 )]
 pub struct RateLimited {

@@ -110,7 +110,7 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
-        let expires = SystemTime::now() + Duration::from_secs(60);
+        let expires = portcullis_clock::now() + Duration::from_secs(60);
         crate::tokens::new_token(
             "leaf-token-1".into(),
             vec!["Trusted_cluster".into()],
@@ -127,7 +127,7 @@ mod tests {
     #[tokio::test]
     async fn a_joining_leaf_inherits_the_token_labels_once_and_goes_offline() {
         let clusters = Collection::new(Arc::new(MemoryBackend::new()));
-        let now = SystemTime::now();
+        let now = portcullis_clock::now();
         register(&clusters, "leaf", &token(&[("env", "prod")]), now)
             .await
             .unwrap();
@@ -152,13 +152,13 @@ mod tests {
     #[tokio::test]
     async fn bad_names_and_labels_are_refused_and_change_nothing() {
         let clusters = Collection::new(Arc::new(MemoryBackend::new()));
-        let err = register(&clusters, "a/b", &token(&[]), SystemTime::now()).await;
+        let err = register(&clusters, "a/b", &token(&[]), portcullis_clock::now()).await;
         assert!(matches!(err, Err(ResourceError::Invalid(_))), "{err:?}");
         register(
             &clusters,
             "leaf",
             &token(&[("env", "prod")]),
-            SystemTime::now(),
+            portcullis_clock::now(),
         )
         .await
         .unwrap();

@@ -64,6 +64,45 @@ pub enum Error {
         source: BoxError,
     },
 
+    /// The disk holding the store is full. A write that fails with this was not
+    /// acknowledged (it is not applied, or lost on restart); reads keep working, and the
+    /// store takes writes again by itself once space is freed.
+    #[error(
+        "no space left on device for the store at `{}` (disk full): writes are refused until \
+         space is freed on that filesystem, reads still work ({detail})",
+        .path.display()
+    )]
+    DiskFull {
+        /// The directory of the store.
+        path: PathBuf,
+        /// What the storage engine reported.
+        detail: String,
+    },
+
+    /// A file of the store is damaged or missing, so the store cannot be trusted to
+    /// answer with what was written. Found when the store is opened.
+    #[error(
+        "the store at `{}` is damaged ({file}): {detail}; refusing to serve from it. \
+         Stop the server and restore that directory from a backup{repair}",
+        .path.display(),
+        repair = if *.repairable {
+            ", or salvage what is intact with `portcullis repair-store --data-dir DIR` \
+             (writes since the damage may be lost)"
+        } else {
+            ""
+        }
+    )]
+    Damaged {
+        /// The directory of the store.
+        path: PathBuf,
+        /// The damaged file, or a description of it.
+        file: String,
+        /// What is wrong.
+        detail: String,
+        /// Whether RocksDB's repair can salvage the rest.
+        repairable: bool,
+    },
+
     /// The network store could not be reached when the backend was opened.
     #[error("cannot connect to etcd at {endpoints}: {source}")]
     Connect {
@@ -104,6 +143,13 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl From<rocksdb::Error> for Error {
     fn from(err: rocksdb::Error) -> Self {
         Error::Storage(Box::new(err))
+    }
+}
+
+impl Error {
+    /// Whether this is [`Error::DiskFull`].
+    pub fn is_disk_full(&self) -> bool {
+        matches!(self, Error::DiskFull { .. })
     }
 }
 

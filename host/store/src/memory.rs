@@ -37,7 +37,7 @@ impl Default for MemoryBackend {
 
 impl MemoryBackend {
     fn read(&self, key: &[u8]) -> Result<Option<Item>> {
-        let now = SystemTime::now();
+        let now = portcullis_clock::now();
         Ok(self
             .lock()
             .items
@@ -81,7 +81,7 @@ impl MemoryBackend {
             return Ok(Vec::new());
         }
         let mut state = self.lock();
-        let now = SystemTime::now();
+        let now = portcullis_clock::now();
         for (i, (key, condition, _)) in ops.iter().enumerate() {
             if ops[..i].iter().any(|(other, _, _)| other == key) {
                 return Err(crate::Error::AlreadyExists { key: key.clone() });
@@ -184,7 +184,7 @@ impl Backend for MemoryBackend {
     }
 
     async fn range(&self, prefix: &[u8], start_after: Option<&[u8]>, limit: usize) -> Result<Page> {
-        let now = SystemTime::now();
+        let now = portcullis_clock::now();
         let (start, exclusive) = range_start(prefix, start_after);
         let lower = if exclusive {
             Bound::Excluded(start)
@@ -216,7 +216,7 @@ impl Backend for MemoryBackend {
     }
 
     async fn sweep_expired(&self) -> Result<usize> {
-        let now = SystemTime::now();
+        let now = portcullis_clock::now();
         let mut state = self.lock();
         let expired: Vec<Vec<u8>> = state
             .items

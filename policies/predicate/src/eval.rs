@@ -71,6 +71,7 @@ impl Val<'_> {
             Val::Json(json) => match json.as_ref() {
                 Value::Object(_) => "an object",
                 Value::Array(_) => "a list of non-strings",
+                Value::Number(_) => "a number",
                 _ => "a JSON value",
             },
         }
@@ -122,6 +123,11 @@ pub fn equal(a: &Val<'_>, b: &Val<'_>) -> bool {
         (Val::Empty, Val::Str(s)) | (Val::Str(s), Val::Empty) => s.is_empty(),
         (Val::Empty, Val::List(l)) | (Val::List(l), Val::Empty) => l.is_empty(),
         (Val::Json(a), Val::Json(b)) => a == b,
+        // Numbers of the input read as their text; a number literal equals that text.
+        (Val::Json(n), Val::Str(s)) | (Val::Str(s), Val::Json(n)) if n.is_number() => {
+            let text = n.to_string();
+            text == *s
+        }
         _ => false,
     }
 }
@@ -203,6 +209,9 @@ impl<'a> Evaluator<'a> {
     pub fn eval(&self, expr: &'a Expr) -> Result<Val<'a>> {
         match &expr.kind {
             ExprKind::Str(s) => Ok(Val::Str(Cow::Borrowed(s))),
+            ExprKind::Num(text) => serde_json::from_str::<serde_json::Number>(text)
+                .map(|n| Val::Json(Cow::Owned(Value::Number(n))))
+                .map_err(|_| type_error(alloc::format!("`{text}` is not a number"), expr.column)),
             ExprKind::Bool(b) => Ok(Val::Bool(*b)),
             ExprKind::Path { root, segments } => self.path(root, segments, expr.column),
             ExprKind::Call { name, args } => self.call(name, args, expr.column),

@@ -21,6 +21,8 @@ pub enum TokenKind {
     Ident(String),
     /// `"text"` with escapes, or `` `text` `` (raw).
     Str(String),
+    /// A JSON number (`5`, `-2.5`, `1e3`), as written.
+    Num(String),
     /// `(`
     LParen,
     /// `)`
@@ -53,6 +55,7 @@ impl TokenKind {
         let text = match self {
             TokenKind::Ident(name) => return alloc::format!("`{name}`"),
             TokenKind::Str(_) => "a string",
+            TokenKind::Num(_) => "a number",
             TokenKind::LParen => "`(`",
             TokenKind::RParen => "`)`",
             TokenKind::LBracket => "`[`",
@@ -171,6 +174,11 @@ impl Lexer<'_> {
             '!' => TokenKind::Not,
             '"' => TokenKind::Str(self.quoted(column)?),
             '`' => TokenKind::Str(self.raw(column)?),
+            c if c.is_ascii_digit()
+                || (c == '-' && self.peek().is_some_and(|d| d.is_ascii_digit())) =>
+            {
+                self.number(start, column)?
+            }
             c if c.is_alphabetic() || c == '_' => {
                 self.skip_while(|c| c.is_alphanumeric() || c == '_');
                 TokenKind::Ident(String::from(self.since(start)))
@@ -184,6 +192,32 @@ impl Lexer<'_> {
             }
         };
         Ok(Token { kind, column })
+    }
+
+    /// A number in JSON's grammar (RFC 8259 §6), whose first character is at byte `start`.
+    fn number(&mut self, start: usize, column: usize) -> Result<TokenKind, Error> {
+        let digits = |lexer: &mut Self| lexer.skip_while(|c| c.is_ascii_digit());
+        digits(self);
+        if self.eat('.') {
+            digits(self);
+        }
+        if self.eat('e') || self.eat('E') {
+            if !self.eat('+') {
+                self.eat('-');
+            }
+            digits(self);
+        }
+        // A name running on (`1st`) is not a number followed by a name.
+        self.skip_while(|c| c.is_alphanumeric() || c == '_' || c == '.');
+        let text = self.since(start);
+        if serde_json::from_str::<serde_json::Number>(text).is_err() {
+            return Err(Error::new(
+                ErrorKind::Syntax,
+                alloc::format!("`{text}` is not a number (JSON numbers: `5`, `-2.5`, `1e3`)"),
+                column,
+            ));
+        }
+        Ok(TokenKind::Num(String::from(text)))
     }
 
     /// A double-quoted string; the opening quote is at `start`.

@@ -39,6 +39,8 @@ pub struct Expr {
 pub enum ExprKind {
     /// A string literal.
     Str(String),
+    /// A number literal, as written (valid JSON).
+    Num(String),
     /// `true` or `false`.
     Bool(bool),
     /// `user.spec.traits["team"]`: a root object of the input and a path into it.
@@ -249,6 +251,7 @@ impl Parser {
                 });
             }
             TokenKind::Str(text) => ExprKind::Str(text),
+            TokenKind::Num(text) => ExprKind::Num(text),
             TokenKind::Ident(name) if self.peek().kind == TokenKind::LParen => {
                 self.next();
                 self.enter(column)?;
@@ -340,4 +343,45 @@ impl Parser {
             }
         }
     }
+}
+
+/// The names of the extra functions `source` calls (every call that is not a built-in
+/// function), in order of first appearance: what a server checks against the functions its
+/// uploaded modules provide before it accepts a clause. With `action`, `source` is an
+/// action: its outer `log(...)` or `annotate(...)` is the action, not a call. `Err` if
+/// `source` does not parse.
+pub fn extra_functions(source: &str, action: bool) -> Result<Vec<String>> {
+    fn walk(expr: &Expr, found: &mut Vec<String>) {
+        match &expr.kind {
+            ExprKind::Call { name, args } => {
+                if !crate::eval::BUILTINS.contains(&name.as_str()) && !found.contains(name) {
+                    found.push(name.clone());
+                }
+                args.iter().for_each(|a| walk(a, found));
+            }
+            ExprKind::Not(inner) => walk(inner, found),
+            ExprKind::And(items) | ExprKind::Or(items) => items.iter().for_each(|e| walk(e, found)),
+            ExprKind::Equals { left, right, .. } => {
+                walk(left, found);
+                walk(right, found);
+            }
+            ExprKind::Path { segments, .. } => {
+                for segment in segments {
+                    if let Segment::Index(index) = segment {
+                        walk(index, found);
+                    }
+                }
+            }
+            ExprKind::Str(_) | ExprKind::Num(_) | ExprKind::Bool(_) => {}
+        }
+    }
+    let expr = parse(source)?;
+    let mut found = Vec::new();
+    match &expr.kind {
+        ExprKind::Call { name, args } if action && (name == "log" || name == "annotate") => {
+            args.iter().for_each(|a| walk(a, &mut found));
+        }
+        _ => walk(&expr, &mut found),
+    }
+    Ok(found)
 }

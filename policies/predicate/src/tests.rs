@@ -652,3 +652,75 @@ fn session_identifiers_read_the_session_or_empty() {
         Ok(true)
     );
 }
+
+/// Number literals are JSON numbers (ABI §4.4: arguments are JSON values): passed to extra
+/// functions as numbers, equal to the input's numbers (which read as their text).
+#[test]
+fn number_literals_are_json_numbers() {
+    struct Echo;
+    impl Functions for Echo {
+        fn call(&self, name: &str, args: &[Value]) -> Result<Option<Value>, String> {
+            match name {
+                "is_int" => Ok(Some(Value::Bool(
+                    args == [json!(5), json!(-2.5), json!(1000.0)],
+                ))),
+                _ => Ok(None),
+            }
+        }
+    }
+    let input = input();
+    assert_eq!(
+        evaluate_with("is_int(5, -2.5, 1e3)", &input, &Echo),
+        Ok(true)
+    );
+    assert!(eval("user.spec.uid == 1001"));
+    assert!(eval("user.spec.uid != 1002"));
+    assert!(!eval(r#"user.spec.uid == "1002""#));
+    check_error(
+        "user.spec.uid == 01",
+        ErrorKind::Syntax,
+        18,
+        "`01` is not a number",
+    );
+    check_error(
+        "user.spec.uid == 1x",
+        ErrorKind::Syntax,
+        18,
+        "`1x` is not a number",
+    );
+    check_error("5 && true", ErrorKind::Type, 1, "a number");
+}
+
+#[test]
+fn extra_functions_are_every_call_that_is_not_built_in() {
+    use crate::parser::extra_functions;
+    assert_eq!(
+        extra_functions(
+            r#"contains(set("a"), "a") && (business_hours(user.spec.traits[tz("x")]) || !on_call(1)) && business_hours("y")"#,
+            false
+        ),
+        Ok(alloc::vec![
+            "business_hours".to_string(),
+            "tz".to_string(),
+            "on_call".to_string()
+        ])
+    );
+    assert_eq!(
+        extra_functions("equals(verb, \"read\")", false),
+        Ok(alloc::vec![])
+    );
+    assert!(extra_functions("f(", false).is_err());
+    // An action's own name is not a call; what its arguments call is.
+    assert_eq!(
+        extra_functions(r#"log("info", "%v", owner(resource.metadata.name))"#, true),
+        Ok(alloc::vec!["owner".to_string()])
+    );
+    assert_eq!(
+        extra_functions(r#"annotate("k", "v")"#, true),
+        Ok(alloc::vec![])
+    );
+    assert_eq!(
+        extra_functions(r#"log("info", "x")"#, false),
+        Ok(alloc::vec!["log".to_string()])
+    );
+}

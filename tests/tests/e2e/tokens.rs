@@ -13,20 +13,20 @@ use portcullis_tests::{err, identity_from_pem, ok, rt, s, stderr, write_file, Se
 use tonic::Code;
 
 /// What a joining host has: the host CA (given out of band) and its new key.
-struct Joiner {
+pub(crate) struct Joiner {
     host_ca: String,
     key: ClientKey,
 }
 
 impl Joiner {
-    fn new(server: &Server) -> Joiner {
+    pub(crate) fn new(server: &Server) -> Joiner {
         Joiner {
             host_ca: server.pctl_ok(&["auth", "export", "--type", "tls-host"]),
             key: ClientKey::generate().unwrap(),
         }
     }
 
-    async fn join(
+    pub(crate) async fn join(
         &self,
         server: &Server,
         token: &str,

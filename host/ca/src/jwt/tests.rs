@@ -131,7 +131,7 @@ fn keys_round_trip_through_pem_and_jwks() {
     let ed = JwtAuthority::generate(JwtAlgorithm::default()).unwrap();
     let rsa = JwtAuthority::generate(JwtAlgorithm::Rs256).unwrap();
     for ca in [&ed, &rsa] {
-        let pem = ca.private_key_pem();
+        let pem = ca.private_key_pem().unwrap();
         assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"));
         assert!(ca
             .public_key_pem()
@@ -162,7 +162,7 @@ fn keys_round_trip_through_pem_and_jwks() {
     assert_eq!(set, json!({ "keys": [ed.jwk(), rsa.jwk()] }));
     assert!(jwks_from_public_pems(&["nope"]).is_err());
     // A private key is not a public key.
-    assert!(jwks_from_public_pems(&[&ed.private_key_pem()]).is_err());
+    assert!(jwks_from_public_pems(&[&ed.private_key_pem().unwrap()]).is_err());
 }
 
 #[test]

@@ -11,6 +11,7 @@ use zeroize::Zeroizing;
 
 use super::rsa_signer::RsaSigner;
 use crate::ecdsa::{Encoding, P256Signer};
+use crate::external::{ExternalAlgorithm, SharedKey};
 use crate::{Error, Result};
 
 enum Key {
@@ -19,6 +20,8 @@ enum Key {
     /// In `ring` (see the crate docs on key material).
     EcdsaP256(Box<P256Signer>),
     Rsa(Box<RsaSigner>),
+    /// Held outside the process (Ed25519 or P-256).
+    External(SharedKey),
 }
 
 /// Signs SSH certificates with an authority's key.
@@ -58,6 +61,22 @@ impl CaSigner {
     }
 }
 
+impl CaSigner {
+    /// The signer of an external key whose public half is `public`.
+    pub(super) fn external(key: SharedKey, public: KeyData) -> Self {
+        Self {
+            key: Key::External(key),
+            public,
+        }
+    }
+}
+
+/// An SSH signature from the `r || s` of a P-256 signature.
+fn p256_signature(fixed: &[u8]) -> std::result::Result<Signature, signature::Error> {
+    let sig = p256::ecdsa::Signature::from_slice(fixed)?;
+    Signature::try_from(sig).map_err(signature::Error::from_source)
+}
+
 impl Signer<Signature> for CaSigner {
     fn try_sign(&self, message: &[u8]) -> std::result::Result<Signature, signature::Error> {
         match &self.key {
@@ -66,11 +85,17 @@ impl Signer<Signature> for CaSigner {
                     .map_err(signature::Error::from_source)
             }
             Key::EcdsaP256(key) => {
-                let fixed = key.sign(message).map_err(signature::Error::from_source)?;
-                let sig = p256::ecdsa::Signature::from_slice(&fixed)?;
-                Signature::try_from(sig).map_err(signature::Error::from_source)
+                p256_signature(&key.sign(message).map_err(signature::Error::from_source)?)
             }
             Key::Rsa(key) => key.try_sign(message),
+            Key::External(key) => {
+                let raw = key.sign(message).map_err(signature::Error::from_source)?;
+                match key.algorithm() {
+                    ExternalAlgorithm::Ed25519 => Signature::new(Algorithm::Ed25519, raw)
+                        .map_err(signature::Error::from_source),
+                    ExternalAlgorithm::EcdsaP256 => p256_signature(&raw),
+                }
+            }
         }
     }
 }

@@ -266,7 +266,7 @@ fn kubernetes_and_app_routes_round_trip_one_attribute_per_value() {
 fn server_certs_verify_and_carry_no_identity() {
     let now = SystemTime::now();
     let ca = TlsAuthority::generate("example", "host ca", now, HOUR).unwrap();
-    let again = TlsAuthority::from_pem(ca.cert_pem(), ca.key_pem()).unwrap();
+    let again = TlsAuthority::from_pem(ca.cert_pem(), ca.key_pem().unwrap()).unwrap();
     assert_eq!(ca.fingerprint(), again.fingerprint());
     assert_eq!(ca.key_id(), again.key_id());
     let server = again
@@ -524,7 +524,7 @@ fn mismatched_or_bad_pem_is_named() {
     let now = SystemTime::now();
     let a = ca(now);
     let b = ca(now);
-    let err = TlsAuthority::from_pem(a.cert_pem(), b.key_pem()).unwrap_err();
+    let err = TlsAuthority::from_pem(a.cert_pem(), b.key_pem().unwrap()).unwrap_err();
     assert!(err.to_string().contains("does not match"), "{err}");
 }
 
@@ -532,7 +532,7 @@ fn mismatched_or_bad_pem_is_named() {
 fn debug_hides_private_keys() {
     let now = SystemTime::now();
     let ca = ca(now);
-    let key_line = ca.key_pem().lines().nth(1).unwrap().to_owned();
+    let key_line = ca.key_pem().unwrap().lines().nth(1).unwrap().to_owned();
     let debug = format!("{ca:?}");
     assert!(!debug.contains(&key_line), "{debug}");
     assert!(debug.contains("SHA256:"), "{debug}");

@@ -1,9 +1,11 @@
 //! `pctl policy`: upload, inspect, replace, roll back and test WebAssembly policy modules.
 
+mod cases;
 mod eval;
 mod get;
 mod limits;
 mod ls;
+mod new;
 mod pack;
 mod rm;
 mod rollback;
@@ -28,8 +30,12 @@ pub enum PolicyCommand {
     Rollback(rollback::RollbackArgs),
     /// Run a hook of an uploaded module on the server (a dry run).
     Eval(eval::EvalArgs),
-    /// Run a module offline (no server) with the server's engine and limits.
+    /// Run a module offline (no server) with the server's engine and limits: on one input,
+    /// or on the cases of a test file.
     Test(test::TestArgs),
+    /// Write a ready policy project (source, build script, sample input, test file) in
+    /// rust, c, zig, assemblyscript, python or javascript.
+    New(new::NewArgs),
     /// Add or replace a module's `portcullis.metadata` section (for languages that cannot
     /// emit custom sections).
     Pack(pack::PackArgs),
@@ -44,8 +50,10 @@ pub async fn run(connect: &ConnectArgs, cmd: PolicyCommand) -> anyhow::Result<()
         PolicyCommand::Rm(args) => rm::run(connect, args).await,
         PolicyCommand::Rollback(args) => rollback::run(connect, args).await,
         PolicyCommand::Eval(args) => eval::run(connect, args).await,
-        PolicyCommand::Test(args) => test::run(args),
+        // Off the async runtime: a component's WASI calls block on their own runtime.
+        PolicyCommand::Test(args) => tokio::task::spawn_blocking(move || test::run(args)).await?,
         PolicyCommand::Pack(args) => pack::run(args),
+        PolicyCommand::New(args) => new::run(args),
     }
 }
 

@@ -216,8 +216,16 @@ fn hook_parses_from_cli_text() {
     assert!("fn:Echo".parse::<Hook>().is_err());
     assert_eq!(
         "when".parse::<Hook>().unwrap_err().to_string(),
-        "unknown hook `when` (expected where, action, access_request or function:NAME)"
+        "unknown hook `when` (expected where, action, access_request, or function:NAME / fn:NAME for an extra function)"
     );
+    // The bare kind, as the metadata spells it, says what is missing.
+    for bare in ["function", "fn"] {
+        let why = bare.parse::<Hook>().unwrap_err().to_string();
+        assert!(
+            why.contains("needs the function's name: `function:NAME` (or `fn:NAME`)"),
+            "{why}"
+        );
+    }
 }
 
 #[test]

@@ -139,11 +139,18 @@ fn truncated_file_is_refused() {
     let good = good_bytes();
     for cut in [0, 4, 7, 9, good.len() / 2, good.len() - 1] {
         let err = engine.load(&good[..cut], None).unwrap_err();
+        // Too short for the `\0asm` magic: not WebAssembly at all.
+        let not_wasm = cut < 4 && matches!(err, PolicyError::NotWasm { .. });
         assert!(
-            matches!(err, PolicyError::InvalidWasm { .. }),
+            not_wasm || matches!(err, PolicyError::InvalidWasm { .. }),
             "cut at {cut}: {err}"
         );
     }
+    // A file that is not WebAssembly at all: one line, naming what it starts with.
+    let err = engine.load(b"#!/bin/sh\necho hi\n", None).unwrap_err();
+    assert!(matches!(err, PolicyError::NotWasm { .. }), "{err}");
+    let text = err.to_string();
+    assert!(!text.contains('\n') && text.contains("2321"), "{text}");
     assert!(matches!(
         check(b"not wasm at all"),
         Err(PolicyError::InvalidWasm { .. })

@@ -5,7 +5,6 @@
 //! them decided, and its audit events are written together.
 
 use std::collections::BTreeMap;
-use std::time::SystemTime;
 
 use portcullis_api::services::{AccessRequestV3, RoleThresholds};
 use portcullis_api::wrappers::StringValues;
@@ -55,7 +54,7 @@ impl Context<'_> {
             });
         }
         check_annotations(&given_spec.system_annotations)?;
-        let now = SystemTime::now();
+        let now = portcullis_clock::now();
         let access_expires = given_spec.expires.and_then(to_system_time);
         let mut created = new_request(
             user,

@@ -55,7 +55,7 @@ impl Context<'_> {
                     reason: access.reason,
                 });
             }
-            let now = SystemTime::now();
+            let now = portcullis_clock::now();
             let mut resolved = submit(&mut access_request, author, review.clone(), now)?;
             let mut outcomes = Vec::new();
             if !resolved {
@@ -240,7 +240,7 @@ mod tests {
     }
 
     fn request(thresholds: Vec<RoleThresholds>) -> AccessRequestV3 {
-        let now = SystemTime::now();
+        let now = portcullis_clock::now();
         let mut r = new_request(
             "contractor",
             vec!["dba".into(), "ops".into()],
@@ -268,7 +268,7 @@ mod tests {
     #[test]
     fn every_role_needs_its_approvals() {
         let mut r = request(vec![threshold("dba", 2, 2)]);
-        let now = SystemTime::now();
+        let now = portcullis_clock::now();
         let approve = || review(RequestState::Approved, "ok");
         // `ops` has the default threshold (1); `dba` needs 2.
         assert!(!submit(&mut r, "alice", approve(), now).unwrap());
@@ -295,7 +295,7 @@ mod tests {
     #[test]
     fn one_role_denied_denies_the_request() {
         let mut r = request(vec![threshold("dba", 1, 2), threshold("ops", 3, 1)]);
-        let now = SystemTime::now();
+        let now = portcullis_clock::now();
         assert!(submit(&mut r, "alice", review(RequestState::Denied, "no"), now).unwrap());
         let spec = r.spec.as_ref().unwrap();
         assert_eq!(spec.state(), RequestState::Denied);
@@ -309,7 +309,7 @@ mod tests {
     #[test]
     fn no_self_review_no_second_review_no_other_states() {
         let mut r = request(vec![threshold("dba", 3, 3), threshold("ops", 3, 3)]);
-        let now = SystemTime::now();
+        let now = portcullis_clock::now();
         let own = submit(
             &mut r,
             "contractor",

@@ -40,6 +40,7 @@ pub async fn fixture() -> Fixture {
         dns_names: Vec::new(),
         ips: Vec::new(),
         algorithms: Default::default(),
+        custody: Default::default(),
     };
     let policies = Policies::new(
         dir.path().join("cache"),

@@ -13,7 +13,7 @@
 //! caller that goes away (a client that hung up) cannot stop a batch half way.
 
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use portcullis_store::{Backend, NewItem};
 use serde::{Deserialize, Serialize};
@@ -185,7 +185,7 @@ impl Writer {
 
     /// Writes `batch` as the next events of the chain and answers each submission.
     async fn write(&self, head: &mut Head, batch: Vec<Submission>) {
-        let now = SystemTime::now()
+        let now = portcullis_clock::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
             .as_nanos();

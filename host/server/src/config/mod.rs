@@ -1,7 +1,9 @@
 //! Server configuration: a YAML file, overridden by command-line flags.
 
+mod keys;
 mod rate_limits;
 mod storage;
+pub use keys::{KeyBackend, KeysSection, Pkcs11Keys};
 pub use rate_limits::RateLimitsSection;
 
 pub use storage::{
@@ -72,6 +74,8 @@ pub struct FileConfig {
     pub rotation_check_interval: Option<String>,
     /// Key algorithms of newly generated authority keys.
     pub ca: CaSection,
+    /// Where the authorities' private keys live: `store` (default) or a `pkcs11` token.
+    pub keys: KeysSection,
     /// Server-wide limits of policy module evaluations.
     pub policy: PolicySection,
     /// Static provisioning tokens, `ROLES:TOKEN` (e.g. `node,proxy:7f3c...`): they never
@@ -192,6 +196,9 @@ pub struct PolicySection {
     /// How long compiling an upload may take, e.g. `10s` (the default); a slower one is
     /// refused. One module compiles at a time, on one thread.
     pub compile_timeout: Option<String>,
+    /// How long compiling a component (ABI v2) may take, e.g. `120s` (the default): a
+    /// language runtime inside one (Python's, JavaScript's) is far more code than a module.
+    pub component_compile_timeout: Option<String>,
     /// A fixed time (RFC 3339) that modules see instead of the system clock, for staging
     /// and tests of time-dependent policies. Never set it in production.
     pub clock: Option<String>,
@@ -227,6 +234,8 @@ pub struct Config {
     pub rotation_check_interval: Duration,
     /// Algorithms of newly generated authority keys.
     pub algorithms: crate::keyring::Algorithms,
+    /// Where the authorities' private keys live.
+    pub keys: KeyBackend,
     /// Default limits of policy evaluations.
     pub policy_limits: portcullis_policy::Limits,
     /// Static provisioning tokens.
@@ -237,6 +246,8 @@ pub struct Config {
     pub policy_validation: portcullis_policy::ValidationLimits,
     /// How long compiling an upload may take.
     pub policy_compile_timeout: Duration,
+    /// How long compiling a component upload may take.
+    pub policy_component_compile_timeout: Duration,
     /// The fixed time policy modules see, if any.
     pub policy_clock: Option<std::time::SystemTime>,
     /// Where the cluster's data lives.
@@ -424,8 +435,13 @@ impl FileConfig {
         };
         let policy_compile_timeout = interval(
             "policy.compile_timeout",
-            self.policy.compile_timeout.clone(),
+            self.policy.compile_timeout,
             crate::modules::DEFAULT_COMPILE_TIMEOUT,
+        )?;
+        let policy_component_compile_timeout = interval(
+            "policy.component_compile_timeout",
+            self.policy.component_compile_timeout,
+            crate::modules::DEFAULT_COMPONENT_COMPILE_TIMEOUT,
         )?;
         let policy_clock = match &self.policy.clock {
             None => None,
@@ -442,6 +458,7 @@ impl FileConfig {
             ssh: algorithm("ca.ssh_algorithm", self.ca.ssh_algorithm)?,
             jwt: algorithm("ca.jwt_algorithm", self.ca.jwt_algorithm)?,
         };
+        let keys = self.keys.resolve(algorithms)?;
         let mut static_tokens = Vec::new();
         for (i, text) in self.tokens.iter().enumerate() {
             let token = crate::tokens::parse_static_token(text).map_err(|message| {
@@ -531,9 +548,11 @@ impl FileConfig {
             sweep_interval,
             rotation_check_interval,
             algorithms,
+            keys,
             policy_limits,
             policy_validation,
             policy_compile_timeout,
+            policy_component_compile_timeout,
             policy_clock,
         })
     }

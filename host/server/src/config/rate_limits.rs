@@ -20,15 +20,6 @@ pub struct RateLimitsSection {
     pub policy_uploads: Option<String>,
 }
 
-fn field(kind: Limited) -> &'static str {
-    match kind {
-        Limited::CertIssuance => "rate_limits.cert_issuance",
-        Limited::Joins => "rate_limits.joins",
-        Limited::PasswordChecks => "rate_limits.password_checks",
-        Limited::PolicyUploads => "rate_limits.policy_uploads",
-    }
-}
-
 /// `COUNT/PERIOD` or `off` (`None`); the period may omit its number (`s` is `1s`).
 fn parse_rate(text: &str) -> Result<Option<Rate>, String> {
     let text = text.trim();
@@ -68,7 +59,7 @@ impl RateLimitsSection {
         for (kind, text) in written {
             let Some(text) = text else { continue };
             let rate = parse_rate(&text).map_err(|message| ConfigError::Invalid {
-                field: field(kind),
+                field: kind.setting(),
                 message,
             })?;
             config.set(kind, rate);

@@ -7,7 +7,7 @@
 //! server that still believed it held the lease could not move a phase twice.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use tokio::sync::watch;
 
@@ -27,9 +27,12 @@ pub fn spawn(
         every(rotation_interval, leader.clone(), move || {
             let state = state.clone();
             async move {
-                let result =
-                    rotate::advance_due(&state.keyring, &state.authorities, SystemTime::now())
-                        .await;
+                let result = rotate::advance_due(
+                    &state.keyring,
+                    &state.authorities,
+                    portcullis_clock::now(),
+                )
+                .await;
                 if let Err(e) = result {
                     tracing::warn!(error = %e, "certificate authority check failed");
                 }

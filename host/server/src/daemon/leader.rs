@@ -13,7 +13,7 @@
 //! On one RocksDB server the lease is always this server's.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use portcullis_store::{Backend, Error as StoreError};
 use tokio::sync::watch;
@@ -97,7 +97,7 @@ impl Campaign {
     }
 
     async fn step(&mut self) {
-        let expires = Some(SystemTime::now() + self.ttl);
+        let expires = Some(portcullis_clock::now() + self.ttl);
         match self.held {
             None => match self.backend.create(LEASE_KEY, self.value(), expires).await {
                 Ok(item) => {

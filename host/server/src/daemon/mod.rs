@@ -4,6 +4,7 @@ mod data_dir;
 mod duties;
 mod follow;
 mod leader;
+mod repair;
 mod start;
 
 use std::process::ExitCode;
@@ -26,14 +27,17 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Start the auth server (bootstraps a new cluster on first start).
-    Start(start::StartArgs),
+    Start(Box<start::StartArgs>),
+    /// Salvage what is intact of a damaged embedded store (the server must be stopped).
+    RepairStore(repair::RepairArgs),
 }
 
 /// Runs the daemon command line and returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Start(args) => start::run(args),
+        Command::Start(args) => start::run(*args),
+        Command::RepairStore(args) => repair::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -45,6 +45,12 @@ pub struct StartArgs {
     /// [default: off]. Port 0 picks a free port, printed as `diagnostics on IP:PORT`.
     #[arg(long, value_name = "ADDR")]
     diag_addr: Option<String>,
+    /// For fault tests, never in production: the server's clock becomes the system's moved
+    /// by the signed number of seconds in FILE (e.g. `7200`), read again whenever the file
+    /// changes, so that a test can make it jump forward and back while the server runs
+    /// [default: the system's clock].
+    #[arg(long, value_name = "FILE")]
+    clock_offset_file: Option<PathBuf>,
 }
 
 /// Runs the server until SIGINT or SIGTERM.
@@ -86,6 +92,14 @@ pub fn run(args: StartArgs) -> anyhow::Result<()> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
+    if let Some(path) = args.clock_offset_file {
+        portcullis_clock::follow_offset_file(path.clone())?;
+        tracing::warn!(
+            file = %path.display(),
+            now = %humantime::format_rfc3339_seconds(portcullis_clock::now()),
+            "the server's clock follows an offset file (fault tests only)"
+        );
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -31,6 +31,15 @@ pub enum KeyringError {
     /// The key ring was used before the authorities were loaded.
     #[error("the certificate authorities are not loaded yet")]
     NotLoaded,
+    /// The PKCS#11 token holding the keys refused or failed.
+    #[error(transparent)]
+    Hsm(#[from] portcullis_hsm::HsmError),
+    /// The token's PIN file is open to other users (or cannot be inspected).
+    #[error(transparent)]
+    PinFile(#[from] portcullis_api::private::PrivacyError),
+    /// The configured place for the keys cannot be used (the message says why).
+    #[error("{0}")]
+    Custody(String),
     /// TLS configuration failed.
     #[error(transparent)]
     Tls(#[from] super::trust::TlsError),

@@ -1,11 +1,12 @@
-//! Generating and loading the key sets of an authority.
+//! Generating and loading the key sets of an authority (where their private keys live is
+//! the [`Custody`]'s business).
 
 use std::time::{Duration, SystemTime};
 
-use portcullis_api::services::{CaKeySet, JwtKeyPair, SshKeyPair, TlsKeyPair};
+use portcullis_api::services::CaKeySet;
 use portcullis_ca::{JwtAlgorithm, JwtAuthority, SshAlgorithm, SshAuthority, TlsAuthority};
 
-use super::{KeyringError, HOST_CA, JWT_CA, USER_CA};
+use super::{Custody, KeyringError, HOST_CA, JWT_CA, USER_CA};
 
 /// How long a certificate authority's own certificate is valid.
 const CA_TTL: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
@@ -20,48 +21,26 @@ pub struct Algorithms {
     pub jwt: JwtAlgorithm,
 }
 
-/// Generates a fresh key set for a `ca_type` authority of `cluster`: TLS and SSH keys for
-/// the user and host authorities, a JWT key for the jwt authority.
+/// Generates a fresh key set for a `ca_type` authority of `cluster`, its private keys kept by
+/// `custody`: TLS and SSH keys for the user and host authorities, a JWT key for the jwt
+/// authority.
 pub fn generate(
     ca_type: &str,
     cluster: &str,
     algorithms: Algorithms,
+    custody: &Custody,
     now: SystemTime,
 ) -> Result<CaKeySet, KeyringError> {
     match ca_type {
-        USER_CA | HOST_CA => {
-            let tls = TlsAuthority::generate(
-                cluster,
-                &format!("{cluster} {ca_type} authority"),
-                now,
-                CA_TTL,
-            )?;
-            let ssh = SshAuthority::generate(algorithms.ssh)?;
-            Ok(CaKeySet {
-                tls: vec![TlsKeyPair {
-                    cert: tls.cert_pem().as_bytes().to_vec(),
-                    key: tls.key_pem().as_bytes().to_vec(),
-                    ..Default::default()
-                }],
-                ssh: vec![SshKeyPair {
-                    public_key: ssh.public_key_openssh()?.into_bytes(),
-                    private_key: ssh.private_key_openssh()?.as_bytes().to_vec(),
-                    ..Default::default()
-                }],
-                ..Default::default()
-            })
-        }
-        JWT_CA => {
-            let jwt = JwtAuthority::generate(algorithms.jwt)?;
-            Ok(CaKeySet {
-                jwt: vec![JwtKeyPair {
-                    public_key: jwt.public_key_pem().into_bytes(),
-                    private_key: jwt.private_key_pem().as_bytes().to_vec(),
-                    ..Default::default()
-                }],
-                ..Default::default()
-            })
-        }
+        USER_CA | HOST_CA => Ok(CaKeySet {
+            tls: vec![custody.generate_tls(cluster, ca_type, now, CA_TTL)?],
+            ssh: vec![custody.generate_ssh(cluster, ca_type, algorithms.ssh)?],
+            ..Default::default()
+        }),
+        JWT_CA => Ok(CaKeySet {
+            jwt: vec![custody.generate_jwt(cluster, algorithms.jwt)?],
+            ..Default::default()
+        }),
         other => Err(KeyringError::UnknownType(other.to_owned())),
     }
 }
@@ -78,7 +57,11 @@ fn text(bytes: &[u8]) -> String {
 }
 
 /// The TLS signer of a key set (its first TLS pair, which must carry a private key).
-pub fn tls_signer(ca_type: &str, set: &CaKeySet) -> Result<TlsAuthority, KeyringError> {
+pub fn tls_signer(
+    ca_type: &str,
+    set: &CaKeySet,
+    custody: &Custody,
+) -> Result<TlsAuthority, KeyringError> {
     let pair = set
         .tls
         .first()
@@ -86,11 +69,15 @@ pub fn tls_signer(ca_type: &str, set: &CaKeySet) -> Result<TlsAuthority, Keyring
     if pair.key.is_empty() {
         return Err(broken(ca_type, "the TLS key pair has no private key"));
     }
-    Ok(TlsAuthority::from_pem(&text(&pair.cert), &text(&pair.key))?)
+    custody.tls_signer(ca_type, pair)
 }
 
 /// The SSH signer of a key set.
-pub fn ssh_signer(ca_type: &str, set: &CaKeySet) -> Result<SshAuthority, KeyringError> {
+pub fn ssh_signer(
+    ca_type: &str,
+    set: &CaKeySet,
+    custody: &Custody,
+) -> Result<SshAuthority, KeyringError> {
     let pair = set
         .ssh
         .first()
@@ -98,11 +85,11 @@ pub fn ssh_signer(ca_type: &str, set: &CaKeySet) -> Result<SshAuthority, Keyring
     if pair.private_key.is_empty() {
         return Err(broken(ca_type, "the SSH key pair has no private key"));
     }
-    Ok(SshAuthority::from_openssh(&text(&pair.private_key))?)
+    custody.ssh_signer(ca_type, pair)
 }
 
 /// The JWT signer of a key set.
-pub fn jwt_signer(set: &CaKeySet) -> Result<JwtAuthority, KeyringError> {
+pub fn jwt_signer(set: &CaKeySet, custody: &Custody) -> Result<JwtAuthority, KeyringError> {
     let pair = set
         .jwt
         .first()
@@ -110,7 +97,7 @@ pub fn jwt_signer(set: &CaKeySet) -> Result<JwtAuthority, KeyringError> {
     if pair.private_key.is_empty() {
         return Err(broken(JWT_CA, "the JWT key pair has no private key"));
     }
-    Ok(JwtAuthority::from_pem(&text(&pair.private_key))?)
+    custody.jwt_signer(JWT_CA, pair)
 }
 
 /// The TLS certificates (PEM) of the given key sets.

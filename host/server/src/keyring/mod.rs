@@ -14,6 +14,7 @@
 //!   local `pctl` keeps working through a rotation.
 
 pub mod admin;
+pub mod custody;
 mod error;
 pub mod keys;
 mod proto;
@@ -25,11 +26,11 @@ use std::collections::HashSet;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
-use std::time::SystemTime;
 
 use portcullis_api::services::{CertAuthoritySpecV2, CertAuthorityV2, Metadata};
 use portcullis_ca::SERVER_CERT_TTL;
 
+pub use custody::Custody;
 pub use error::KeyringError;
 pub use keys::Algorithms;
 pub use proto::to_proto as rotation_to_proto;
@@ -60,6 +61,8 @@ pub struct Settings {
     pub ips: Vec<IpAddr>,
     /// Algorithms of newly generated keys.
     pub algorithms: Algorithms,
+    /// Where the authorities' private keys are kept.
+    pub custody: Custody,
 }
 
 struct ServerCert {
@@ -101,6 +104,11 @@ impl KeyRing {
         self.settings.algorithms
     }
 
+    /// Where the authorities' private keys are kept.
+    pub fn custody(&self) -> &Custody {
+        &self.settings.custody
+    }
+
     /// The authorities as last loaded.
     pub fn current(&self) -> Result<Arc<Snapshot>, KeyringError> {
         self.snapshot
@@ -116,7 +124,7 @@ impl KeyRing {
         &self,
         authorities: &Collection<CertAuthorityV2>,
     ) -> Result<Arc<Snapshot>, KeyringError> {
-        let now = SystemTime::now();
+        let now = portcullis_clock::now();
         for ca_type in CA_TYPES {
             let key = ca_key(ca_type, &self.cluster_name);
             if authorities.find(&key).await?.is_some() {
@@ -137,6 +145,7 @@ impl KeyRing {
                         ca_type,
                         &self.cluster_name,
                         self.settings.algorithms,
+                        &self.settings.custody,
                         now,
                     )?),
                     rotation: Some(proto::to_proto(&Default::default())),
@@ -162,6 +171,7 @@ impl KeyRing {
     ) -> Result<Arc<Snapshot>, KeyringError> {
         let _one_at_a_time = self.reloading.lock().await;
         let cluster = &self.cluster_name;
+        let custody = &self.settings.custody;
         let load = |ca_type: &'static str| async move {
             authorities
                 .get(&ca_key(ca_type, cluster))
@@ -169,12 +179,12 @@ impl KeyRing {
                 .map_err(KeyringError::from)
         };
         let snapshot = Arc::new(Snapshot {
-            user: CaSigners::load(USER_CA, &load(USER_CA).await?)?,
-            host: CaSigners::load(HOST_CA, &load(HOST_CA).await?)?,
-            jwt: JwtSigners::load(&load(JWT_CA).await?)?,
+            user: CaSigners::load(USER_CA, &load(USER_CA).await?, custody)?,
+            host: CaSigners::load(HOST_CA, &load(HOST_CA).await?, custody)?,
+            jwt: JwtSigners::load(&load(JWT_CA).await?, custody)?,
         });
         self.install_tls(&snapshot)?;
-        admin::ensure(&self.settings.data_dir, &snapshot, SystemTime::now())?;
+        admin::ensure(&self.settings.data_dir, &snapshot, portcullis_clock::now())?;
         *self
             .snapshot
             .write()
@@ -194,7 +204,7 @@ impl KeyRing {
                 &self.cluster_name,
                 &self.settings.dns_names,
                 &self.settings.ips,
-                SystemTime::now(),
+                portcullis_clock::now(),
                 SERVER_CERT_TTL,
             )?;
             let key_pem = issued.key_pem.ok_or_else(|| KeyringError::Broken {
@@ -236,6 +246,7 @@ pub(crate) async fn test_keyring(cluster: &str) -> (KeyRing, tempfile::TempDir) 
         dns_names: vec!["localhost".into()],
         ips: vec![],
         algorithms: Algorithms::default(),
+        custody: Custody::Store,
     };
     let keyring = KeyRing::new(cluster.into(), settings);
     keyring

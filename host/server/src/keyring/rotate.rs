@@ -112,6 +112,7 @@ fn apply(
                 ca_type,
                 &keyring.cluster_name,
                 keyring.algorithms(),
+                keyring.custody(),
                 now,
             )?);
         }

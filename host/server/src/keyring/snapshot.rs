@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use portcullis_api::services::{CaKeySet, CertAuthorityV2};
 use portcullis_ca::{JwtAuthority, Phase, Rotation, SshAuthority, TlsAuthority};
 
-use super::{keys, proto, KeyringError, HOST_CA, JWT_CA, USER_CA};
+use super::{keys, proto, Custody, KeyringError, HOST_CA, JWT_CA, USER_CA};
 
 /// The user or host authority, ready to sign.
 pub struct CaSigners {
@@ -64,12 +64,16 @@ fn revision(ca: &CertAuthorityV2) -> i64 {
 
 impl CaSigners {
     /// Loads the signers of a stored user or host authority.
-    pub fn load(ca_type: &str, ca: &CertAuthorityV2) -> Result<Self, KeyringError> {
+    pub fn load(
+        ca_type: &str,
+        ca: &CertAuthorityV2,
+        custody: &Custody,
+    ) -> Result<Self, KeyringError> {
         let (active, additional) = key_sets(ca);
-        let tls = keys::tls_signer(ca_type, &active)?;
-        let ssh = keys::ssh_signer(ca_type, &active)?;
+        let tls = keys::tls_signer(ca_type, &active, custody)?;
+        let ssh = keys::ssh_signer(ca_type, &active, custody)?;
         let additional_tls = match &additional {
-            Some(set) if !set.tls.is_empty() => Some(keys::tls_signer(ca_type, set)?),
+            Some(set) if !set.tls.is_empty() => Some(keys::tls_signer(ca_type, set, custody)?),
             _ => None,
         };
         let sets: Vec<&CaKeySet> = std::iter::once(&active).chain(additional.iter()).collect();
@@ -101,10 +105,10 @@ impl CaSigners {
 
 impl JwtSigners {
     /// Loads the signer of the stored jwt authority.
-    pub fn load(ca: &CertAuthorityV2) -> Result<Self, KeyringError> {
+    pub fn load(ca: &CertAuthorityV2, custody: &Custody) -> Result<Self, KeyringError> {
         let (active, additional) = key_sets(ca);
         Ok(Self {
-            active: keys::jwt_signer(&active)?,
+            active: keys::jwt_signer(&active, custody)?,
             trusted: keys::jwt_public_keys(std::iter::once(&active).chain(additional.iter())),
             rotation: proto::from_proto(ca.spec.as_ref().and_then(|s| s.rotation.as_ref())),
             revision: revision(ca),

@@ -74,6 +74,19 @@ pub fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
+/// The server's clock ([`portcullis_clock::now`]) for rustls.
+#[derive(Debug)]
+struct ServerClock;
+
+impl rustls::time_provider::TimeProvider for ServerClock {
+    fn current_time(&self) -> Option<rustls::pki_types::UnixTime> {
+        let since = portcullis_clock::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?;
+        Some(rustls::pki_types::UnixTime::since_unix_epoch(since))
+    }
+}
+
 /// Parses every certificate in a PEM document.
 pub fn certs_from_pem(
     pem: &str,
@@ -120,7 +133,8 @@ pub fn server_config(
         .allow_unauthenticated()
         .build()
         .map_err(|e| TlsError::Rustls(e.to_string()))?;
-    let mut config = ServerConfig::builder_with_provider(provider())
+    // Certificate windows are checked on the server's clock, as they are issued.
+    let mut config = ServerConfig::builder_with_details(provider(), Arc::new(ServerClock))
         .with_safe_default_protocol_versions()
         .map_err(|e| TlsError::Rustls(e.to_string()))?
         .with_client_cert_verifier(verifier)

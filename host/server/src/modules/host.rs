@@ -33,8 +33,16 @@ pub fn server_host(
     roles: Collection<RoleV3>,
     runtime: tokio::runtime::Handle,
     fixed_clock: Option<std::time::SystemTime>,
+    stats: Option<Arc<super::stats::Stats>>,
 ) -> SharedHost {
     let mut host = RegistryHost::new(registry);
+    // Extra functions run for `where` clauses count (and fail) against their module.
+    if let Some(stats) = stats {
+        host = host.with_observer(move |module, failure| {
+            let failure = failure.map(ToString::to_string);
+            stats.record(module, failure.as_deref());
+        });
+    }
     if let Some(at) = fixed_clock {
         let ms = at
             .duration_since(std::time::UNIX_EPOCH)

@@ -41,12 +41,13 @@ pub enum PolicyServiceError {
     /// The module did not pass the upload checks or did not compile; nothing was stored.
     #[error(transparent)]
     Refused(portcullis_policy::PolicyError),
-    /// Compiling the module took longer than `policy.compile_timeout`; nothing was stored.
+    /// Compiling the module took longer than `policy.compile_timeout` (a core module) or
+    /// `policy.component_compile_timeout` (a component); nothing was stored.
     #[error(
-        "compiling the module took longer than policy.compile_timeout ({}); nothing was \
-         stored", humantime::format_duration(*.0)
+        "compiling the module took longer than {} ({}); nothing was stored",
+        .0, humantime::format_duration(*.1)
     )]
-    CompileTimeout(Duration),
+    CompileTimeout(&'static str, Duration),
     /// The engine failed for a reason that is not the module's fault.
     #[error("policy engine: {0}")]
     Engine(portcullis_policy::PolicyError),
@@ -87,18 +88,25 @@ pub struct Policies {
     modules: Collection<PolicyModuleV1>,
     users: Collection<UserV2>,
     roles: Collection<RoleV3>,
-    stats: stats::Stats,
+    stats: Arc<stats::Stats>,
     /// A fixed time modules see instead of the system clock (`policy.clock`).
     clock: Option<std::time::SystemTime>,
     /// Held by the one compilation running (one thread: the other cores stay with the
     /// requests being served).
     compiling: Arc<tokio::sync::Semaphore>,
-    /// How long a compilation (waiting for its turn included) may take.
+    /// How long a compilation (waiting for its turn included) may take: a core module's,
+    /// a component's.
     compile_timeout: Duration,
+    component_compile_timeout: Duration,
 }
 
 /// How long compiling an upload may take when `policy.compile_timeout` is unset.
 pub const DEFAULT_COMPILE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long compiling a component may take when `policy.component_compile_timeout` is
+/// unset: a Python component (a whole interpreter, about 18 MiB) compiles in about 13 s on
+/// one core of the test machine.
+pub const DEFAULT_COMPONENT_COMPILE_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// A module's own limits (zero fields take the server's defaults), or `None` for the
 /// defaults altogether.
@@ -154,16 +162,19 @@ impl Policies {
             modules: Collection::new(backend.clone()),
             users: Collection::new(backend.clone()),
             roles: Collection::new(backend),
-            stats: stats::Stats::default(),
+            stats: Arc::default(),
             clock: None,
             compiling: Arc::new(tokio::sync::Semaphore::new(1)),
             compile_timeout: DEFAULT_COMPILE_TIMEOUT,
+            component_compile_timeout: DEFAULT_COMPONENT_COMPILE_TIMEOUT,
         })
     }
 
-    /// Refuses uploads whose compilation takes longer than `timeout`.
-    pub fn with_compile_timeout(mut self, timeout: Duration) -> Self {
-        self.compile_timeout = timeout;
+    /// Refuses uploads whose compilation takes longer than `module` (a core module) or
+    /// `component` (a component).
+    pub fn with_compile_timeout(mut self, module: Duration, component: Duration) -> Self {
+        self.compile_timeout = module;
+        self.component_compile_timeout = component;
         self
     }
 
@@ -176,18 +187,24 @@ impl Policies {
 
     /// The time modules see.
     pub fn now(&self) -> std::time::SystemTime {
-        self.clock.unwrap_or_else(std::time::SystemTime::now)
+        self.clock.unwrap_or_else(portcullis_clock::now)
     }
 
     /// The server's host imports for an evaluation (look-ups block on the store: call from
     /// a blocking thread).
     fn host(&self) -> portcullis_policy::SharedHost {
+        self.host_counting(Some(self.stats.clone()))
+    }
+
+    /// [`Policies::host`], counting extra functions' evaluations in `stats` if given.
+    fn host_counting(&self, stats: Option<Arc<stats::Stats>>) -> portcullis_policy::SharedHost {
         host::server_host(
             self.registry.clone(),
             self.users.clone(),
             self.roles.clone(),
             tokio::runtime::Handle::current(),
             self.clock,
+            stats,
         )
     }
 
@@ -203,6 +220,13 @@ impl Policies {
         rules::WasmRuleHooks::new(self.registry.clone(), self.host())
     }
 
+    /// The hooks a role's clauses are checked with when it is stored: as
+    /// [`Policies::rule_hooks`], but the extra functions they run are not counted as
+    /// evaluations of their modules (the check runs them on an empty user and resource).
+    pub fn check_hooks(&self) -> rules::WasmRuleHooks {
+        rules::WasmRuleHooks::new(self.registry.clone(), self.host_counting(None))
+    }
+
     /// The engine.
     pub fn engine(&self) -> &Engine {
         &self.engine
@@ -215,9 +239,39 @@ impl Policies {
         wasm: Vec<u8>,
         limits: Option<Limits>,
     ) -> Result<Arc<PolicyModule>, PolicyServiceError> {
-        tokio::time::timeout(self.compile_timeout, self.compile(wasm, limits))
-            .await
-            .map_err(|_| PolicyServiceError::CompileTimeout(self.compile_timeout))?
+        let digest = portcullis_policy::sha256_hex(&wasm);
+        let (setting, timeout) = if portcullis_policy::is_component(&wasm) {
+            (
+                "policy.component_compile_timeout",
+                self.component_compile_timeout,
+            )
+        } else {
+            ("policy.compile_timeout", self.compile_timeout)
+        };
+        match tokio::time::timeout(timeout, self.compile(wasm, limits)).await {
+            Ok(compiled) => compiled,
+            Err(_) => {
+                self.forget_when_compiled(digest);
+                Err(PolicyServiceError::CompileTimeout(setting, timeout))
+            }
+        }
+    }
+
+    /// The compilation of an upload that gave up goes on on its blocking thread and leaves
+    /// its code in the caches, where a retry of the same bytes would find it in no time.
+    /// Forgets that code once the compilation is over (its turn is free again), so that a
+    /// retry is timed like the first try.
+    fn forget_when_compiled(&self, digest: String) {
+        let engine = self.engine.clone();
+        let turn = self.compiling.clone();
+        tokio::spawn(async move {
+            let _turn = turn.acquire_owned().await;
+            engine.forget(&digest);
+            tracing::info!(
+                %digest,
+                "forgot the compiled code of an upload refused for its compile time"
+            );
+        });
     }
 
     /// Validates, compiles (or takes from the cache) and loads `wasm` on a blocking thread,

@@ -36,9 +36,14 @@ impl WasmRuleHooks {
 }
 
 /// A failed evaluation as [`RuleHooks`] report it: the module's syntax errors (ABI.md §3,
-/// kind `syntax`) apart from every other failure, the text unchanged.
+/// kind `syntax`) apart from every other failure. An error the predicate reports is about
+/// the expression, so it is told as the predicate tells it (no "policy module reported"
+/// prefix: the author wrote an expression, not a module); traps and limits keep theirs.
 fn hook_error(e: EvalError) -> HookError {
-    let reason = e.to_string();
+    let reason = match &e {
+        EvalError::Guest { message, .. } => message.clone(),
+        other => other.to_string(),
+    };
     if e.is_syntax() {
         HookError::Syntax { reason }
     } else {
@@ -46,7 +51,29 @@ fn hook_error(e: EvalError) -> HookError {
     }
 }
 
+/// Whether `module` is the built-in predicate module (whose language this server can parse
+/// natively), not an uploaded replacement.
+fn is_builtin_predicate(module: &portcullis_policy::PolicyModule) -> bool {
+    static DIGEST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let builtin = DIGEST.get_or_init(|| portcullis_policy::sha256_hex(super::BUILTIN_PREDICATE));
+    module.info().sha256 == *builtin
+}
+
 impl RuleHooks for WasmRuleHooks {
+    fn unknown_functions(&self, expression: &str, action: bool) -> Vec<String> {
+        // Only the built-in predicate's language is known here: an uploaded replacement
+        // may speak another.
+        match self.predicate() {
+            Ok(module) if is_builtin_predicate(&module) => {}
+            _ => return Vec::new(),
+        }
+        predicate::parser::extra_functions(expression, action)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|name| self.registry.find_function(name).is_none())
+            .collect()
+    }
+
     fn eval_where(&self, input: Arc<Value>) -> Result<bool, HookError> {
         let predicate = self.predicate()?;
         let result = tokio::task::block_in_place(|| predicate.eval_where(input, &self.host));
@@ -79,10 +106,7 @@ mod tests {
     fn syntax_errors_keep_their_kind_and_text() {
         let syntax = hook_error(EvalError::guest(ErrorKind::Syntax, "syntax error: `(`"));
         assert!(syntax.is_syntax());
-        assert_eq!(
-            syntax.to_string(),
-            "policy module reported an error: syntax error: `(`"
-        );
+        assert_eq!(syntax.to_string(), "syntax error: `(`");
         let failed = hook_error(EvalError::guest(ErrorKind::Evaluation, "type error: x"));
         assert!(!failed.is_syntax());
         assert!(!hook_error(EvalError::StackOverflow).is_syntax());

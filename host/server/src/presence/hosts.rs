@@ -130,7 +130,7 @@ mod tests {
     #[tokio::test]
     async fn register_normalizes_checks_and_leases() {
         let backend = Arc::new(MemoryBackend::new());
-        let now = SystemTime::now();
+        let now = portcullis_clock::now();
         let n1 = host("n1", "Node");
         let lease = register(&*backend, "example", &n1, ServerKind::Node, node("n1"), now)
             .await

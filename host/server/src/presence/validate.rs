@@ -207,7 +207,7 @@ mod tests {
 
     #[test]
     fn expiries_default_are_bounded_and_never_past() {
-        let now = SystemTime::now();
+        let now = portcullis_clock::now();
         assert_eq!(expiry(None, now, "x").unwrap(), now + DEFAULT_TTL);
         let zero = prost_types::Timestamp::default();
         assert_eq!(expiry(Some(zero), now, "x").unwrap(), now + DEFAULT_TTL);

@@ -93,6 +93,10 @@ pub const TABLE: &[(&str, Permission)] = &[
         "UpsertPolicyModule",
         p(&["create", "update"], "policy_module"),
     ),
+    (
+        "UploadPolicyModule",
+        p(&["create", "update"], "policy_module"),
+    ),
     ("GetPolicyModule", p(&["read"], "policy_module")),
     ("GetPolicyModules", p(&["list", "read"], "policy_module")),
     ("DeletePolicyModule", p(&["delete"], "policy_module")),

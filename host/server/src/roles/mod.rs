@@ -37,6 +37,20 @@ pub enum RoleError {
         /// What the `predicate` module said.
         error: HookError,
     },
+    /// A `where` clause or action calls an extra function that no uploaded module provides.
+    #[error(
+        "role `{role}`: {field}: calls {}, which no uploaded policy module provides \
+         (upload the module first: `pctl policy upload`)",
+        functions.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ")
+    )]
+    UnknownFunction {
+        /// The role's name.
+        role: String,
+        /// Where the clause is.
+        field: String,
+        /// The functions missing.
+        functions: Vec<String>,
+    },
     /// Built-in roles are not stored and cannot be changed.
     #[error("`{name}` is a built-in role and cannot be created, changed or deleted")]
     Reserved {
@@ -82,14 +96,26 @@ fn check_clauses(role: &RoleV3, hooks: &impl RuleHooks) -> Result<(), RoleError>
         }))
     };
     let name = role.metadata.as_ref().map_or("", |m| m.name.as_str());
-    // Only a syntax error refuses the role; any other failure is left to evaluation time.
-    let check = |field: String, result: Result<(), HookError>| match result {
+    // A syntax error refuses the role, and so does a call of a function no module provides;
+    // any other failure is left to evaluation time.
+    let check = |field: String, expression: &str, result: Result<(), HookError>| match result {
         Err(error) if error.is_syntax() => Err(RoleError::Clause {
             role: name.to_owned(),
             field,
             error,
         }),
-        _ => Ok(()),
+        _ => {
+            let functions = hooks.unknown_functions(expression, field.contains(".actions["));
+            if functions.is_empty() {
+                Ok(())
+            } else {
+                Err(RoleError::UnknownFunction {
+                    role: name.to_owned(),
+                    field,
+                    functions,
+                })
+            }
+        }
     };
     for (side, conditions) in [("allow", &spec.allow), ("deny", &spec.deny)] {
         let Some(conditions) = conditions else {
@@ -98,12 +124,17 @@ fn check_clauses(role: &RoleV3, hooks: &impl RuleHooks) -> Result<(), RoleError>
         for (i, rule) in conditions.rules.iter().enumerate() {
             if !rule.r#where.trim().is_empty() {
                 let result = hooks.eval_where(input(&rule.r#where));
-                check(format!("spec.{side}.rules[{i}].where"), result.map(drop))?;
+                check(
+                    format!("spec.{side}.rules[{i}].where"),
+                    &rule.r#where,
+                    result.map(drop),
+                )?;
             }
             for (j, action) in rule.actions.iter().enumerate() {
                 let result = hooks.run_action(input(action));
                 check(
                     format!("spec.{side}.rules[{i}].actions[{j}]"),
+                    action,
                     result.map(drop),
                 )?;
             }

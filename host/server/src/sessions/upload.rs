@@ -246,7 +246,7 @@ mod tests {
 
     #[test]
     fn adopting_a_part_checks_that_it_follows() {
-        let mut upload = Upload::new("s1", "node", SystemTime::now());
+        let mut upload = Upload::new("s1", "node", portcullis_clock::now());
         let (first, header, _) = super::super::part::encode(
             0,
             "",

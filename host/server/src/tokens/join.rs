@@ -201,7 +201,7 @@ mod tests {
     #[tokio::test]
     async fn a_node_joins_a_leaf_is_registered_and_failures_say_why() {
         let world = World::new().await;
-        let now = SystemTime::now();
+        let now = portcullis_clock::now();
         let expires = now + Duration::from_secs(600);
         let node = super::super::new_token(
             "node-token-1".into(),
@@ -273,7 +273,7 @@ mod tests {
     #[tokio::test]
     async fn repeated_failures_from_one_address_are_throttled() {
         let world = World::new().await;
-        let now = SystemTime::now();
+        let now = portcullis_clock::now();
         let mut throttled = None;
         for _ in 0..50 {
             match world

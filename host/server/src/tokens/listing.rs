@@ -11,8 +11,6 @@
 //! the position shifts it by one (a token listed twice or not at all), which a listing by
 //! value would not do.
 
-use std::time::SystemTime;
-
 use portcullis_api::services::ProvisionTokenV2;
 use portcullis_api::tokens::redact;
 
@@ -110,7 +108,7 @@ impl Tokens {
             _ => (None, 0),
         };
         let request = PageRequest { start_after, size };
-        let now = SystemTime::now();
+        let now = portcullis_clock::now();
         let stored = self
             .stored
             .scan(&request, |token| {
@@ -181,7 +179,7 @@ mod tests {
             })
             .collect();
         let tokens = Tokens::new(Collection::new(backend), statics);
-        let expires = SystemTime::now() + Duration::from_secs(600);
+        let expires = portcullis_clock::now() + Duration::from_secs(600);
         for value in values {
             let token = new_token((*value).to_owned(), vec!["Node".into()], expires, [].into());
             tokens.create(&token).await.unwrap();

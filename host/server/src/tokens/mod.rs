@@ -249,7 +249,7 @@ impl Tokens {
             return Ok(token);
         }
         match self.stored.find(value).await? {
-            Some(token) if !expired(&token, SystemTime::now()) => Ok(token),
+            Some(token) if !expired(&token, portcullis_clock::now()) => Ok(token),
             _ => Err(not_found()),
         }
     }
@@ -257,7 +257,7 @@ impl Tokens {
     /// Every live token: static ones first, then stored ones by value (listings page with
     /// [`Tokens::page`]).
     pub async fn list(&self) -> Result<Vec<ProvisionTokenV2>, ResourceError> {
-        let now = SystemTime::now();
+        let now = portcullis_clock::now();
         let mut out: Vec<_> = self.statics.iter().map(StaticToken::resource).collect();
         out.extend(
             self.stored
@@ -274,7 +274,7 @@ impl Tokens {
         self.refuse_static(token.name())?;
         match self.stored.find(token.name()).await? {
             // An expired token kept for explanations may be replaced.
-            Some(old) if expired(&old, SystemTime::now()) => {
+            Some(old) if expired(&old, portcullis_clock::now()) => {
                 self.stored.update(token).await?;
             }
             Some(_) => {

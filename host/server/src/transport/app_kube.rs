@@ -8,7 +8,6 @@
 //! [`crate::presence::hosts`] (a host announces only itself).
 
 use std::collections::BTreeMap;
-use std::time::SystemTime;
 
 use portcullis_api::auth::{
     DeleteAllAppServersRequest, DeleteAllKubeServicesRequest, DeleteAppServerRequest,
@@ -38,7 +37,7 @@ async fn register<T>(
     })?;
     let caller = authorize(state, request, rpc, Target::resource(&server)).await?;
     let backend = &*state.backend;
-    let now = SystemTime::now();
+    let now = portcullis_clock::now();
     Ok(hosts::register(backend, &state.cluster_name, &caller, kind, server, now).await?)
 }
 

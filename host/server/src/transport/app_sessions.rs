@@ -3,8 +3,6 @@
 //! anyone's with the rule on `app_session` (admins); `GetAppSessions`/`DeleteAllAppSessions`
 //! over everyone's sessions with that rule, else over the caller's own.
 
-use std::time::SystemTime;
-
 use portcullis_api::auth::{
     CreateAppSessionRequest, CreateAppSessionResponse, DeleteAppSessionRequest,
     GetAppSessionRequest, GetAppSessionResponse, GetAppSessionsRequest, GetAppSessionsResponse,
@@ -55,7 +53,7 @@ pub(super) async fn create(
         cluster_name: &state.cluster_name,
     };
     let session = sessions
-        .create(&identity, roles, new, SystemTime::now())
+        .create(&identity, roles, new, portcullis_clock::now())
         .await?;
     let id = session.metadata.as_ref().map_or("", |m| m.name.as_str());
     tracing::info!(user = %identity.username, session = %id, "app session created");

@@ -1,8 +1,6 @@
 //! The audit log: GetAuditEvents (searching), EmitAuditEvent (events from hosts and users)
 //! and VerifyAuditLog (checking the hash chains).
 
-use std::time::SystemTime;
-
 use portcullis_api::auth::{
     AuditEvent, AuditEvents, AuditLogProblem, GetAuditEventsRequest, VerifyAuditLogRequest,
     VerifyAuditLogResponse,
@@ -27,7 +25,7 @@ pub(super) async fn search(
         req.limit,
         req.event,
         req.user,
-        SystemTime::now(),
+        portcullis_clock::now(),
     )?;
     let (events, next) = state.audit.search(&query).await?;
     Ok(AuditEvents {
@@ -66,7 +64,7 @@ pub(super) async fn verify(
 ) -> Result<VerifyAuditLogResponse, Status> {
     authorize(state, &request, "VerifyAuditLog", Target::default()).await?;
     let since = verify::parse_since(&request.get_ref().since)?;
-    let report = state.audit.verify(since, SystemTime::now()).await?;
+    let report = state.audit.verify(since, portcullis_clock::now()).await?;
     Ok(VerifyAuditLogResponse {
         checked: report.checked,
         chains: report.chains,

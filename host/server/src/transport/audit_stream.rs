@@ -6,7 +6,6 @@
 //! acknowledged index.
 
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use portcullis_api::auth::audit_stream_request::Request as Message;
 use portcullis_api::auth::AuditStreamRequest;
@@ -74,7 +73,13 @@ async fn serve(
     let recordings = &state.sessions;
     let mut writer = match first {
         Message::CreateStream(create) => {
-            StreamWriter::create(recordings, &create.session_id, emitter, SystemTime::now()).await?
+            StreamWriter::create(
+                recordings,
+                &create.session_id,
+                emitter,
+                portcullis_clock::now(),
+            )
+            .await?
         }
         Message::ResumeStream(resume) => {
             StreamWriter::resume(
@@ -82,7 +87,7 @@ async fn serve(
                 &resume.session_id,
                 &resume.upload_id,
                 emitter,
-                SystemTime::now(),
+                portcullis_clock::now(),
             )
             .await?
         }
@@ -111,7 +116,7 @@ async fn serve(
                     // The client closed its side, or the connection broke: what arrived is
                     // kept; the upload stays open for a resume.
                     Ok(None) | Err(_) => {
-                        writer.flush(SystemTime::now()).await?;
+                        writer.flush(portcullis_clock::now()).await?;
                         return Ok(());
                     }
                 };
@@ -121,13 +126,13 @@ async fn serve(
                             Ok(taken) => taken,
                             Err(e) => {
                                 // Keep what came before the bad event, and say so.
-                                writer.flush(SystemTime::now()).await?;
+                                writer.flush(portcullis_clock::now()).await?;
                                 status(out, &writer).await;
                                 return Err(e.into());
                             }
                         };
                         if writer.should_flush() {
-                            writer.flush(SystemTime::now()).await?;
+                            writer.flush(portcullis_clock::now()).await?;
                             deadline = None;
                             status(out, &writer).await;
                         } else if taken && deadline.is_none() {
@@ -135,12 +140,12 @@ async fn serve(
                         }
                     }
                     Some(Message::FlushAndCloseStream(_)) => {
-                        writer.flush(SystemTime::now()).await?;
+                        writer.flush(portcullis_clock::now()).await?;
                         status(out, &writer).await;
                         return Ok(());
                     }
                     Some(Message::CompleteStream(_)) => {
-                        let session = writer.complete(&state.cluster_name, SystemTime::now()).await?;
+                        let session = writer.complete(&state.cluster_name, portcullis_clock::now()).await?;
                         let spec = session.spec.unwrap_or_default();
                         let fields = json!({
                             "session_id": spec.session_id,
@@ -158,24 +163,24 @@ async fn serve(
                         return Ok(());
                     }
                     Some(Message::CreateStream(_) | Message::ResumeStream(_)) => {
-                        writer.flush(SystemTime::now()).await?;
+                        writer.flush(portcullis_clock::now()).await?;
                         return Err(Status::failed_precondition(
                             "CreateStream and ResumeStream may only be the first message of an audit stream",
                         ));
                     }
                     None => {
-                        writer.flush(SystemTime::now()).await?;
+                        writer.flush(portcullis_clock::now()).await?;
                         return Err(Status::invalid_argument("an audit stream message is empty"));
                     }
                 }
             }
             () = flush_due => {
-                writer.flush(SystemTime::now()).await?;
+                writer.flush(portcullis_clock::now()).await?;
                 deadline = None;
                 status(out, &writer).await;
             }
             () = &mut stopping => {
-                writer.flush(SystemTime::now()).await?;
+                writer.flush(portcullis_clock::now()).await?;
                 status(out, &writer).await;
                 return Err(Status::unavailable("the server is stopping; resume the stream with its UploadID"));
             }

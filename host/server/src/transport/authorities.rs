@@ -1,8 +1,6 @@
 //! Certificate authority reads and rotation. Without the secrets permission only public
 //! parts leave the server.
 
-use std::time::SystemTime;
-
 use portcullis_api::auth::{
     CertAuthorityList, GetCertAuthoritiesRequest, GetCertAuthorityRequest,
     RotateCertAuthorityRequest,
@@ -79,7 +77,7 @@ pub(super) async fn rotate(
         &state.authorities,
         &req.r#type,
         &request,
-        SystemTime::now(),
+        portcullis_clock::now(),
     )
     .await?;
     for (ca_type, phase) in moved {

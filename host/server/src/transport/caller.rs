@@ -1,7 +1,6 @@
 //! The caller of a request, as its client certificate says.
 
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use portcullis_ca::Identity;
 use tonic::{Request, Status};
@@ -46,7 +45,10 @@ fn identify<T>(request: &Request<T>) -> Result<Arc<Identity>, CallerError> {
     if !info.signer_trusted() {
         return Err(CallerError::Untrusted(identity.username.clone()));
     }
-    if identity.expires.is_some_and(|at| at <= SystemTime::now()) {
+    if identity
+        .expires
+        .is_some_and(|at| at <= portcullis_clock::now())
+    {
         return Err(CallerError::Expired(identity.username.clone()));
     }
     Ok(identity.clone())

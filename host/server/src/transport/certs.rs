@@ -1,7 +1,5 @@
 //! Certificate and token issuance RPCs.
 
-use std::time::SystemTime;
-
 use portcullis_api::auth::{
     Certs, GenerateAppTokenRequest, GenerateAppTokenResponse, HostCerts, HostCertsRequest,
     UserCertsRequest,
@@ -36,7 +34,7 @@ pub(super) async fn generate_user_certs(
         access_requests: req.access_requests,
         kubernetes_cluster: req.kubernetes_cluster,
     };
-    let certs = user::issue(&state.user_issuer(), &params, SystemTime::now()).await?;
+    let certs = user::issue(&state.user_issuer(), &params, portcullis_clock::now()).await?;
     tracing::info!(
         user = %params.username,
         by = %identity.username,
@@ -71,7 +69,7 @@ pub(super) async fn generate_host_certs(
         &state.keyring,
         &state.cluster_name,
         &params,
-        SystemTime::now(),
+        portcullis_clock::now(),
     )?;
     tracing::info!(host = %params.host_id, role = %params.role, by = %identity.username, "issued host certificates");
     Ok(host_certs_response(certs))
@@ -113,7 +111,7 @@ pub(super) async fn generate_app_token(
         &state.keyring,
         &state.cluster_name,
         params,
-        SystemTime::now(),
+        portcullis_clock::now(),
     )?;
     Ok(GenerateAppTokenResponse { token })
 }

@@ -3,7 +3,6 @@
 //! may call.
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::time::SystemTime;
 
 use portcullis_api::auth::{HostCerts, RegisterUsingTokenRequest};
 use tonic::{Request, Status};
@@ -39,7 +38,7 @@ pub(super) async fn register(
         audit: &state.audit,
     };
     let certs = joining
-        .join(addr, request.get_ref(), SystemTime::now())
+        .join(addr, request.get_ref(), portcullis_clock::now())
         .await?;
     Ok(host_certs_response(certs))
 }

@@ -255,6 +255,14 @@ impl AuthService for AuthServer {
             .await
             .map(Response::new)
     }
+    async fn upload_policy_module(
+        &self,
+        request: Request<tonic::Streaming<auth::PolicyModuleUpload>>,
+    ) -> Result<Response<services::PolicyModuleV1>, Status> {
+        modules::upload(&self.state, request)
+            .await
+            .map(Response::new)
+    }
     async fn get_policy_module(
         &self,
         request: Request<auth::GetPolicyModuleRequest>,

@@ -2,7 +2,7 @@
 
 use portcullis_api::auth::{
     EvaluatePolicyRequest, EvaluatePolicyResponse, GetPolicyModuleRequest, PolicyModuleList,
-    PolicyModuleName,
+    PolicyModuleName, PolicyModuleUpload,
 };
 use portcullis_api::services::PolicyModuleV1;
 use tonic::{Request, Status};
@@ -11,25 +11,82 @@ use super::authorize;
 use crate::rbac::Target;
 use crate::state::State;
 
-pub(super) async fn upsert(
+/// What both upload RPCs check before they take a module: the caller's upload quota and its
+/// right to `rpc` on the module `module` names. Returns that name.
+async fn admit_upload<T>(
     state: &State,
-    request: Request<PolicyModuleV1>,
-) -> Result<PolicyModuleV1, Status> {
-    let name = request
-        .get_ref()
+    request: &Request<T>,
+    rpc: &str,
+    module: &PolicyModuleV1,
+) -> Result<String, Status> {
+    let name = module
         .metadata
         .as_ref()
         .map(|m| m.name.clone())
         .unwrap_or_default();
-    super::limit(state, &request, crate::ratelimit::Limited::PolicyUploads)?;
-    authorize(
-        state,
-        &request,
-        "UpsertPolicyModule",
-        Target::named("policy_module", &name),
-    )
-    .await?;
+    super::limit(state, request, crate::ratelimit::Limited::PolicyUploads)?;
+    authorize(state, request, rpc, Target::named("policy_module", &name)).await?;
+    Ok(name)
+}
+
+pub(super) async fn upsert(
+    state: &State,
+    request: Request<PolicyModuleV1>,
+) -> Result<PolicyModuleV1, Status> {
+    admit_upload(state, &request, "UpsertPolicyModule", request.get_ref()).await?;
     Ok(state.policies.upsert(request.into_inner()).await?)
+}
+
+/// UploadPolicyModule: the header, then the bytes in parts, gathered up to
+/// `policy.max_module_bytes`; then as [`upsert`].
+pub(super) async fn upload(
+    state: &State,
+    mut request: Request<tonic::Streaming<PolicyModuleUpload>>,
+) -> Result<PolicyModuleV1, Status> {
+    let first = request.get_mut().message().await?;
+    let Some(PolicyModuleUpload {
+        header: Some(mut module),
+        chunk: first_chunk,
+    }) = first
+    else {
+        return Err(Status::invalid_argument(
+            "the first message of UploadPolicyModule must be the header (the module with \
+             its name and limits, without its bytes)",
+        ));
+    };
+    let name = admit_upload(state, &request, "UploadPolicyModule", &module).await?;
+    let limit = state.policies.engine().validation_limits().max_module_bytes;
+    let mut wasm = module
+        .spec
+        .as_mut()
+        .map(|s| std::mem::take(&mut s.wasm))
+        .unwrap_or_default();
+    let mut next = Some(first_chunk);
+    loop {
+        if let Some(bytes) = next.take() {
+            if wasm.len() + bytes.len() > limit {
+                return Err(Status::invalid_argument(format!(
+                    "policy module `{name}` is more than {limit} bytes, the limit set by \
+                     policy.max_module_bytes; nothing was stored"
+                )));
+            }
+            wasm.extend_from_slice(&bytes);
+        }
+        match request.get_mut().message().await? {
+            Some(PolicyModuleUpload {
+                header: None,
+                chunk,
+            }) => next = Some(chunk),
+            Some(_) => {
+                return Err(Status::invalid_argument(
+                    "UploadPolicyModule takes one header, in its first message only",
+                ))
+            }
+            None => break,
+        }
+    }
+    module.spec.get_or_insert_with(Default::default).wasm = wasm;
+    Ok(state.policies.upsert(module).await?)
 }
 
 pub(super) async fn get(

@@ -1,8 +1,6 @@
 //! Password handlers: CheckPassword, UpsertPassword, SignIn, UnlockUser. Passwords are
 //! never logged: only the user name reaches the logs and the audit log.
 
-use std::time::SystemTime;
-
 use portcullis_api::auth::{
     CheckPasswordRequest, SignInRequest, UnlockUserRequest, UpsertPasswordRequest,
 };
@@ -43,7 +41,13 @@ pub(super) async fn check_password(
         otp_code: &req.otp_code,
     };
     let accounts = state.accounts();
-    check::check_password(&accounts, presented, "check_password", SystemTime::now()).await?;
+    check::check_password(
+        &accounts,
+        presented,
+        "check_password",
+        portcullis_clock::now(),
+    )
+    .await?;
     Ok(())
 }
 
@@ -78,7 +82,7 @@ pub(super) async fn sign_in(
         otp_code: &req.otp_code,
     };
     let accounts = state.accounts();
-    Ok(check::sign_in(&accounts, presented, SystemTime::now()).await?)
+    Ok(check::sign_in(&accounts, presented, portcullis_clock::now()).await?)
 }
 
 pub(super) async fn unlock_user(

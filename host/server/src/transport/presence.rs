@@ -7,7 +7,6 @@
 //! [`crate::presence::hosts`] (a host announces only itself).
 
 use std::collections::HashMap;
-use std::time::SystemTime;
 
 use portcullis_api::auth::{GetNodesRequest, ServerList};
 use portcullis_api::services::{KeepAlive, ServerV2};
@@ -36,7 +35,7 @@ pub(super) async fn upsert(
     let caller = authorize(state, &request, rpc, Target::resource(request.get_ref())).await?;
     let server = request.into_inner();
     let backend = &*state.backend;
-    let now = SystemTime::now();
+    let now = portcullis_clock::now();
     Ok(hosts::register(backend, &state.cluster_name, &caller, kind, server, now).await?)
 }
 
@@ -86,7 +85,7 @@ pub(super) async fn keep_alives(
     // The servers authorized on this stream, each with what its last keep-alive wrote.
     let mut authorized: HashMap<(ServerKind, String, String), Option<Extended>> = HashMap::new();
     while let Some(keep_alive) = stream.message().await? {
-        let now = SystemTime::now();
+        let now = portcullis_clock::now();
         if identity.expires.is_some_and(|at| at <= now) {
             let username = identity.username.clone();
             return Err(super::caller::CallerError::ExpiredDuringStream(username).into());

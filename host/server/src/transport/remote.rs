@@ -1,8 +1,6 @@
 //! Remote (leaf) cluster handlers: GetRemoteCluster(s), UpdateRemoteCluster (labels),
 //! DeleteRemoteCluster (see [`crate::remote_clusters`]).
 
-use std::time::SystemTime;
-
 use portcullis_api::auth::{
     DeleteRemoteClusterRequest, GetRemoteClusterRequest, RemoteClusterList,
 };
@@ -40,12 +38,15 @@ pub(super) async fn get(
         }
         .into());
     }
-    Ok(remote_clusters::with_status(cluster, SystemTime::now()))
+    Ok(remote_clusters::with_status(
+        cluster,
+        portcullis_clock::now(),
+    ))
 }
 
 pub(super) async fn list(state: &State, request: Request<()>) -> Result<RemoteClusterList, Status> {
     let mut caller = authorize(state, &request, "GetRemoteClusters", Target::default()).await?;
-    let now = SystemTime::now();
+    let now = portcullis_clock::now();
     // Only the clusters the caller's roles reach by `cluster_labels`.
     let all = state.remote_clusters.list().await?;
     let grants = caller.label_grants(state, Cluster).await?;

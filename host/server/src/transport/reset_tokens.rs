@@ -2,8 +2,6 @@
 //! RotateResetPasswordTokenSecrets, ChangePasswordWithToken. Where clauses see a token by
 //! its user, never by its ID (the ID is the secret).
 
-use std::time::SystemTime;
-
 use portcullis_api::auth::{
     ChangePasswordWithTokenRequest, CreateResetPasswordTokenRequest, GetResetPasswordTokenRequest,
     RotateResetPasswordTokenSecretsRequest,
@@ -36,7 +34,7 @@ pub(super) async fn create(
     let caller = authorize(state, &request, "CreateResetPasswordToken", target).await?;
     let req = request.get_ref();
     let accounts = state.accounts();
-    let now = SystemTime::now();
+    let now = portcullis_clock::now();
     let by = &caller.username;
     Ok(reset_tokens::create(&accounts, &req.name, &req.r#type, req.ttl, by, now).await?)
 }
@@ -47,7 +45,7 @@ pub(super) async fn get(
 ) -> Result<ResetPasswordTokenV3, Status> {
     authorize(state, &request, "GetResetPasswordToken", any_token()).await?;
     let id = &request.get_ref().token_id;
-    Ok(reset_tokens::get(&state.backend, id, SystemTime::now()).await?)
+    Ok(reset_tokens::get(&state.backend, id, portcullis_clock::now()).await?)
 }
 
 pub(super) async fn rotate_secrets(
@@ -63,7 +61,7 @@ pub(super) async fn rotate_secrets(
     .await?;
     let id = &request.get_ref().token_id;
     let accounts = state.accounts();
-    Ok(reset_tokens::rotate_secrets(&accounts, id, SystemTime::now()).await?)
+    Ok(reset_tokens::rotate_secrets(&accounts, id, portcullis_clock::now()).await?)
 }
 
 pub(super) async fn change_password(
@@ -74,7 +72,7 @@ pub(super) async fn change_password(
     authorize(state, &request, "ChangePasswordWithToken", any_token()).await?;
     let req = request.get_ref();
     let accounts = state.accounts();
-    let now = SystemTime::now();
+    let now = portcullis_clock::now();
     reset_tokens::change_password(&accounts, &req.token_id, &req.password, &req.otp_code, now)
         .await?;
     Ok(())

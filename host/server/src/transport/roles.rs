@@ -39,7 +39,7 @@ pub(super) async fn create(state: &State, request: Request<RoleV3>) -> Result<()
         Target::resource(request.get_ref()),
     )
     .await?;
-    let hooks = state.policies.rule_hooks();
+    let hooks = state.policies.check_hooks();
     roles::create(&state.roles, &hooks, request.into_inner()).await?;
     Ok(())
 }
@@ -52,7 +52,7 @@ pub(super) async fn upsert(state: &State, request: Request<RoleV3>) -> Result<()
         Target::resource(request.get_ref()),
     )
     .await?;
-    let hooks = state.policies.rule_hooks();
+    let hooks = state.policies.check_hooks();
     roles::upsert(&state.roles, &hooks, request.into_inner()).await?;
     Ok(())
 }

@@ -6,8 +6,6 @@
 //! to keep alive or cancel, `list`+`read` to list, `delete` to delete); `where` clauses see
 //! the semaphore as `{kind: semaphore, sub_kind: KIND, metadata: {name: NAME}}`.
 
-use std::time::SystemTime;
-
 use portcullis_api::auth::Semaphores as SemaphoreList;
 use portcullis_api::kinds::KIND_SEMAPHORE;
 use portcullis_api::services::{AcquireSemaphoreRequest, SemaphoreFilter, SemaphoreLease};
@@ -38,7 +36,10 @@ pub(super) async fn acquire(
     let target = target(&req.semaphore_kind, &req.semaphore_name);
     authorize(state, &request, "AcquireSemaphore", target).await?;
     let req = request.into_inner();
-    Ok(state.semaphores.acquire(&req, SystemTime::now()).await?)
+    Ok(state
+        .semaphores
+        .acquire(&req, portcullis_clock::now())
+        .await?)
 }
 
 /// `KeepAliveSemaphoreLease`: extends a live lease; NOT_FOUND once it expired.
@@ -52,7 +53,7 @@ pub(super) async fn keep_alive(
     let lease = request.into_inner();
     state
         .semaphores
-        .keep_alive(&lease, SystemTime::now())
+        .keep_alive(&lease, portcullis_clock::now())
         .await?;
     Ok(())
 }
@@ -63,7 +64,10 @@ pub(super) async fn cancel(state: &State, request: Request<SemaphoreLease>) -> R
     let target = target(&lease.semaphore_kind, &lease.semaphore_name);
     authorize(state, &request, "CancelSemaphoreLease", target).await?;
     let lease = request.into_inner();
-    Ok(state.semaphores.cancel(&lease, SystemTime::now()).await?)
+    Ok(state
+        .semaphores
+        .cancel(&lease, portcullis_clock::now())
+        .await?)
 }
 
 /// `GetSemaphores`: the semaphores matching the filter, with their live leases.
@@ -75,7 +79,10 @@ pub(super) async fn list(
     let target = target(&filter.semaphore_kind, &filter.semaphore_name);
     authorize(state, &request, "GetSemaphores", target).await?;
     let filter = request.into_inner();
-    let semaphores = state.semaphores.list(&filter, SystemTime::now()).await?;
+    let semaphores = state
+        .semaphores
+        .list(&filter, portcullis_clock::now())
+        .await?;
     Ok(SemaphoreList { semaphores })
 }
 

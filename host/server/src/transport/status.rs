@@ -18,6 +18,10 @@ impl From<ResourceError> for Status {
                 tracing::error!(error = %e, "corrupt record");
                 Status::data_loss(e.to_string())
             }
+            // Asking again helps once an operator frees space; reads still work.
+            ResourceError::Store(inner) if inner.is_disk_full() => {
+                Status::resource_exhausted(inner.to_string())
+            }
             ResourceError::Store(inner) => {
                 tracing::error!(error = %inner, "store failure");
                 Status::unavailable(format!("the store failed: {inner}"))
@@ -99,6 +103,9 @@ impl From<crate::audit::AuditError> for Status {
             A::Invalid(_) | A::TooLarge { .. } => Status::invalid_argument(e.to_string()),
             A::OnBehalf { .. } => Status::permission_denied(e.to_string()),
             A::Resource(r) => r.into(),
+            A::Store(ref inner) if inner.is_disk_full() => {
+                Status::resource_exhausted(e.to_string())
+            }
             A::Store(ref inner) => {
                 tracing::error!(error = %inner, "audit log write failed");
                 Status::unavailable(e.to_string())
@@ -131,7 +138,7 @@ impl From<crate::roles::RoleError> for Status {
         use crate::roles::RoleError as R;
         match e {
             R::Resource(r) => r.into(),
-            R::Invalid(_) | R::Clause { .. } | R::Reserved { .. } => {
+            R::Invalid(_) | R::Clause { .. } | R::UnknownFunction { .. } | R::Reserved { .. } => {
                 Status::invalid_argument(e.to_string())
             }
         }
@@ -158,7 +165,7 @@ impl From<crate::modules::PolicyServiceError> for Status {
     fn from(e: crate::modules::PolicyServiceError) -> Self {
         use crate::modules::PolicyServiceError as P;
         match e {
-            P::Invalid(_) | P::Refused(_) | P::CompileTimeout(_) => {
+            P::Invalid(_) | P::Refused(_) | P::CompileTimeout(..) => {
                 Status::invalid_argument(e.to_string())
             }
             P::NoPrevious(_) => Status::failed_precondition(e.to_string()),

@@ -1,8 +1,6 @@
 //! Provisioning token handlers: GenerateToken, GetToken, GetTokens, UpsertToken,
 //! DeleteToken. Where clauses see a token by its redacted value, never the secret.
 
-use std::time::SystemTime;
-
 use portcullis_api::auth::{
     DeleteTokenRequest, GenerateTokenRequest, GenerateTokenResponse, GetTokenRequest,
     GetTokensRequest, ProvisionTokenV2List,
@@ -38,7 +36,10 @@ pub(super) async fn generate(
         ttl_nanos: req.ttl,
         labels: req.labels.into_iter().collect(),
     };
-    let value = state.tokens.generate(generate, SystemTime::now()).await?;
+    let value = state
+        .tokens
+        .generate(generate, portcullis_clock::now())
+        .await?;
     Ok(GenerateTokenResponse { token: value })
 }
 

@@ -1,7 +1,5 @@
 //! Registered user key handlers: GetUserKeys, UpsertUserKey, DeleteUserKey.
 
-use std::time::SystemTime;
-
 use portcullis_api::auth::{
     DeleteUserKeyRequest, GetUserKeysRequest, UpsertUserKeyRequest, UpsertUserKeyResponse,
     UserKeyList,
@@ -46,7 +44,7 @@ pub(super) async fn upsert(
     let req = request.into_inner();
     let key = req.key.unwrap_or_default();
     let issuer = state.user_issuer();
-    let now = SystemTime::now();
+    let now = portcullis_clock::now();
     let (stored, certs) =
         keys::upsert(&issuer, &state.backend, &req.user, key, req.ttl, now).await?;
     Ok(UpsertUserKeyResponse {

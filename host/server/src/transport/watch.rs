@@ -175,7 +175,9 @@ fn events(
 async fn until(at: Option<SystemTime>) {
     match at {
         Some(at) => {
-            let left = at.duration_since(SystemTime::now()).unwrap_or_default();
+            let left = at
+                .duration_since(portcullis_clock::now())
+                .unwrap_or_default();
             tokio::time::sleep(left).await;
         }
         None => std::future::pending().await,

@@ -22,7 +22,6 @@ pub mod totp;
 mod tests;
 
 use std::sync::Arc;
-use std::time::SystemTime;
 
 use portcullis_api::services::{RoleV3, UserV2};
 use portcullis_store::Backend;
@@ -79,7 +78,7 @@ pub async fn get(
     with_secrets: bool,
 ) -> Result<UserV2, ResourceError> {
     let user = users.get(name).await?.secrets_if(with_secrets);
-    Ok(lockout::as_of(user, SystemTime::now()))
+    Ok(lockout::as_of(user, portcullis_clock::now()))
 }
 
 /// The stored user `name` as policy modules and `where` clauses see it (without secrets),
@@ -103,7 +102,7 @@ pub async fn list(
     request: &PageRequest,
 ) -> Result<Page<UserV2>, ResourceError> {
     let page = users.page(request).await?;
-    let now = SystemTime::now();
+    let now = portcullis_clock::now();
     Ok(page.map(|u| lockout::as_of(u.secrets_if(with_secrets), now)))
 }
 

@@ -1,6 +1,7 @@
 //! Tests of the user workflows against the in-memory store.
 
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use portcullis_api::services::{LocalAuthSecrets, UserSpecV2};
 use portcullis_store::MemoryBackend;

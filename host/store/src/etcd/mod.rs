@@ -405,7 +405,7 @@ impl EtcdBackend {
             if todo.is_empty() {
                 return Ok(());
             }
-            let now = SystemTime::now();
+            let now = portcullis_clock::now();
             let mut when = Vec::with_capacity(2 * todo.len());
             let (mut puts, mut reads) = (Vec::new(), Vec::new());
             for (i, full, encoded) in &todo {
@@ -521,7 +521,7 @@ impl Backend for EtcdBackend {
             .await?;
         self.shared.saw(response.header().map(|h| h.revision()));
         match response.kvs().first() {
-            Some(kv) => self.live(kv, SystemTime::now()),
+            Some(kv) => self.live(kv, portcullis_clock::now()),
             None => Ok(None),
         }
     }
@@ -570,7 +570,7 @@ impl Backend for EtcdBackend {
                     })
                 }
                 Err(None) => expect = 0,
-                Err(Some(kv)) => match self.live(&kv, SystemTime::now())? {
+                Err(Some(kv)) => match self.live(&kv, portcullis_clock::now())? {
                     Some(_) => return Err(Error::AlreadyExists { key: key.to_vec() }),
                     None => expect = kv.mod_revision(),
                 },
@@ -610,7 +610,7 @@ impl Backend for EtcdBackend {
                     return Ok(stamped(items, revision));
                 }
             }
-            let now = SystemTime::now();
+            let now = portcullis_clock::now();
             let mut when = Vec::with_capacity(items.len());
             for (n, op) in read.op_responses().into_iter().enumerate() {
                 let (TxnOpResponse::Get(get), Some(full)) = (op, fulls.get(n)) else {
@@ -654,7 +654,7 @@ impl Backend for EtcdBackend {
         expires: Option<SystemTime>,
     ) -> Result<Item> {
         let full = self.full_key(key);
-        let now = SystemTime::now();
+        let now = portcullis_clock::now();
         let when = Self::live_at(&full, expected_revision, now).to_vec();
         match self.put_when(&full, when, &value, expires).await? {
             Ok(revision) => Ok(Item {
@@ -696,7 +696,7 @@ impl Backend for EtcdBackend {
         let when = vec![Compare::value(
             full.clone(),
             CompareOp::Greater,
-            live_marker(SystemTime::now()),
+            live_marker(portcullis_clock::now()),
         )];
         match self.delete_when(&full, when).await? {
             Ok(revision) => Ok(revision),
@@ -706,7 +706,7 @@ impl Backend for EtcdBackend {
 
     async fn delete_if(&self, key: &[u8], expected_revision: u64) -> Result<u64> {
         let full = self.full_key(key);
-        let now = SystemTime::now();
+        let now = portcullis_clock::now();
         let when = Self::live_at(&full, expected_revision, now).to_vec();
         match self.delete_when(&full, when).await? {
             Ok(revision) => Ok(revision),
@@ -729,7 +729,7 @@ impl Backend for EtcdBackend {
         } else {
             i64::try_from(limit).unwrap_or(CHUNK).saturating_add(1)
         };
-        let now = SystemTime::now();
+        let now = portcullis_clock::now();
         let mut page = PageBuilder::new(limit);
         self.scan(start, end, chunk, |kv| {
             Ok(match self.live(kv, now)? {
@@ -750,7 +750,7 @@ impl Backend for EtcdBackend {
     }
 
     async fn sweep_expired(&self) -> Result<usize> {
-        let now = SystemTime::now();
+        let now = portcullis_clock::now();
         let mut expired = Vec::new();
         let end = Self::range_end(&self.prefix);
         self.scan(self.prefix.clone(), end, CHUNK, |kv| {

@@ -5,12 +5,13 @@ use std::{
     path::PathBuf,
     sync::{
         atomic::{AtomicU64, Ordering},
-        Mutex, MutexGuard, PoisonError,
+        Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard,
     },
-    time::SystemTime,
 };
 
 use rocksdb::{ColumnFamily, Direction, IteratorMode, ReadOptions, WriteBatch, DB};
+
+use super::space::DiskFull;
 
 use super::record::{
     encode_revision, index_end, index_key, nanos_from_time, split_index_key, time_from_nanos,
@@ -34,7 +35,9 @@ pub(super) const SWEEP_CHUNK: usize = 256;
 
 /// The shared state of a [`RocksBackend`](super::RocksBackend).
 pub(super) struct Inner {
-    pub(super) db: DB,
+    /// The database. Replaced (under the write lock) only when the store recovers from a
+    /// full disk; everything else takes the read lock.
+    pub(super) db: RwLock<DB>,
     pub(super) path: PathBuf,
     /// Serializes writers; holds the last allocated (and written) revision.
     pub(super) writer: Mutex<u64>,
@@ -47,41 +50,67 @@ pub(super) struct Inner {
     /// How many WAL fsyncs were done (for tests and diagnostics).
     pub(super) syncs: AtomicU64,
     pub(super) feed: Feed,
+    /// Set while the disk is full: writes are refused until space is freed.
+    pub(super) disk_full: Mutex<Option<DiskFull>>,
 }
 
 fn now_nanos() -> i64 {
-    nanos_from_time(Some(SystemTime::now()))
+    nanos_from_time(Some(portcullis_clock::now()))
 }
 
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // Guarded values are only updated after the operation succeeded, so they
     // are consistent even if a holder panicked.
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// The column family `name` of `db`.
+pub(super) fn cf<'a>(db: &'a DB, name: &str) -> Result<&'a ColumnFamily> {
+    db.cf_handle(name)
+        .ok_or_else(|| Error::Storage(format!("missing column family `{name}`").into()))
+}
+
+fn data(db: &DB) -> Result<&ColumnFamily> {
+    cf(db, rocksdb::DEFAULT_COLUMN_FAMILY_NAME)
+}
+
+/// Reads and decodes the record under `key`, expired or not.
+fn read_record(db: &DB, key: &[u8]) -> Result<Option<Record>> {
+    match db.get_pinned_cf(data(db)?, key)? {
+        Some(bytes) => Record::decode(key, &bytes).map(Some),
+        None => Ok(None),
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // A clean close: everything written is durable. The revision and the records
+        // read now, together, are what the next open must find.
+        let db = self.db();
+        let found = super::engine::revision(&db, &self.path).and_then(|revision| {
+            let records = super::engine::verify(&db, &self.path)?;
+            Ok(super::watermark::Mark {
+                revision,
+                records: Some(records),
+            })
+        });
+        let mark = found.unwrap_or(super::watermark::Mark {
+            revision: *lock(&self.synced),
+            records: None,
+        });
+        super::watermark::record(&self.path, mark);
+    }
+}
+
 impl Inner {
-    pub(super) fn cf(&self, name: &str) -> Result<&ColumnFamily> {
-        self.db
-            .cf_handle(name)
-            .ok_or_else(|| Error::Storage(format!("missing column family `{name}`").into()))
-    }
-
-    fn data(&self) -> Result<&ColumnFamily> {
-        self.cf(rocksdb::DEFAULT_COLUMN_FAMILY_NAME)
-    }
-
-    /// Reads and decodes the record under `key`, expired or not.
-    fn read_record(&self, key: &[u8]) -> Result<Option<Record>> {
-        match self.db.get_pinned_cf(self.data()?, key)? {
-            Some(bytes) => Record::decode(key, &bytes).map(Some),
-            None => Ok(None),
-        }
+    /// The database, for reading (or writing under the writer lock).
+    pub(super) fn db(&self) -> RwLockReadGuard<'_, DB> {
+        self.db.read().unwrap_or_else(PoisonError::into_inner)
     }
 
     pub(super) fn get(&self, key: &[u8]) -> Result<Option<Item>> {
         let now = now_nanos();
-        Ok(self
-            .read_record(key)?
+        Ok(read_record(&self.db(), key)?
             .filter(|record| !record.is_expired(now))
             .map(|record| record.into_item(key.to_vec())))
     }
@@ -100,7 +129,8 @@ impl Inner {
         let mode = IteratorMode::From(start, Direction::Forward);
         let now = now_nanos();
         let mut page = PageBuilder::new(limit);
-        for entry in self.db.iterator_cf_opt(self.data()?, options, mode) {
+        let db = self.db();
+        for entry in db.iterator_cf_opt(data(&db)?, options, mode) {
             let (key, value) = entry?;
             if !key.starts_with(prefix) {
                 break;
@@ -155,8 +185,10 @@ impl Inner {
         if ops.is_empty() {
             return Ok(Vec::new());
         }
-        let (data, expiry, meta) = (self.data()?, self.cf(EXPIRY_CF)?, self.cf(META_CF)?);
         let mut last = lock(&self.writer);
+        self.check_space(&mut last)?;
+        let db = self.db();
+        let (data, expiry, meta) = (data(&db)?, cf(&db, EXPIRY_CF)?, cf(&db, META_CF)?);
         let now = now_nanos();
         // Per change: the record it replaces (if any) once its condition holds.
         let mut olds = Vec::with_capacity(ops.len());
@@ -167,7 +199,7 @@ impl Inner {
             let checked = if !seen.insert(key.as_slice()) {
                 Err(Error::AlreadyExists { key: key.clone() })
             } else {
-                self.check(key, *condition, now)
+                check(&db, key, *condition, now)
             };
             match checked {
                 Err(error) if all_or_none => return Err(error),
@@ -219,32 +251,17 @@ impl Inner {
         batch.put_cf(meta, REVISION_KEY, encode_revision(revision));
         // Not synced here: `sync_through` below fsyncs the WAL for a whole
         // group of writers at once.
-        self.db.write(batch)?;
+        db.write(batch).map_err(|err| self.engine_error(err))?;
         *last = revision;
         self.written.store(revision, Ordering::SeqCst);
         for event in events {
             self.feed.publish(event);
         }
+        drop(db);
         drop(last);
 
         self.sync_through(revision)?;
         Ok(results)
-    }
-
-    /// The record under `key` (expired or not) if `condition` holds for it at `now`.
-    fn check(&self, key: &[u8], condition: Condition, now: i64) -> Result<Option<Record>> {
-        let old = match self.read_record(key) {
-            // An unconditional put may replace an undecodable record (its
-            // expiry-index entry, if any, is cleaned up by the sweep).
-            Err(error @ Error::Corrupt { .. }) if condition == Condition::Any => {
-                tracing::warn!(%error, "overwriting a corrupt record");
-                None
-            }
-            other => other?,
-        };
-        let live = old.as_ref().filter(|record| !record.is_expired(now));
-        condition.check(key, live.map(|record| record.revision))?;
-        Ok(old)
     }
 
     /// Group commit: returns once the WAL is fsynced through `revision`. One
@@ -256,7 +273,10 @@ impl Inner {
             return Ok(());
         }
         let written = self.written.load(Ordering::SeqCst);
-        self.db.flush_wal(true)?;
+        // The guard is released before a failure is handled: that may take the disk-full
+        // state's lock, which a recovery holds while it waits for the database's.
+        let flushed = self.db().flush_wal(true);
+        flushed.map_err(|err| self.engine_error(err))?;
         self.syncs.fetch_add(1, Ordering::Relaxed);
         *synced = written;
         Ok(())
@@ -299,21 +319,25 @@ impl Inner {
             Some(key) => IteratorMode::From(key, Direction::Forward),
             None => IteratorMode::Start,
         };
-        self.db
-            .iterator_cf_opt(self.cf(EXPIRY_CF)?, options, mode)
+        let db = self.db();
+        let entries = db
+            .iterator_cf_opt(cf(&db, EXPIRY_CF)?, options, mode)
             .filter(
                 |entry| !matches!((entry, after), (Ok((key, _)), Some(after)) if **key == *after),
             )
             .take(SWEEP_CHUNK)
             .map(|entry| Ok(entry?.0))
-            .collect()
+            .collect();
+        entries
     }
 
     /// Deletes the items of these index entries (if they still expire then) in
     /// one batch. Returns the count and the last revision used.
     fn delete_expired(&self, entries: &[Box<[u8]>]) -> Result<(usize, Option<u64>)> {
-        let (data, expiry, meta) = (self.data()?, self.cf(EXPIRY_CF)?, self.cf(META_CF)?);
         let mut last = lock(&self.writer);
+        self.check_space(&mut last)?;
+        let db = self.db();
+        let (data, expiry, meta) = (data(&db)?, cf(&db, EXPIRY_CF)?, cf(&db, META_CF)?);
         let mut revision = *last;
         let mut batch = WriteBatch::default();
         let mut events = Vec::new();
@@ -321,7 +345,7 @@ impl Inner {
             // Every visited entry is removed, so each chunk makes progress.
             batch.delete_cf(expiry, index);
             let still_expiring = match split_index_key(index) {
-                Ok((expires, key)) => match self.read_record(key) {
+                Ok((expires, key)) => match read_record(&db, key) {
                     Ok(record) => record
                         .filter(|record| record.expires == expires)
                         .map(|_| key),
@@ -345,12 +369,12 @@ impl Inner {
         if events.is_empty() {
             // Only stale index entries, if any: clean them up without a revision.
             if !entries.is_empty() {
-                self.db.write(batch)?;
+                db.write(batch).map_err(|err| self.engine_error(err))?;
             }
             return Ok((0, None));
         }
         batch.put_cf(meta, REVISION_KEY, encode_revision(revision));
-        self.db.write(batch)?;
+        db.write(batch).map_err(|err| self.engine_error(err))?;
         *last = revision;
         self.written.store(revision, Ordering::SeqCst);
         let count = events.len();
@@ -359,4 +383,20 @@ impl Inner {
         }
         Ok((count, Some(revision)))
     }
+}
+
+/// The record under `key` (expired or not) if `condition` holds for it at `now`.
+fn check(db: &DB, key: &[u8], condition: Condition, now: i64) -> Result<Option<Record>> {
+    let old = match read_record(db, key) {
+        // An unconditional put may replace an undecodable record (its
+        // expiry-index entry, if any, is cleaned up by the sweep).
+        Err(error @ Error::Corrupt { .. }) if condition == Condition::Any => {
+            tracing::warn!(%error, "overwriting a corrupt record");
+            None
+        }
+        other => other?,
+    };
+    let live = old.as_ref().filter(|record| !record.is_expired(now));
+    condition.check(key, live.map(|record| record.revision))?;
+    Ok(old)
 }

@@ -12,26 +12,36 @@
 //! releasing it, each writer waits for a WAL fsync that covers its revision;
 //! concurrent writers share fsyncs (group commit). Events may therefore be
 //! delivered to subscribers slightly before the write is durable.
+//!
+//! Faults: a full disk refuses writes with [`Error::DiskFull`](crate::Error::DiskFull)
+//! while reads go on, and writes resume by themselves once space is freed (`space.rs`).
+//! Opening reads every block with its checksum and compares the revision with a
+//! watermark (`watermark.rs`), so a damaged store refuses to open with
+//! [`Error::Damaged`](crate::Error::Damaged), naming the file, rather than serve wrong
+//! data (`engine.rs`).
 
+mod engine;
+#[cfg(test)]
+mod fault_tests;
 mod inner;
 pub(crate) mod record;
+mod space;
 #[cfg(test)]
 mod tests;
+mod watermark;
 
 use std::{
     fmt,
     path::Path,
-    sync::{atomic::AtomicU64, atomic::Ordering, Arc, Mutex},
+    sync::{atomic::AtomicU64, atomic::Ordering, Arc, Mutex, RwLock},
     time::SystemTime,
 };
 
-use rocksdb::{ColumnFamilyDescriptor, Options, DB};
-
-use self::inner::{Inner, EXPIRY_CF, META_CF, REVISION_KEY};
+use self::inner::Inner;
 use crate::{
     feed::Feed,
     ops::{Change, Condition},
-    Backend, Error, Item, NewItem, Page, Result, Subscription, Swap, DEFAULT_FEED_CAPACITY,
+    Backend, Item, NewItem, Page, Result, Subscription, Swap, DEFAULT_FEED_CAPACITY,
 };
 
 /// A [`Backend`] storing items in an embedded RocksDB database.
@@ -59,49 +69,27 @@ impl RocksBackend {
     /// Like [`RocksBackend::open`], with a feed that buffers `capacity` events
     /// per subscriber before the subscriber lags.
     pub fn open_with_feed_capacity(path: &Path, capacity: usize) -> Result<Self> {
-        let open_error = |source: Box<dyn std::error::Error + Send + Sync>| Error::Open {
-            path: path.to_path_buf(),
-            source,
-        };
-        std::fs::create_dir_all(path).map_err(|err| open_error(err.into()))?;
-        let mut options = Options::default();
-        options.create_if_missing(true);
-        options.create_missing_column_families(true);
-        // Items are read by key on every request (the caller's user and roles) and checked
-        // for absence on every create: a Bloom filter lets a point read skip the files
-        // that cannot hold its key, so its cost does not grow with the number of files a
-        // large store has (without one, creating a million items slowed from 30,000/s to
-        // 17,000/s as the store grew, in `--bench scale`).
-        let mut items = Options::default();
-        let mut table = rocksdb::BlockBasedOptions::default();
-        table.set_bloom_filter(10.0, false);
-        items.set_block_based_table_factory(&table);
-        let families = [
-            ColumnFamilyDescriptor::new(rocksdb::DEFAULT_COLUMN_FAMILY_NAME, items),
-            ColumnFamilyDescriptor::new(META_CF, Options::default()),
-            ColumnFamilyDescriptor::new(EXPIRY_CF, Options::default()),
-        ];
-        let db = DB::open_cf_descriptors(&options, path, families)
-            .map_err(|err| open_error(err.into()))?;
-        let meta = db
-            .cf_handle(META_CF)
-            .ok_or_else(|| open_error(format!("missing column family `{META_CF}`").into()))?;
-        let revision = match db.get_cf(meta, REVISION_KEY)? {
-            Some(bytes) => record::decode_revision(REVISION_KEY, &bytes)?,
-            None => 0,
-        };
+        let (db, opened) = engine::open_checked(path)?;
+        let revision = opened.revision;
         let inner = Inner {
-            db,
+            db: RwLock::new(db),
             path: path.to_path_buf(),
             writer: Mutex::new(revision),
             written: AtomicU64::new(revision),
             synced: Mutex::new(revision),
             syncs: AtomicU64::new(0),
             feed: Feed::new(capacity),
+            disk_full: Mutex::new(None),
         };
         Ok(RocksBackend {
             inner: Arc::new(inner),
         })
+    }
+
+    /// Salvages what is intact of a damaged store in the directory `path` with RocksDB's
+    /// repair (the server must not be running). Writes held by the damaged files are lost.
+    pub fn repair(path: &Path) -> Result<()> {
+        engine::repair(path)
     }
 
     /// The directory of the store.

@@ -190,7 +190,7 @@ mod tests {
 
     #[test]
     fn times_round_trip() {
-        let now = SystemTime::now();
+        let now = portcullis_clock::now();
         assert_eq!(time_from_nanos(nanos_from_time(Some(now))), Some(now));
         assert_eq!(nanos_from_time(None), 0);
         assert_eq!(time_from_nanos(0), None);

@@ -7,7 +7,13 @@ use std::{
     time::{Duration, SystemTime},
 };
 
-use super::*;
+use rocksdb::{Options, DB};
+
+use super::{
+    inner::{EXPIRY_CF, META_CF},
+    *,
+};
+use crate::Error;
 
 fn open(dir: &Path) -> RocksBackend {
     RocksBackend::open(dir).unwrap()
@@ -104,6 +110,10 @@ async fn undecodable_records_are_corrupt() {
         db.put_cf(expiry, record::index_key(1, b"/bad"), b"")
             .unwrap();
     }
+    // Written behind the store's back, without a revision: the watermark would refuse
+    // the store whole (its record count changed at the same revision), and this test is
+    // about the records read one by one.
+    std::fs::remove_file(dir.path().join(super::watermark::FILE)).unwrap();
     let b = open(dir.path());
     let err = b.get(b"/bad").await.unwrap_err();
     assert!(
@@ -123,14 +133,12 @@ async fn undecodable_records_are_corrupt() {
     assert!(matches!(create, Err(Error::Corrupt { .. })));
     // The sweep skips what it cannot read, and drops those index entries.
     assert_eq!(b.sweep_expired().await.unwrap(), 0);
-    let expiry = b.inner.cf(EXPIRY_CF).unwrap();
-    assert_eq!(
-        b.inner
-            .db
-            .iterator_cf(expiry, rocksdb::IteratorMode::Start)
-            .count(),
-        0
-    );
+    let indexed = {
+        let db = b.inner.db();
+        let expiry = inner::cf(&db, EXPIRY_CF).unwrap();
+        db.iterator_cf(expiry, rocksdb::IteratorMode::Start).count()
+    };
+    assert_eq!(indexed, 0);
     // An unconditional put replaces it.
     let item = b.put(b"/bad", b"good".to_vec(), None).await.unwrap();
     assert_eq!(b.get(b"/bad").await.unwrap(), Some(item));

@@ -258,7 +258,7 @@ impl Context<'_> {
                 result,
             });
         }
-        let resolved = apply(request, &outcomes, trigger, SystemTime::now())?;
+        let resolved = apply(request, &outcomes, trigger, portcullis_clock::now())?;
         Ok(Ran { outcomes, resolved })
     }
 }
