@@ -115,12 +115,19 @@
 //! names (several modules can be linked into one test or benchmark binary) that receive no
 //! input, and the host imports are stubs (see [`host`]): keep a module's logic in plain
 //! functions and unit-test those natively.
-#![no_std]
+// A component (feature `component`, for wasm32-wasip2) links std, as its bindings need.
+#![cfg_attr(not(feature = "component"), no_std)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 extern crate alloc;
+// The component bindings name this crate by its path (`portcullis_guest::component::...`),
+// also from inside it.
+#[cfg(feature = "component")]
+extern crate self as portcullis_guest;
 
 pub mod abi;
+#[cfg(feature = "component")]
+pub mod component;
 pub mod host;
 pub mod types;
 
@@ -137,7 +144,10 @@ pub use serde_json::Value;
 /// Support code for the macros; not a stable API.
 #[doc(hidden)]
 pub mod __private {
-    use alloc::vec::Vec;
+    pub use alloc::format;
+    pub use alloc::string::{String, ToString};
+    pub use alloc::vec::Vec;
+    pub use serde::de::DeserializeOwned;
 
     use serde::Serialize;
     use serde_json::Value;
@@ -266,6 +276,25 @@ pub mod __private {
             i += 1;
         }
         true
+    }
+
+    /// Whether a capabilities list (the JSON strings [`module!`] writes) holds `"input"`,
+    /// which ABI v2 does not have.
+    pub const fn declares_input(capabilities: &str) -> bool {
+        let text = capabilities.as_bytes();
+        let word = b"\"input\"";
+        let mut i = 0;
+        while i + word.len() <= text.len() {
+            let mut j = 0;
+            while j < word.len() && text[i + j] == word[j] {
+                j += 1;
+            }
+            if j == word.len() {
+                return true;
+            }
+            i += 1;
+        }
+        false
     }
 }
 
