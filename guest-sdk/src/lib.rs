@@ -18,6 +18,11 @@
 //!   evaluation). It only has an effect on wasm32, so the same crate builds and unit-tests
 //!   natively.
 //!
+//! The same handlers can also be exported as an ABI version 2 component (ABI.md Part 2):
+//! enable one of the features `access-request-component`, `rule-component` or
+//! `function-component`, call [`component!`] instead of [`module!`] and build for
+//! `wasm32-wasip2` (see [`component`], present with those features).
+//!
 //! Handler signatures, by hook:
 //!
 //! | hook | export | handler |
