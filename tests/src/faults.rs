@@ -2,80 +2,13 @@
 //! server start that must be refused.
 
 use std::{
-    io::{BufRead, BufReader, Write},
+    io::{BufRead, BufReader},
     path::{Path, PathBuf},
     process::{Command, Stdio},
     time::Duration,
 };
 
-/// A small tmpfs mounted for a test (private to root, mode 0700), unmounted when dropped.
-pub struct Tmpfs {
-    _dir: tempfile::TempDir,
-    /// Where it is mounted.
-    pub path: PathBuf,
-}
-
-impl Tmpfs {
-    /// Mounts a tmpfs of `size` (e.g. `16m`) under a new temporary directory, or returns
-    /// `None` (saying so) when not running as root, which mounting needs.
-    pub fn mount(size: &str) -> Option<Tmpfs> {
-        let uid = crate::run_ok(Command::new("id").arg("-u"));
-        if uid.trim() != "0" {
-            eprintln!("skipped: mounting a tmpfs needs root");
-            return None;
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("fs");
-        std::fs::create_dir(&path).unwrap();
-        crate::run_ok(
-            Command::new("mount")
-                .args([
-                    "-t",
-                    "tmpfs",
-                    "-o",
-                    &format!("size={size},mode=0700"),
-                    "tmpfs",
-                ])
-                .arg(&path),
-        );
-        Some(Tmpfs { _dir: dir, path })
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.path).status();
-    }
-}
-
-/// Fills the filesystem holding `dir` with the file `dir/filler` until a write fails for
-/// lack of space (ENOSPC), and returns the file.
-pub fn fill(dir: &Path) -> PathBuf {
-    let path = dir.join("filler");
-    let mut file = std::fs::File::create(&path).unwrap();
-    for chunk in [1 << 20, 4096, 1] {
-        let bytes = vec![0x5a; chunk];
-        loop {
-            match file.write_all(&bytes).and_then(|()| file.flush()) {
-                Ok(()) => {}
-                Err(e) if e.raw_os_error() == Some(28) => break,
-                Err(e) => panic!("filling {}: {e}", path.display()),
-            }
-        }
-    }
-    path
-}
-
-/// The files of the store directory `store` whose names end with `suffix`, sorted.
-pub fn store_files(store: &Path, suffix: &str) -> Vec<PathBuf> {
-    let mut files: Vec<_> = std::fs::read_dir(store)
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.to_string_lossy().ends_with(suffix))
-        .collect();
-    files.sort();
-    files
-}
+pub use portcullis_store::testing::{fill, store_files, Tmpfs};
 
 /// The live MANIFEST of the store directory `store` (the one `CURRENT` names).
 pub fn live_manifest(store: &Path) -> PathBuf {

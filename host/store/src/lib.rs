@@ -25,6 +25,8 @@ mod memory;
 mod ops;
 mod rocks;
 mod sweeper;
+#[cfg(any(test, feature = "test-util"))]
+pub mod testing;
 
 #[cfg(test)]
 mod conformance;

@@ -79,6 +79,15 @@ fn a_python_function_decides_a_where_clause() {
     let listed = server.pctl_ok(&["policy", "ls"]);
     assert!(listed.contains("business-hours"), "{listed}");
     assert!(listed.contains("function"), "{listed}");
+    // The listing tells a component (ABI 2) from the built-in core module (ABI 1).
+    let abi_of = |listed: &str, name: &str| -> String {
+        let line = listed.lines().find(|l| l.starts_with(name)).unwrap();
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let at = words.iter().position(|w| *w == "abi").unwrap();
+        words[at + 1].to_owned()
+    };
+    assert_eq!(abi_of(&listed, "business-hours"), "2", "{listed}");
+    assert_eq!(abi_of(&listed, "predicate"), "1", "{listed}");
     // A clause calling a function no module provides is refused when the role is stored,
     // naming it.
     let typo = write_file(
@@ -136,6 +145,26 @@ fn an_upload_over_the_size_limit_is_refused_naming_it() {
     server.stop();
 }
 
+/// A component whose `describe.get` fails is refused, and the refusal ends with what it
+/// wrote (here Python's traceback): often the only clue to why a runtime did not start.
+#[test]
+fn a_component_that_cannot_describe_itself_is_refused_with_what_it_wrote() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let server = Server::start(&dir.join("data"), &[]);
+    let wasm = build_python_fixture("broken-describe", "access-request-policy");
+    let why =
+        portcullis_tests::err(server.pctl(&["policy", "upload", s(&wasm), "--name", "broken"]));
+    assert!(why.contains("could not be instantiated"), "{why}");
+    assert!(why.contains("it wrote:"), "{why}");
+    assert!(
+        why.contains("RuntimeError: no metadata on Tuesdays"),
+        "{why}"
+    );
+    assert!(!server.pctl_ok(&["policy", "ls"]).contains("broken"));
+    server.stop();
+}
+
 fn sandbox_input(reason: &str) -> String {
     serde_json::json!({
         "request": {"id": "r1", "user": "mallory", "roles": ["dba"], "state": "PENDING",
@@ -159,6 +188,12 @@ fn a_component_reaching_for_files_environment_or_network_fails_closed() {
         server.pctl_ok(&["policy", "upload", s(&wasm), "--name", name]);
         attempt_everything(&server, dir, name);
     }
+    // The clocks stand still: the monotonic one at 1 s (not 0, which Go's runtime refuses
+    // at start-up), the wall clock at the epoch for a module without the `time` capability.
+    let out = server
+        .eval_access_request(dir, "sandbox", &sandbox_input("clocks:"))
+        .unwrap();
+    assert!(out.contains("clocks 1000000000 1000000000 0"), "{out}");
     server.stop();
 }
 

@@ -81,9 +81,10 @@ fn summary(module: &portcullis_api::services::PolicyModuleV1) -> String {
         .unwrap_or_default();
     let status = module.status.clone().unwrap_or_default();
     format!(
-        "{name:<20} {} {:<10} {:<28} {:>9} B  sha256:{digest}  evaluations {} failures {}{previous}",
+        "{name:<20} {} {:<10} abi {} {:<28} {:>9} B  sha256:{digest}  evaluations {} failures {}{previous}",
         spec.module_name,
         spec.module_version,
+        spec.abi,
         spec.hooks.join(","),
         spec.size,
         status.evaluations,

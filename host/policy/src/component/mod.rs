@@ -216,15 +216,29 @@ impl Exports {
             has_start: false,
         });
         let mut store = new_store(pre.engine(), info, host, None, 0, limits, epoch_tick);
-        let instantiate_err = |e: wasmtime::Error| PolicyError::Instantiate {
-            reason: crate::module::classify(&e, &limits).to_string(),
+        // A failure names the trap and ends with what the component wrote (a runtime's
+        // own message, a Python traceback): often the only clue to why it did not start.
+        let instantiate_err = |e: wasmtime::Error, state: &ComponentState| {
+            let mut reason = crate::module::classify(&e, &limits).to_string();
+            let output = state.output_tail();
+            if !output.is_empty() {
+                reason.push_str("; it wrote: ");
+                reason.push_str(&output);
+            }
+            PolicyError::Instantiate { reason }
         };
-        let instance = pre.instantiate(&mut store).map_err(instantiate_err)?;
-        let meta = self
+        let instance = match pre.instantiate(&mut store) {
+            Ok(instance) => instance,
+            Err(e) => return Err(instantiate_err(e, store.data())),
+        };
+        let meta = match self
             .describe
             .load(&mut store, &instance)
             .and_then(|guest| guest.call_get(&mut store))
-            .map_err(instantiate_err)?;
+        {
+            Ok(meta) => meta,
+            Err(e) => return Err(instantiate_err(e, store.data())),
+        };
         let capabilities = meta.capabilities.iter().map(capability_name).collect();
         Metadata::from_parts(meta.name, meta.version, hooks, meta.functions, capabilities)
     }

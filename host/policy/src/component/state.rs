@@ -3,8 +3,9 @@
 //!
 //! WASI preview 2 is linked whole (Python and JavaScript runtimes import most of it), but
 //! the context behind it has no preopened directory, no environment variable, no argument,
-//! an empty stdin, no network (TCP, UDP and name lookup refused) and clocks that read the
-//! evaluation's instant (or the epoch without the `time` capability). Standard output and
+//! an empty stdin, no network (TCP, UDP and name lookup refused), a wall clock that reads the
+//! evaluation's instant (or the epoch without the `time` capability) and a monotonic clock
+//! stopped at [`MONOTONIC_NS`]. Standard output and
 //! error are kept, bounded, and become the evaluation's logs.
 
 use std::sync::Arc;
@@ -44,8 +45,16 @@ pub(crate) struct ComponentState {
     table: ResourceTable,
 }
 
-/// A clock stopped at the evaluation's instant.
+/// Where the monotonic clock stands, in nanoseconds: fixed, so that a policy cannot measure
+/// time passing, and not zero, which some language runtimes refuse at start-up (Go's aborts
+/// with "nanotime returning zero").
+pub(crate) const MONOTONIC_NS: u64 = 1_000_000_000;
+
+/// A wall clock stopped at the evaluation's instant.
 struct Stopped(Duration);
+
+/// A monotonic clock stopped at [`MONOTONIC_NS`].
+struct StoppedMonotonic;
 
 impl HostWallClock for Stopped {
     fn resolution(&self) -> Duration {
@@ -57,13 +66,13 @@ impl HostWallClock for Stopped {
     }
 }
 
-impl HostMonotonicClock for Stopped {
+impl HostMonotonicClock for StoppedMonotonic {
     fn resolution(&self) -> u64 {
         1_000_000
     }
 
     fn now(&self) -> u64 {
-        u64::try_from(self.0.as_nanos()).unwrap_or(u64::MAX)
+        MONOTONIC_NS
     }
 }
 
@@ -87,7 +96,7 @@ impl ComponentState {
             .stdout(stdout.clone())
             .stderr(stderr.clone())
             .wall_clock(Stopped(instant))
-            .monotonic_clock(Stopped(instant))
+            .monotonic_clock(StoppedMonotonic)
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false)
@@ -107,6 +116,28 @@ impl ComponentState {
             wasi,
             table: ResourceTable::new(),
         }
+    }
+
+    /// The end of what the component wrote to standard error and output (at most 1 KiB of
+    /// each, stderr first), for an error message; empty when it wrote nothing.
+    pub(crate) fn output_tail(&self) -> String {
+        const TAIL: usize = 1024;
+        let mut parts = Vec::new();
+        for pipe in [&self.stderr, &self.stdout] {
+            let bytes = pipe.contents();
+            let text = String::from_utf8_lossy(&bytes);
+            let text = text.trim();
+            if text.is_empty() {
+                continue;
+            }
+            let start = text.len().saturating_sub(TAIL);
+            let start = (start..=text.len())
+                .find(|i| text.is_char_boundary(*i))
+                .unwrap_or(text.len());
+            let cut = if start > 0 { "…" } else { "" };
+            parts.push(format!("{cut}{}", &text[start..]));
+        }
+        parts.join(" | ")
     }
 
     /// Moves what the component wrote to standard output (info) and error (warn) into its

@@ -133,12 +133,25 @@ fn limits_from_proto(limits: Option<&PolicyLimits>, defaults: Limits) -> Option<
 /// A copy without module bytes (for answers and listings).
 pub fn without_wasm(mut module: PolicyModuleV1) -> PolicyModuleV1 {
     if let Some(spec) = module.spec.as_mut() {
-        spec.wasm.clear();
+        strip_wasm(spec);
         if let Some(previous) = spec.previous.as_mut() {
-            previous.wasm.clear();
+            strip_wasm(previous);
         }
     }
     module
+}
+
+/// Clears the bytes, first reading the ABI version from them for a module stored before the
+/// spec recorded it.
+fn strip_wasm(spec: &mut PolicyModuleSpecV1) {
+    if spec.abi == 0 && !spec.wasm.is_empty() {
+        spec.abi = if portcullis_policy::is_component(&spec.wasm) {
+            2
+        } else {
+            1
+        };
+    }
+    spec.wasm.clear();
 }
 
 impl Policies {
@@ -381,6 +394,7 @@ impl Policies {
                 .collect(),
             limits: spec.limits,
             previous: None,
+            abi: info.abi,
         };
         let stored = match self.modules.find(&name).await? {
             None => {

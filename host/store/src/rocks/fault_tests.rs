@@ -1,70 +1,11 @@
 //! Faults of the RocksDB backend: a full disk (on a small tmpfs, which needs root) and
 //! damaged files.
 
-use std::{
-    io::Write,
-    path::{Path, PathBuf},
-    process::Command,
-};
+use std::path::Path;
 
 use super::*;
+use crate::testing::{fill, store_files, Tmpfs};
 use crate::Error;
-
-/// A small tmpfs mounted for a test, unmounted when dropped.
-struct Tmpfs {
-    _dir: tempfile::TempDir,
-    path: PathBuf,
-}
-
-impl Tmpfs {
-    /// Mounts a tmpfs of `size` (`8m`), or `None` when not root (mounting needs it).
-    fn mount(size: &str) -> Option<Tmpfs> {
-        if !rustix::process::geteuid().is_root() {
-            eprintln!("skipped: mounting a tmpfs needs root");
-            return None;
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("fs");
-        std::fs::create_dir(&path).unwrap();
-        let status = Command::new("mount")
-            .args([
-                "-t",
-                "tmpfs",
-                "-o",
-                &format!("size={size},mode=0700"),
-                "tmpfs",
-            ])
-            .arg(&path)
-            .status()
-            .unwrap();
-        assert!(status.success(), "mount a tmpfs on {}", path.display());
-        Some(Tmpfs { _dir: dir, path })
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.path).status();
-    }
-}
-
-/// Fills the filesystem holding `dir` with the file `dir/filler` until a write fails for
-/// lack of space, and returns the file.
-fn fill(dir: &Path) -> PathBuf {
-    let path = dir.join("filler");
-    let mut file = std::fs::File::create(&path).unwrap();
-    for chunk in [1 << 20, 4096, 1] {
-        let bytes = vec![0x5a; chunk];
-        loop {
-            match file.write_all(&bytes).and_then(|()| file.flush()) {
-                Ok(()) => {}
-                Err(e) if e.raw_os_error() == Some(28) => break,
-                Err(e) => panic!("filling {}: {e}", path.display()),
-            }
-        }
-    }
-    path
-}
 
 fn key(i: usize) -> Vec<u8> {
     format!("/items/{i:06}").into_bytes()
@@ -142,16 +83,6 @@ async fn store_on_disk(path: &Path, n: usize) -> Vec<Item> {
     items
 }
 
-fn files_ending(dir: &Path, suffix: &str) -> Vec<PathBuf> {
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .filter(|path| path.to_string_lossy().ends_with(suffix))
-        .collect();
-    files.sort();
-    files
-}
-
 fn damaged(path: &Path) -> (String, String) {
     match RocksBackend::open(path) {
         Err(Error::Damaged { file, .. }) => {
@@ -168,7 +99,7 @@ async fn a_flipped_byte_in_a_data_file_is_refused_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store");
     store_on_disk(&path, 2000).await;
-    let sst = files_ending(&path, ".sst")
+    let sst = store_files(&path, ".sst")
         .into_iter()
         .max_by_key(|file| std::fs::metadata(file).unwrap().len())
         .expect("an SST file");
@@ -220,7 +151,7 @@ async fn a_truncated_manifest_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store");
     store_on_disk(&path, 500).await;
-    let manifest = files_ending(&path, "")
+    let manifest = store_files(&path, "")
         .into_iter()
         .find(|file| {
             let name = file.file_name().unwrap().to_string_lossy();
@@ -260,9 +191,7 @@ async fn a_torn_log_tail_after_a_crash_is_accepted() {
     // What `kill -9` during the last write leaves: the watermark of the open (a crash
     // records none at close), and half of the last record in the log.
     std::fs::write(path.join(watermark::FILE), "0\n").unwrap();
-    let log = files_ending(&path, ".log")
-        .pop()
-        .expect("a write-ahead log");
+    let log = store_files(&path, ".log").pop().expect("a write-ahead log");
     let len = std::fs::metadata(&log).unwrap().len();
     let file = std::fs::OpenOptions::new().write(true).open(&log).unwrap();
     file.set_len(len - 60).unwrap();
