@@ -51,6 +51,8 @@ fn upload_replace_rollback_and_restart() {
         listing.contains("second") && listing.contains("previous"),
         "{listing}"
     );
+    // A core module is ABI 1 (a component, ABI 2: components.rs).
+    assert!(listing.contains(" abi 1 "), "{listing}");
 
     // Rollback puts the first version back.
     server.pctl_ok(&["policy", "rollback", "gate"]);
