@@ -2,13 +2,12 @@
 //! server start that must be refused.
 
 use std::{
-    io::{BufRead, BufReader},
     path::{Path, PathBuf},
     process::{Command, Stdio},
     time::Duration,
 };
 
-pub use portcullis_store::testing::{fill, store_files, Tmpfs};
+pub use portcullis_store::testing::{fill, flip_a_byte_in_the_largest_sst, store_files, Tmpfs};
 
 /// The live MANIFEST of the store directory `store` (the one `CURRENT` names).
 pub fn live_manifest(store: &Path) -> PathBuf {
@@ -35,13 +34,7 @@ pub fn start_refused(data: &Path) -> String {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn portcullis");
-    let stdout = child.stdout.take().unwrap();
-    let (lines_tx, lines) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = lines_tx.send(line);
-        }
-    });
+    let lines = crate::stdout_lines(child.stdout.take().unwrap());
     loop {
         match lines.recv_timeout(Duration::from_secs(60)) {
             Ok(line) if line.starts_with("listening on ") => {

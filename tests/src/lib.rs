@@ -174,14 +174,7 @@ impl Server {
             .expect("spawn portcullis");
         // A thread reads stdout to its end, so the server never blocks on a full pipe, and
         // passes the lines on until the address is known.
-        let stdout = child.stdout.take().unwrap();
-        let (lines_tx, lines) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                // Fails once nobody listens any more: then the lines are only drained.
-                let _ = lines_tx.send(line);
-            }
-        });
+        let lines = stdout_lines(child.stdout.take().unwrap());
         let deadline = std::time::Instant::now() + SERVER_START_TIMEOUT;
         let mut diag_addr = None;
         let addr = loop {
@@ -644,4 +637,17 @@ pub fn server_v2(
         }),
         ..Default::default()
     }
+}
+
+/// Reads `stdout` to its end on a thread (so the child never blocks on a full pipe) and
+/// passes its lines on, for as long as the receiver is kept.
+pub fn stdout_lines(stdout: std::process::ChildStdout) -> std::sync::mpsc::Receiver<String> {
+    let (lines_tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            // Fails once nobody listens any more: then the lines are only drained.
+            let _ = lines_tx.send(line);
+        }
+    });
+    lines
 }

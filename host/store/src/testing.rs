@@ -87,3 +87,20 @@ pub fn store_files(store: &Path, suffix: &str) -> Vec<PathBuf> {
     files.sort();
     files
 }
+
+/// Flips one bit in the largest SST file of the store directory `store` (a quarter of the
+/// way in: inside a data block) and returns the file.
+///
+/// # Panics
+/// When the store has no SST file or it cannot be rewritten.
+pub fn flip_a_byte_in_the_largest_sst(store: &Path) -> PathBuf {
+    let sst = store_files(store, ".sst")
+        .into_iter()
+        .max_by_key(|file| std::fs::metadata(file).map(|m| m.len()).unwrap_or(0))
+        .expect("an SST file");
+    let mut bytes = std::fs::read(&sst).expect("read the SST file");
+    let at = bytes.len() / 4;
+    bytes[at] ^= 0x40;
+    std::fs::write(&sst, bytes).expect("rewrite the SST file");
+    sst
+}

@@ -2,7 +2,10 @@
 //! damaged store files, and `kill -9` in the middle of a mixed workload.
 
 use portcullis_tests::{
-    faults::{fill, live_manifest, start_refused, store_files, truncate_by, Tmpfs},
+    faults::{
+        fill, flip_a_byte_in_the_largest_sst, live_manifest, start_refused, store_files,
+        truncate_by, Tmpfs,
+    },
     killloop::{KillLoop, Summary},
     role, rt, Server,
 };
@@ -120,14 +123,7 @@ fn assert_refused_naming(data: &std::path::Path, file: &str) {
 fn a_flipped_byte_in_a_data_file_stops_the_server_naming_the_file() {
     let tmp = tempfile::tempdir().unwrap();
     let data = stopped_store(tmp.path());
-    let sst = store_files(&data.join("store"), ".sst")
-        .into_iter()
-        .max_by_key(|file| std::fs::metadata(file).unwrap().len())
-        .expect("an SST file");
-    let mut bytes = std::fs::read(&sst).unwrap();
-    let at = bytes.len() / 4;
-    bytes[at] ^= 0x40;
-    std::fs::write(&sst, bytes).unwrap();
+    let sst = flip_a_byte_in_the_largest_sst(&data.join("store"));
     assert_refused_naming(&data, &sst.display().to_string());
 }
 

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::*;
-use crate::testing::{fill, store_files, Tmpfs};
+use crate::testing::{fill, flip_a_byte_in_the_largest_sst, store_files, Tmpfs};
 use crate::Error;
 
 fn key(i: usize) -> Vec<u8> {
@@ -99,14 +99,7 @@ async fn a_flipped_byte_in_a_data_file_is_refused_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store");
     store_on_disk(&path, 2000).await;
-    let sst = store_files(&path, ".sst")
-        .into_iter()
-        .max_by_key(|file| std::fs::metadata(file).unwrap().len())
-        .expect("an SST file");
-    let mut bytes = std::fs::read(&sst).unwrap();
-    let at = bytes.len() / 4;
-    bytes[at] ^= 0x40;
-    std::fs::write(&sst, bytes).unwrap();
+    let sst = flip_a_byte_in_the_largest_sst(&path);
 
     let (file, message) = damaged(&path);
     assert!(file.contains(&sst.display().to_string()), "{file}");
